@@ -1,0 +1,3 @@
+//! The sans-IO execution engine. (OWNER: the lead; being written)
+
+pub mod driver;
