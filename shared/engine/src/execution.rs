@@ -1,0 +1,232 @@
+//! The execution value and what flows in and out of [`crate::advance`].
+//!
+//! An [`Execution`] is plain data (serde-serialisable) so that any store can
+//! keep it: its frames (the root, each Parallel branch, each Map iteration),
+//! what each frame waits for, and the counters that give history events
+//! their ids. [`Event`]s go in; a [`Step`] of history events and
+//! [`Effect`]s comes out.
+
+use crate::history::HistoryEvent;
+use flowstate_asl::definition::{BlockId, StateId};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub type FrameId = u64;
+
+/// The root frame's id.
+pub const ROOT: FrameId = 0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    Running,
+    Succeeded,
+    Failed,
+    TimedOut,
+    Aborted,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "RUNNING",
+            Status::Succeeded => "SUCCEEDED",
+            Status::Failed => "FAILED",
+            Status::TimedOut => "TIMED_OUT",
+            Status::Aborted => "ABORTED",
+        }
+    }
+}
+
+/// Limits that depend on the workflow type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Standard workflows stop at 25,000 history events.
+    pub max_history_events: Option<u64>,
+    /// Payloads above this fail with `States.DataLimitExceeded` (256 KiB).
+    pub max_payload_bytes: usize,
+}
+
+impl Limits {
+    pub const STANDARD: Limits = Limits { max_history_events: Some(25_000), max_payload_bytes: 256 * 1024 };
+    pub const EXPRESS: Limits = Limits { max_history_events: None, max_payload_bytes: 256 * 1024 };
+}
+
+/// Who and what an execution is: fixed at start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionInfo {
+    pub arn: String,
+    pub name: String,
+    pub state_machine_arn: String,
+    pub state_machine_name: String,
+    pub role_arn: String,
+    pub region: String,
+    /// Milliseconds since the Unix epoch.
+    pub start_time: i64,
+    pub input: Arc<Value>,
+    pub limits: Limits,
+    /// Overrides the definition's `TimeoutSeconds` when set.
+    pub timeout_seconds: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Execution {
+    pub info: ExecutionInfo,
+    pub status: Status,
+    pub output: Option<Arc<Value>>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    pub stop_time: Option<i64>,
+    pub frames: BTreeMap<FrameId, Frame>,
+    pub next_frame_id: FrameId,
+    /// Id of the last history event written (ids start at 1).
+    pub last_event_id: u64,
+    /// States entered so far (billed transitions).
+    pub transitions: u64,
+    /// Bumped by every step: the compare-and-set token of durable stores.
+    pub version: u64,
+}
+
+/// One thread of control: the root, a Parallel branch or a Map iteration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Frame {
+    pub id: FrameId,
+    /// The Parallel/Map frame that waits for this one, and this frame's slot
+    /// (branch or iteration index) in its results.
+    pub parent: Option<(FrameId, usize)>,
+    pub block: BlockId,
+    pub state: StateId,
+    /// The raw input of the current state.
+    pub input: Arc<Value>,
+    /// The current state's effective input (Task parameters, Parallel/Map input).
+    pub effective: Option<Arc<Value>>,
+    pub entered_event_id: u64,
+    pub entered_time: i64,
+    /// The id of this frame's latest history event (the next one's previousEventId).
+    pub last_event_id: u64,
+    /// Every variable visible in this frame; a child frame starts with a copy
+    /// of its parent's, and its writes stay in it.
+    pub variables: Map<String, Value>,
+    /// Attempts used per retrier of the current state.
+    pub retry_counts: Vec<u32>,
+    /// Bumped whenever the frame starts waiting; events carrying another
+    /// value are stale and dropped.
+    pub seq: u64,
+    pub waiting: Waiting,
+    /// Iteration frames of a Distributed Map keep their history out of the
+    /// execution's (it belongs to the Map Run).
+    pub hidden: bool,
+}
+
+/// What a frame waits for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Waiting {
+    /// Nothing: runnable (only between steps while a step is running).
+    Nothing,
+    Task(TaskWait),
+    /// A Wait state's timer, due at the given time.
+    WaitState { due: i64 },
+    /// Retry back-off of the current state.
+    Retry { due: i64 },
+    Children(Join),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskWait {
+    pub resource: String,
+    pub resource_type: String,
+    pub lambda_legacy: bool,
+    pub token: Option<String>,
+    pub timeout_at: Option<i64>,
+    pub heartbeat_seconds: Option<u64>,
+    pub heartbeat_deadline: Option<i64>,
+}
+
+/// A Parallel or Map state waiting for its frames.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Join {
+    pub map: bool,
+    pub distributed: bool,
+    /// Inputs of iterations not started yet, by index (Map only).
+    pub pending_inputs: Vec<Option<Value>>,
+    pub next_to_start: usize,
+    pub running: Vec<FrameId>,
+    pub results: Vec<Option<Value>>,
+    pub max_concurrency: usize,
+    pub failures: usize,
+    pub tolerated_failure_count: Option<u64>,
+    pub tolerated_failure_percentage: Option<f64>,
+    pub first_failure: Option<(String, Option<String>)>,
+}
+
+/// What happened, fed to [`crate::advance`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Event {
+    Start,
+    TaskSucceeded { frame: FrameId, seq: u64, output: Value },
+    TaskFailed { frame: FrameId, seq: u64, error: String, cause: Option<String> },
+    TaskHeartbeat { frame: FrameId, seq: u64 },
+    TimerFired { frame: FrameId, seq: u64, timer: Timer },
+    Stop { error: Option<String>, cause: Option<String> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Timer {
+    WaitState,
+    Retry,
+    TaskTimeout,
+    Heartbeat,
+    ExecutionTimeout,
+}
+
+/// What a step asks the world to do, after the step is committed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Effect {
+    InvokeTask { frame: FrameId, seq: u64, invocation: crate::driver::TaskInvocation },
+    ScheduleTimer { frame: FrameId, seq: u64, timer: Timer, at: i64 },
+    /// The execution ended with this status (notifications, waiting callers).
+    Finished { status: Status },
+}
+
+/// The result of one [`crate::advance`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Step {
+    pub history: Vec<HistoryEvent>,
+    pub effects: Vec<Effect>,
+}
+
+/// Broken invariants and events that no longer apply. Business failures
+/// (a task error, a caught error) are never engine errors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    #[error("the execution has already ended ({0})")]
+    Ended(&'static str),
+    #[error("the execution has already started")]
+    AlreadyStarted,
+    #[error("stale event for frame {frame}: it no longer waits for this (seq {seq})")]
+    Stale { frame: FrameId, seq: u64 },
+    #[error("the definition does not match the execution: {0}")]
+    Corrupt(String),
+}
+
+impl Execution {
+    /// A new, not yet started execution. Feed it [`Event::Start`].
+    pub fn new(info: ExecutionInfo) -> Execution {
+        Execution {
+            info,
+            status: Status::Running,
+            output: None,
+            error: None,
+            cause: None,
+            stop_time: None,
+            frames: BTreeMap::new(),
+            next_frame_id: 0,
+            last_event_id: 0,
+            transitions: 0,
+            version: 0,
+        }
+    }
+}

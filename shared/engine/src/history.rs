@@ -1,0 +1,341 @@
+//! History events: what Step Functions' `GetExecutionHistory` shows.
+//!
+//! Details keep payloads as shared values, not strings: serialising a 50 KB
+//! document twice per transition would cost more than the transition. They
+//! are rendered to Step Functions' JSON shape only when someone reads them
+//! ([`HistoryEvent::to_aws_json`]).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEvent {
+    pub id: u64,
+    pub previous_event_id: u64,
+    /// Milliseconds since the Unix epoch.
+    pub timestamp: i64,
+    pub details: Details,
+}
+
+/// The event type and its details. The variant and the state type together
+/// give the event type name (`PassStateEntered`, `TaskFailed`, ...).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum Details {
+    ExecutionStarted { input: Arc<Value>, role_arn: String, state_machine_arn: String },
+    ExecutionSucceeded { output: Arc<Value> },
+    ExecutionFailed { error: Option<String>, cause: Option<String> },
+    ExecutionAborted { error: Option<String>, cause: Option<String> },
+    ExecutionTimedOut { error: Option<String>, cause: Option<String> },
+    StateEntered { state_type: StateType, name: String, input: Arc<Value> },
+    StateExited {
+        state_type: StateType,
+        name: String,
+        output: Arc<Value>,
+        /// Variables assigned by the state, values as JSON text, as AWS records them.
+        assigned_variables: Option<Map<String, Value>>,
+    },
+    TaskScheduled {
+        resource_type: String,
+        resource: String,
+        region: String,
+        parameters: Arc<Value>,
+        timeout_seconds: Option<u64>,
+        heartbeat_seconds: Option<u64>,
+    },
+    TaskStarted { resource_type: String, resource: String },
+    TaskSubmitted { resource_type: String, resource: String, output: Arc<Value> },
+    TaskSucceeded { resource_type: String, resource: String, output: Arc<Value> },
+    TaskFailed { resource_type: String, resource: String, error: Option<String>, cause: Option<String> },
+    TaskTimedOut { resource_type: String, resource: String, error: Option<String>, cause: Option<String> },
+    LambdaFunctionScheduled { resource: String, input: Arc<Value>, timeout_seconds: Option<u64> },
+    LambdaFunctionStarted,
+    LambdaFunctionSucceeded { output: Arc<Value> },
+    LambdaFunctionFailed { error: Option<String>, cause: Option<String> },
+    LambdaFunctionTimedOut { error: Option<String>, cause: Option<String> },
+    ParallelStateStarted,
+    ParallelStateSucceeded,
+    ParallelStateFailed,
+    ParallelStateAborted,
+    MapStateStarted { length: usize },
+    MapStateSucceeded,
+    MapStateFailed,
+    MapStateAborted,
+    MapIterationStarted { name: String, index: usize },
+    MapIterationSucceeded { name: String, index: usize },
+    MapIterationFailed { name: String, index: usize },
+    MapIterationAborted { name: String, index: usize },
+    MapRunStarted { map_run_arn: String },
+    MapRunSucceeded,
+    MapRunFailed { error: Option<String>, cause: Option<String> },
+    EvaluationFailed { error: Option<String>, cause: Option<String>, state: String, location: Option<String> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StateType {
+    Pass,
+    Task,
+    Choice,
+    Wait,
+    Succeed,
+    Fail,
+    Parallel,
+    Map,
+}
+
+impl StateType {
+    pub fn from_name(s: &str) -> StateType {
+        match s {
+            "Task" => StateType::Task,
+            "Choice" => StateType::Choice,
+            "Wait" => StateType::Wait,
+            "Succeed" => StateType::Succeed,
+            "Fail" => StateType::Fail,
+            "Parallel" => StateType::Parallel,
+            "Map" => StateType::Map,
+            _ => StateType::Pass,
+        }
+    }
+    fn entered(self) -> &'static str {
+        match self {
+            StateType::Pass => "PassStateEntered",
+            StateType::Task => "TaskStateEntered",
+            StateType::Choice => "ChoiceStateEntered",
+            StateType::Wait => "WaitStateEntered",
+            StateType::Succeed => "SucceedStateEntered",
+            StateType::Fail => "FailStateEntered",
+            StateType::Parallel => "ParallelStateEntered",
+            StateType::Map => "MapStateEntered",
+        }
+    }
+    fn exited(self) -> &'static str {
+        match self {
+            StateType::Pass => "PassStateExited",
+            StateType::Task => "TaskStateExited",
+            StateType::Choice => "ChoiceStateExited",
+            StateType::Wait => "WaitStateExited",
+            StateType::Succeed => "SucceedStateExited",
+            StateType::Fail => "FailStateExited",
+            StateType::Parallel => "ParallelStateExited",
+            StateType::Map => "MapStateExited",
+        }
+    }
+}
+
+impl Details {
+    /// The Step Functions event type name.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Details::ExecutionStarted { .. } => "ExecutionStarted",
+            Details::ExecutionSucceeded { .. } => "ExecutionSucceeded",
+            Details::ExecutionFailed { .. } => "ExecutionFailed",
+            Details::ExecutionAborted { .. } => "ExecutionAborted",
+            Details::ExecutionTimedOut { .. } => "ExecutionTimedOut",
+            Details::StateEntered { state_type, .. } => state_type.entered(),
+            Details::StateExited { state_type, .. } => state_type.exited(),
+            Details::TaskScheduled { .. } => "TaskScheduled",
+            Details::TaskStarted { .. } => "TaskStarted",
+            Details::TaskSubmitted { .. } => "TaskSubmitted",
+            Details::TaskSucceeded { .. } => "TaskSucceeded",
+            Details::TaskFailed { .. } => "TaskFailed",
+            Details::TaskTimedOut { .. } => "TaskTimedOut",
+            Details::LambdaFunctionScheduled { .. } => "LambdaFunctionScheduled",
+            Details::LambdaFunctionStarted => "LambdaFunctionStarted",
+            Details::LambdaFunctionSucceeded { .. } => "LambdaFunctionSucceeded",
+            Details::LambdaFunctionFailed { .. } => "LambdaFunctionFailed",
+            Details::LambdaFunctionTimedOut { .. } => "LambdaFunctionTimedOut",
+            Details::ParallelStateStarted => "ParallelStateStarted",
+            Details::ParallelStateSucceeded => "ParallelStateSucceeded",
+            Details::ParallelStateFailed => "ParallelStateFailed",
+            Details::ParallelStateAborted => "ParallelStateAborted",
+            Details::MapStateStarted { .. } => "MapStateStarted",
+            Details::MapStateSucceeded => "MapStateSucceeded",
+            Details::MapStateFailed => "MapStateFailed",
+            Details::MapStateAborted => "MapStateAborted",
+            Details::MapIterationStarted { .. } => "MapIterationStarted",
+            Details::MapIterationSucceeded { .. } => "MapIterationSucceeded",
+            Details::MapIterationFailed { .. } => "MapIterationFailed",
+            Details::MapIterationAborted { .. } => "MapIterationAborted",
+            Details::MapRunStarted { .. } => "MapRunStarted",
+            Details::MapRunSucceeded => "MapRunSucceeded",
+            Details::MapRunFailed { .. } => "MapRunFailed",
+            Details::EvaluationFailed { .. } => "EvaluationFailed",
+        }
+    }
+}
+
+fn text(v: &Value) -> Value {
+    Value::String(serde_json::to_string(v).unwrap_or_default())
+}
+
+fn error_cause(error: &Option<String>, cause: &Option<String>) -> Value {
+    let mut m = Map::new();
+    if let Some(e) = error {
+        m.insert("error".into(), Value::String(e.clone()));
+    }
+    if let Some(c) = cause {
+        m.insert("cause".into(), Value::String(c.clone()));
+    }
+    Value::Object(m)
+}
+
+impl HistoryEvent {
+    pub fn type_name(&self) -> &'static str {
+        self.details.type_name()
+    }
+
+    /// The event as `GetExecutionHistory` returns it (timestamp in epoch
+    /// seconds with fractions). `include_data = false` drops inputs and
+    /// outputs, as `includeExecutionData: false` does.
+    pub fn to_aws_json(&self, include_data: bool) -> Value {
+        let mut m = Map::new();
+        m.insert("timestamp".into(), json!(self.timestamp as f64 / 1000.0));
+        m.insert("type".into(), Value::String(self.type_name().into()));
+        m.insert("id".into(), json!(self.id));
+        m.insert("previousEventId".into(), json!(self.previous_event_id));
+        let data = |v: &Value, key: &str, m: &mut Map<String, Value>| {
+            if include_data {
+                m.insert(key.into(), text(v));
+                m.insert(format!("{key}Details"), json!({"truncated": false}));
+            }
+        };
+        let (key, details) = match &self.details {
+            Details::ExecutionStarted { input, role_arn, state_machine_arn } => {
+                let mut d = Map::new();
+                data(input, "input", &mut d);
+                d.insert("roleArn".into(), json!(role_arn));
+                d.insert("stateMachineArn".into(), json!(state_machine_arn));
+                ("executionStartedEventDetails", Value::Object(d))
+            }
+            Details::ExecutionSucceeded { output } => {
+                let mut d = Map::new();
+                data(output, "output", &mut d);
+                ("executionSucceededEventDetails", Value::Object(d))
+            }
+            Details::ExecutionFailed { error, cause } => ("executionFailedEventDetails", error_cause(error, cause)),
+            Details::ExecutionAborted { error, cause } => ("executionAbortedEventDetails", error_cause(error, cause)),
+            Details::ExecutionTimedOut { error, cause } => ("executionTimedOutEventDetails", error_cause(error, cause)),
+            Details::StateEntered { name, input, .. } => {
+                let mut d = Map::new();
+                d.insert("name".into(), json!(name));
+                data(input, "input", &mut d);
+                ("stateEnteredEventDetails", Value::Object(d))
+            }
+            Details::StateExited { name, output, assigned_variables, .. } => {
+                let mut d = Map::new();
+                d.insert("name".into(), json!(name));
+                data(output, "output", &mut d);
+                if let Some(vars) = assigned_variables {
+                    d.insert("assignedVariables".into(), Value::Object(vars.clone()));
+                    d.insert("assignedVariablesDetails".into(), json!({"truncated": false}));
+                }
+                ("stateExitedEventDetails", Value::Object(d))
+            }
+            Details::TaskScheduled { resource_type, resource, region, parameters, timeout_seconds, heartbeat_seconds } => {
+                let mut d = Map::new();
+                d.insert("resourceType".into(), json!(resource_type));
+                d.insert("resource".into(), json!(resource));
+                d.insert("region".into(), json!(region));
+                d.insert("parameters".into(), text(parameters));
+                if let Some(t) = timeout_seconds {
+                    d.insert("timeoutInSeconds".into(), json!(t));
+                }
+                if let Some(h) = heartbeat_seconds {
+                    d.insert("heartbeatInSeconds".into(), json!(h));
+                }
+                ("taskScheduledEventDetails", Value::Object(d))
+            }
+            Details::TaskStarted { resource_type, resource } => {
+                ("taskStartedEventDetails", json!({"resourceType": resource_type, "resource": resource}))
+            }
+            Details::TaskSubmitted { resource_type, resource, output } => {
+                let mut d = Map::new();
+                d.insert("resourceType".into(), json!(resource_type));
+                d.insert("resource".into(), json!(resource));
+                data(output, "output", &mut d);
+                ("taskSubmittedEventDetails", Value::Object(d))
+            }
+            Details::TaskSucceeded { resource_type, resource, output } => {
+                let mut d = Map::new();
+                d.insert("resourceType".into(), json!(resource_type));
+                d.insert("resource".into(), json!(resource));
+                data(output, "output", &mut d);
+                ("taskSucceededEventDetails", Value::Object(d))
+            }
+            Details::TaskFailed { resource_type, resource, error, cause } => {
+                let mut d = Map::new();
+                d.insert("resourceType".into(), json!(resource_type));
+                d.insert("resource".into(), json!(resource));
+                if let Value::Object(ec) = error_cause(error, cause) {
+                    d.extend(ec);
+                }
+                ("taskFailedEventDetails", Value::Object(d))
+            }
+            Details::TaskTimedOut { resource_type, resource, error, cause } => {
+                let mut d = Map::new();
+                d.insert("resourceType".into(), json!(resource_type));
+                d.insert("resource".into(), json!(resource));
+                if let Value::Object(ec) = error_cause(error, cause) {
+                    d.extend(ec);
+                }
+                ("taskTimedOutEventDetails", Value::Object(d))
+            }
+            Details::LambdaFunctionScheduled { resource, input, timeout_seconds } => {
+                let mut d = Map::new();
+                d.insert("resource".into(), json!(resource));
+                data(input, "input", &mut d);
+                if let Some(t) = timeout_seconds {
+                    d.insert("timeoutInSeconds".into(), json!(t));
+                }
+                ("lambdaFunctionScheduledEventDetails", Value::Object(d))
+            }
+            Details::LambdaFunctionSucceeded { output } => {
+                let mut d = Map::new();
+                data(output, "output", &mut d);
+                ("lambdaFunctionSucceededEventDetails", Value::Object(d))
+            }
+            Details::LambdaFunctionFailed { error, cause } => ("lambdaFunctionFailedEventDetails", error_cause(error, cause)),
+            Details::LambdaFunctionTimedOut { error, cause } => {
+                ("lambdaFunctionTimedOutEventDetails", error_cause(error, cause))
+            }
+            Details::MapStateStarted { length } => ("mapStateStartedEventDetails", json!({"length": length})),
+            Details::MapIterationStarted { name, index } => {
+                ("mapIterationStartedEventDetails", json!({"name": name, "index": index}))
+            }
+            Details::MapIterationSucceeded { name, index } => {
+                ("mapIterationSucceededEventDetails", json!({"name": name, "index": index}))
+            }
+            Details::MapIterationFailed { name, index } => {
+                ("mapIterationFailedEventDetails", json!({"name": name, "index": index}))
+            }
+            Details::MapIterationAborted { name, index } => {
+                ("mapIterationAbortedEventDetails", json!({"name": name, "index": index}))
+            }
+            Details::MapRunStarted { map_run_arn } => ("mapRunStartedEventDetails", json!({"mapRunArn": map_run_arn})),
+            Details::MapRunFailed { error, cause } => ("mapRunFailedEventDetails", error_cause(error, cause)),
+            Details::EvaluationFailed { error, cause, state, location } => {
+                let mut d = match error_cause(error, cause) {
+                    Value::Object(m) => m,
+                    _ => Map::new(),
+                };
+                if let Some(l) = location {
+                    d.insert("location".into(), json!(l));
+                }
+                d.insert("state".into(), json!(state));
+                ("evaluationFailedEventDetails", Value::Object(d))
+            }
+            Details::LambdaFunctionStarted
+            | Details::ParallelStateStarted
+            | Details::ParallelStateSucceeded
+            | Details::ParallelStateFailed
+            | Details::ParallelStateAborted
+            | Details::MapStateSucceeded
+            | Details::MapStateFailed
+            | Details::MapStateAborted
+            | Details::MapRunSucceeded => return Value::Object(m),
+        };
+        m.insert(key.into(), details);
+        Value::Object(m)
+    }
+}
