@@ -22,7 +22,7 @@ use flowstate_asl::definition::{
 use flowstate_asl::errors::{error_matches, Failure, StatesError};
 use flowstate_asl::jsonata::{JsonataScope, Template};
 use serde_json::{json, Map, Value};
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
 /// The non-data inputs of a step.
@@ -39,7 +39,7 @@ pub fn advance(exec: &mut Execution, sm: &StateMachine, event: Event, env: &Env<
     if exec.status != Status::Running {
         return Err(EngineError::Ended(exec.status.as_str()));
     }
-    let mut run = Run { exec, sm, env, step: Step::default(), queue: VecDeque::new() };
+    let mut run = Run { exec, sm, env, step: Step::default(), queue: VecDeque::new(), changed: BTreeSet::new() };
     run.accept(event)?;
     while let Some((fid, resume)) = run.queue.pop_front() {
         if run.exec.status != Status::Running {
@@ -50,6 +50,13 @@ pub fn advance(exec: &mut Execution, sm: &StateMachine, event: Event, env: &Env<
         }
     }
     run.exec.version += 1;
+    for id in std::mem::take(&mut run.changed) {
+        if run.exec.frames.contains_key(&id) {
+            run.step.frames_changed.push(id);
+        } else {
+            run.step.frames_removed.push(id);
+        }
+    }
     Ok(run.step)
 }
 
@@ -80,6 +87,8 @@ struct Run<'a, 'e> {
     env: &'a Env<'e>,
     step: Step,
     queue: VecDeque<(FrameId, Resume)>,
+    /// Frames this step touched: the store rewrites or deletes only these.
+    changed: BTreeSet<FrameId>,
 }
 
 fn runtime(cause: impl Into<String>) -> Failure {
@@ -136,6 +145,7 @@ impl Run<'_, '_> {
             }
             Event::TaskHeartbeat { frame, seq } => {
                 self.expect_task(frame, seq)?;
+                self.changed.insert(frame);
                 let now = self.env.now;
                 if let Some(f) = self.exec.frames.get_mut(&frame) {
                     if let Waiting::Task(t) = &mut f.waiting {
@@ -189,6 +199,7 @@ impl Run<'_, '_> {
 
     /// Appends a history event after the frame's latest one.
     fn emit(&mut self, fid: FrameId, details: Details) -> u64 {
+        self.changed.insert(fid);
         let (previous, hidden) = match self.exec.frames.get(&fid) {
             Some(f) => (f.last_event_id, f.hidden),
             None => (self.exec.last_event_id, false),
@@ -226,6 +237,7 @@ impl Run<'_, '_> {
     ) -> FrameId {
         let id = self.exec.next_frame_id;
         self.exec.next_frame_id += 1;
+        self.changed.insert(id);
         self.exec.frames.insert(
             id,
             Frame {
@@ -251,6 +263,7 @@ impl Run<'_, '_> {
     // ---- the frame loop -----------------------------------------------
 
     fn drive(&mut self, fid: FrameId, first: Resume) {
+        self.changed.insert(fid);
         let mut resume = first;
         loop {
             if self.exec.status != Status::Running || !self.exec.frames.contains_key(&fid) {
@@ -905,29 +918,28 @@ impl Run<'_, '_> {
         let vars = f.variables.clone();
         let hidden = f.hidden;
         let started = self.emit(fid, Details::ParallelStateStarted);
-        let mut running = Vec::with_capacity(branches.len());
+        let first_child = self.exec.next_frame_id;
+        let n = branches.len();
         for (i, &b) in branches.iter().enumerate() {
             let start = self.sm.block(b).start_at;
             let child = self.new_frame(Some((fid, i)), b, start, input.clone(), vars.clone(), hidden, started);
-            running.push(child);
             self.queue.push_back((child, Resume::Enter));
         }
         let f = self.exec.frames.get_mut(&fid).ok_or_else(|| runtime("internal: frame vanished"))?;
         f.effective = Some(input);
         f.seq += 1;
-        let n = branches.len();
         f.waiting = Waiting::Children(Join {
             map: false,
             distributed: false,
-            pending_inputs: Vec::new(),
+            first_child,
+            total: n,
             next_to_start: n,
-            running: running.clone(),
-            results: vec![None; n],
+            running: n,
+            completed: 0,
             max_concurrency: 0,
             failures: 0,
             tolerated_failure_count: None,
             tolerated_failure_percentage: None,
-            first_failure: None,
         });
         if n == 0 {
             return Ok(self.children_done(fid));
@@ -986,17 +998,6 @@ impl Run<'_, '_> {
             }
         };
         let max_concurrency = self.dynamic_u64(f, &m.max_concurrency, &effective, "MaxConcurrency")?.unwrap_or(0);
-        let tolerated_count = match self.dynamic_tolerance(f, &m.tolerated_failure_count, &effective, "ToleratedFailureCount")? {
-            Some(n) if n < 0.0 => return Err(runtime("ToleratedFailureCount cannot be negative.")),
-            other => other.map(|n| n as u64),
-        };
-        let tolerated_pct =
-            match self.dynamic_tolerance(f, &m.tolerated_failure_percentage, &effective, "ToleratedFailurePercentage")? {
-                Some(p) if !(0.0..=100.0).contains(&p) => {
-                    return Err(runtime("ToleratedFailurePercentage must be between 0 and 100."))
-                }
-                other => other,
-            };
         // Each iteration's input, with $$.Map.Item visible to the ItemSelector.
         let mut inputs = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
@@ -1012,7 +1013,7 @@ impl Run<'_, '_> {
                     self.eval_jsonata(f, t, states, "ItemSelector")?
                 }
             };
-            inputs.push(Some(v));
+            inputs.push(v);
         }
         let n = inputs.len();
         let vars = f.variables.clone();
@@ -1025,8 +1026,42 @@ impl Run<'_, '_> {
             f.id
         );
         self.emit(fid, Details::MapStateStarted { length: n });
+        // AWS reads the tolerated-failure settings after MapStateStarted.
+        let f = self.frame(fid)?;
+        let tolerated_count =
+            match self.dynamic_tolerance(f, &m.tolerated_failure_count, &effective, "ToleratedFailureCount")? {
+                Some(n) if n < 0.0 => return Err(runtime("ToleratedFailureCount cannot be negative.")),
+                other => other.map(|n| n as u64),
+            };
+        let tolerated_pct = match self.dynamic_tolerance(
+            f,
+            &m.tolerated_failure_percentage,
+            &effective,
+            "ToleratedFailurePercentage",
+        )? {
+            Some(p) if !(0.0..=100.0).contains(&p) => {
+                return Err(runtime("ToleratedFailurePercentage must be between 0 and 100."))
+            }
+            other => other,
+        };
         if distributed {
             self.emit(fid, Details::MapRunStarted { map_run_arn });
+        }
+        let first_child = self.exec.next_frame_id;
+        let start_at = self.sm.block(m.processor).start_at;
+        for (i, input) in inputs.into_iter().enumerate() {
+            let child = self.new_frame(
+                Some((fid, i)),
+                m.processor,
+                start_at,
+                Arc::new(input),
+                vars.clone(),
+                hidden || distributed,
+                0,
+            );
+            if let Some(c) = self.exec.frames.get_mut(&child) {
+                c.waiting = Waiting::NotStarted;
+            }
         }
         let f = self.exec.frames.get_mut(&fid).ok_or_else(|| runtime("internal: frame vanished"))?;
         f.effective = Some(effective);
@@ -1034,20 +1069,20 @@ impl Run<'_, '_> {
         f.waiting = Waiting::Children(Join {
             map: true,
             distributed,
-            pending_inputs: inputs,
+            first_child,
+            total: n,
             next_to_start: 0,
-            running: Vec::new(),
-            results: vec![None; n],
+            running: 0,
+            completed: 0,
             max_concurrency: max_concurrency as usize,
             failures: 0,
             tolerated_failure_count: tolerated_count,
             tolerated_failure_percentage: tolerated_pct,
-            first_failure: None,
         });
         if n == 0 {
             return Ok(self.children_done(fid));
         }
-        self.start_iterations(fid, m.processor, vars, hidden);
+        self.start_iterations(fid);
         Ok(Outcome::Blocked)
     }
 
@@ -1061,6 +1096,8 @@ impl Run<'_, '_> {
                 let v = dataflow::select(sel, input, &scope, self.seed(f))?;
                 let n = match &v {
                     Some(Value::Number(n)) if field.ends_with("Percentage") => n.as_f64(),
+                    // A numeric string is accepted, as AWS does for variables holding "1".
+                    Some(Value::String(s)) => s.trim().parse::<f64>().ok().filter(|x| x.is_finite()),
                     Some(v) => dataflow::as_exact_i64(v).map(|n| n as f64),
                     None => None,
                 };
@@ -1087,38 +1124,29 @@ impl Run<'_, '_> {
     }
 
     /// Starts Map iterations up to MaxConcurrency.
-    fn start_iterations(&mut self, fid: FrameId, processor: usize, vars: Map<String, Value>, hidden: bool) {
-        let start_at = self.sm.block(processor).start_at;
+    fn start_iterations(&mut self, fid: FrameId) {
         let Some(f) = self.exec.frames.get(&fid) else { return };
         let state_name = self.sm.state(f.state).name.clone();
         loop {
             let Some(f) = self.exec.frames.get_mut(&fid) else { return };
             let Waiting::Children(join) = &mut f.waiting else { return };
-            if join.next_to_start >= join.pending_inputs.len()
-                || (join.max_concurrency > 0 && join.running.len() >= join.max_concurrency)
-            {
+            if join.next_to_start >= join.total || (join.max_concurrency > 0 && join.running >= join.max_concurrency) {
                 return;
             }
             let index = join.next_to_start;
             join.next_to_start += 1;
-            let input = join.pending_inputs.get_mut(index).and_then(Option::take).unwrap_or(Value::Null);
-            let distributed = join.distributed;
-            let started = if distributed {
-                f.last_event_id
+            join.running += 1;
+            let child = join.first_child + index as u64;
+            let started = if join.distributed {
+                0
             } else {
                 self.emit(fid, Details::MapIterationStarted { name: state_name.clone(), index })
             };
-            let child = self.new_frame(
-                Some((fid, index)),
-                processor,
-                start_at,
-                Arc::new(input),
-                vars.clone(),
-                hidden || distributed,
-                started,
-            );
-            if let Some(Frame { waiting: Waiting::Children(join), .. }) = self.exec.frames.get_mut(&fid) {
-                join.running.push(child);
+            self.changed.insert(child);
+            if let Some(c) = self.exec.frames.get_mut(&child) {
+                c.waiting = Waiting::Nothing;
+                c.last_event_id = started;
+                c.entered_time = self.env.now;
             }
             self.queue.push_back((child, Resume::Enter));
         }
@@ -1142,7 +1170,16 @@ impl Run<'_, '_> {
         } else {
             self.emit(fid, Details::ParallelStateSucceeded);
         }
-        let results: Vec<Value> = join.results.into_iter().map(|r| r.unwrap_or(Value::Null)).collect();
+        let mut results = Vec::with_capacity(join.total);
+        for i in 0..join.total {
+            let child = join.first_child + i as u64;
+            self.changed.insert(child);
+            let v = match self.exec.frames.remove(&child).map(|c| c.waiting) {
+                Some(Waiting::Done(v)) => Arc::unwrap_or_clone(v),
+                _ => Value::Null,
+            };
+            results.push(v);
+        }
         match self.output_stage(fid, Some(Arc::new(Value::Array(results))), None, None) {
             Ok((output, assigned)) => Outcome::Exit { output, next, assigned },
             Err(f) => Outcome::Failed(f),
@@ -1152,6 +1189,7 @@ impl Run<'_, '_> {
     // ---- ending frames ------------------------------------------------
 
     fn finish_frame(&mut self, fid: FrameId, result: Result<Arc<Value>, Failure>) {
+        self.changed.insert(fid);
         let Some(frame) = self.exec.frames.get(&fid) else { return };
         let Some((pid, slot)) = frame.parent else {
             match result {
@@ -1163,55 +1201,45 @@ impl Run<'_, '_> {
             }
             return;
         };
+        self.changed.insert(pid);
         let child_last = frame.last_event_id;
-        self.exec.frames.remove(&fid);
         let Some(parent) = self.exec.frames.get_mut(&pid) else { return };
         // Events that close an iteration follow the iteration's own last event.
-        let parent_last = parent.last_event_id;
         if !parent.hidden {
-            parent.last_event_id = parent_last.max(child_last);
+            parent.last_event_id = parent.last_event_id.max(child_last);
         }
         let state_name = self.sm.state(parent.state).name.clone();
         let Waiting::Children(join) = &mut parent.waiting else { return };
-        join.running.retain(|&c| c != fid);
         let (is_map, distributed) = (join.map, join.distributed);
-        match result {
+        let done_value = match result {
             Ok(output) => {
-                if let Some(r) = join.results.get_mut(slot) {
-                    *r = Some(Arc::unwrap_or_clone(output));
-                }
                 if is_map && !distributed {
                     self.emit(pid, Details::MapIterationSucceeded { name: state_name, index: slot });
                 }
+                output
             }
             Err(failure) => {
                 if is_map && !distributed {
                     self.emit(pid, Details::MapIterationFailed { name: state_name.clone(), index: slot });
                 }
-                let Some(Frame { waiting: Waiting::Children(join), .. }) = self.exec.frames.get_mut(&pid) else { return };
+                let Some(Frame { waiting: Waiting::Children(join), .. }) = self.exec.frames.get_mut(&pid) else {
+                    return;
+                };
                 join.failures += 1;
-                let total = join.results.len().max(1);
+                let has_tolerance = join.tolerated_failure_count.is_some() || join.tolerated_failure_percentage.is_some();
+                let total = join.total.max(1);
                 let tolerated = is_map
-                    && (join.tolerated_failure_count.is_some() || join.tolerated_failure_percentage.is_some())
+                    && has_tolerance
                     && join.tolerated_failure_count.is_none_or(|c| join.failures as u64 <= c)
                     && join
                         .tolerated_failure_percentage
                         .is_none_or(|p| (join.failures as f64) * 100.0 / (total as f64) <= p);
-                if tolerated {
-                    if let Some(r) = join.results.get_mut(slot) {
-                        let mut m = Map::new();
-                        m.insert("Error".into(), json!(failure.error));
-                        if let Some(c) = &failure.cause {
-                            m.insert("Cause".into(), json!(c));
-                        }
-                        *r = Some(Value::Object(m));
-                    }
-                } else {
-                    let exceeded = join.tolerated_failure_count.is_some() || join.tolerated_failure_percentage.is_some();
-                    let running = std::mem::take(&mut join.running);
-                    join.pending_inputs.clear();
-                    for c in running {
-                        self.abort_frame(c, if is_map { Some((pid, state_name.clone())) } else { None });
+                if !tolerated {
+                    let (first, n) = (join.first_child, join.total);
+                    // The failed frame ended on its own; only its siblings are aborted.
+                    self.exec.frames.remove(&fid);
+                    for i in 0..n {
+                        self.abort_frame(first + i as u64, is_map.then(|| (pid, state_name.clone())));
                     }
                     if is_map {
                         if distributed {
@@ -1221,7 +1249,7 @@ impl Run<'_, '_> {
                     } else {
                         self.emit(pid, Details::ParallelStateFailed);
                     }
-                    let failure = if exceeded {
+                    let failure = if has_tolerance {
                         Failure::states(
                             StatesError::ExceedToleratedFailureThreshold,
                             "The specified tolerated failure threshold was exceeded",
@@ -1236,35 +1264,41 @@ impl Run<'_, '_> {
                     self.queue.push_back((pid, Resume::ChildFailed(failure)));
                     return;
                 }
+                let mut m = Map::new();
+                m.insert("Error".into(), json!(failure.error));
+                if let Some(c) = &failure.cause {
+                    m.insert("Cause".into(), json!(c));
+                }
+                Arc::new(Value::Object(m))
             }
+        };
+        if let Some(child) = self.exec.frames.get_mut(&fid) {
+            child.waiting = Waiting::Done(done_value);
         }
-        let Some(parent) = self.exec.frames.get(&pid) else { return };
-        let Waiting::Children(join) = &parent.waiting else { return };
-        if join.is_map_with_more() {
-            let processor = match &self.sm.state(parent.state).kind {
-                Kind::Map(m) => m.processor,
-                _ => return,
-            };
-            let vars = parent.variables.clone();
-            let hidden = parent.hidden;
-            self.start_iterations(pid, processor, vars, hidden);
-        } else if join.running.is_empty() {
+        let Some(Frame { waiting: Waiting::Children(join), .. }) = self.exec.frames.get_mut(&pid) else { return };
+        join.running = join.running.saturating_sub(1);
+        join.completed += 1;
+        if join.completed >= join.total {
             self.queue.push_back((pid, Resume::ChildrenDone));
+        } else if join.map && join.next_to_start < join.total {
+            self.start_iterations(pid);
         }
     }
 
-    /// Removes a frame and all frames below it.
+    /// Removes a frame and all frames below it; a running Map iteration is
+    /// recorded as aborted.
     fn abort_frame(&mut self, fid: FrameId, map: Option<(FrameId, String)>) {
-        let children: Vec<FrameId> =
-            self.exec.frames.values().filter(|f| f.parent.map(|(p, _)| p) == Some(fid)).map(|f| f.id).collect();
-        for c in children {
-            self.abort_frame(c, None);
+        self.changed.insert(fid);
+        let Some(f) = self.exec.frames.remove(&fid) else { return };
+        if let Waiting::Children(join) = &f.waiting {
+            for i in 0..join.total {
+                self.abort_frame(join.first_child + i as u64, None);
+            }
         }
-        if let Some(f) = self.exec.frames.remove(&fid) {
-            if let (Some((pid, name)), Some((_, index))) = (map, f.parent) {
-                if !f.hidden {
-                    self.emit(pid, Details::MapIterationAborted { name, index });
-                }
+        let running = !matches!(f.waiting, Waiting::NotStarted | Waiting::Done(_));
+        if let (Some((pid, name)), Some((_, index)), true) = (map, f.parent, running) {
+            if !f.hidden {
+                self.emit(pid, Details::MapIterationAborted { name, index });
             }
         }
     }
@@ -1389,12 +1423,6 @@ impl Run<'_, '_> {
         }
         self.finish_frame(fid, Err(failure));
         None
-    }
-}
-
-impl Join {
-    fn is_map_with_more(&self) -> bool {
-        self.map && self.next_to_start < self.pending_inputs.len()
     }
 }
 

@@ -131,6 +131,10 @@ pub enum Waiting {
     /// Retry back-off of the current state.
     Retry { due: i64 },
     Children(Join),
+    /// A Map iteration not started yet (MaxConcurrency).
+    NotStarted,
+    /// A finished branch or iteration, holding its result until the join.
+    Done(Arc<Value>),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -144,21 +148,24 @@ pub struct TaskWait {
     pub heartbeat_deadline: Option<i64>,
 }
 
-/// A Parallel or Map state waiting for its frames.
+/// A Parallel or Map state waiting for its frames. Its children have the
+/// consecutive ids `first_child .. first_child + total` and keep their own
+/// input and, once done, their result: the parent holds only counters, so
+/// finishing one of 10,000 iterations rewrites two small records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Join {
     pub map: bool,
     pub distributed: bool,
-    /// Inputs of iterations not started yet, by index (Map only).
-    pub pending_inputs: Vec<Option<Value>>,
+    pub first_child: FrameId,
+    pub total: usize,
     pub next_to_start: usize,
-    pub running: Vec<FrameId>,
-    pub results: Vec<Option<Value>>,
+    pub running: usize,
+    pub completed: usize,
+    /// 0 means no limit.
     pub max_concurrency: usize,
     pub failures: usize,
     pub tolerated_failure_count: Option<u64>,
     pub tolerated_failure_percentage: Option<f64>,
-    pub first_failure: Option<(String, Option<String>)>,
 }
 
 /// What happened, fed to [`crate::advance`].
@@ -195,6 +202,10 @@ pub enum Effect {
 pub struct Step {
     pub history: Vec<HistoryEvent>,
     pub effects: Vec<Effect>,
+    /// Frames created or modified by this step (present in the execution).
+    pub frames_changed: Vec<FrameId>,
+    /// Frames this step removed.
+    pub frames_removed: Vec<FrameId>,
 }
 
 /// Broken invariants and events that no longer apply. Business failures
