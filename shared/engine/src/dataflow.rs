@@ -116,13 +116,35 @@ pub fn json_size(v: &Value) -> usize {
         Value::Null => 4,
         Value::Bool(true) => 4,
         Value::Bool(false) => 5,
-        Value::Number(n) => n.to_string().len(),
+        Value::Number(n) => number_size(n),
         Value::String(s) => string_size(s),
         Value::Array(a) => 2 + a.iter().map(json_size).sum::<usize>() + a.len().saturating_sub(1),
         Value::Object(m) => {
             2 + m.iter().map(|(k, v)| string_size(k) + 1 + json_size(v)).sum::<usize>() + m.len().saturating_sub(1)
         }
     }
+}
+
+/// Counts the bytes a `Display` writes without allocating them.
+struct CountingWriter(usize);
+
+impl std::fmt::Write for CountingWriter {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0 += s.len();
+        Ok(())
+    }
+}
+
+fn number_size(n: &serde_json::Number) -> usize {
+    if let Some(u) = n.as_u64() {
+        return u.checked_ilog10().map_or(1, |d| d as usize + 1);
+    }
+    if let Some(i) = n.as_i64() {
+        return 1 + i.unsigned_abs().checked_ilog10().map_or(1, |d| d as usize + 1);
+    }
+    let mut w = CountingWriter(0);
+    let _ = std::fmt::Write::write_fmt(&mut w, format_args!("{n}"));
+    w.0
 }
 
 fn string_size(s: &str) -> usize {
@@ -164,7 +186,12 @@ mod tests {
 
     #[test]
     fn json_size_matches_serialised_length() {
-        for v in [json!({"a": [1, 2.5, "x\"y\n"], "b": null, "é": true}), json!([]), json!({}), json!("\u{1}")] {
+        for v in [
+            json!({"a": [1, 2.5, "x\"y\n", -12, 0, 1e300, u64::MAX], "b": null, "é": true}),
+            json!([]),
+            json!({}),
+            json!("\u{1}"),
+        ] {
             assert_eq!(json_size(&v), serde_json::to_string(&v).unwrap().len(), "{v}");
         }
     }
