@@ -1066,7 +1066,7 @@ impl<'a> Evaluator<'a> {
         let Some(f) = proc_ else {
             return Err(error(
                 "T1006",
-                format!("Attempted to invoke a non-function: {proc_name}"),
+                "Attempted to invoke a non-function",
             ));
         };
         self.apply(&f, vals, input, env, &proc_name)
@@ -1175,7 +1175,7 @@ impl<'a> Evaluator<'a> {
             let Some(next) = next else {
                 return Err(error(
                     "T1006",
-                    format!("Attempted to invoke a non-function: {pname}"),
+                    "Attempted to invoke a non-function",
                 ));
             };
             result = self.apply_inner(&next, vals, input, env, &pname)?;
@@ -1194,7 +1194,7 @@ impl<'a> Evaluator<'a> {
         let Val::Func(func) = f else {
             return Err(error(
                 "T1006",
-                format!("Attempted to invoke a non-function: {name}"),
+                "Attempted to invoke a non-function",
             ));
         };
         self.tick()?;

@@ -73,7 +73,9 @@ fn range(ev: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) ->
         i += 1.0;
     }
     ev.tick()?;
-    Ok(Some(Val::array(out)))
+    // A sequence, not an array: a one-item result collapses to the item, as
+    // Step Functions returns it (`$range(1, 9, 9)` is `1`).
+    Ok(Some(Val::seq(out)))
 }
 
 fn hex(bytes: &[u8]) -> String {
