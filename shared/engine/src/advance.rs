@@ -1350,6 +1350,10 @@ impl Run<'_, '_> {
                     location: None,
                 },
             );
+            // A Map that fails before it starts its iterations still closes.
+            if matches!(self.exec.frames.get(&fid).map(|f| &self.sm.state(f.state).kind), Some(Kind::Map(_))) {
+                self.emit(fid, Details::MapStateFailed);
+            }
         }
         let f = self.exec.frames.get(&fid)?;
         let state = self.sm.state(f.state);
