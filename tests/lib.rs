@@ -21,7 +21,9 @@ pub fn parse_path(path: &str) -> Option<Vec<Step>> {
         match b[i] {
             b'.' => {
                 let rest = &s[i + 1..];
-                let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(rest.len());
                 out.push(Step::Key(rest[..end].to_string()));
                 i += 1 + end;
             }
@@ -69,9 +71,13 @@ pub fn json_equal(a: &Value, b: &Value) -> bool {
             (Some(p), Some(q)) => p == q,
             _ => x.as_f64() == y.as_f64(),
         },
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_equal(p, q)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_equal(p, q))
+        }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
         }
         _ => a == b,
     }
@@ -79,7 +85,12 @@ pub fn json_equal(a: &Value, b: &Value) -> bool {
 
 /// Compares an execution output with a case's expectation, honouring
 /// `ignore_paths` and `output_patterns`.
-pub fn compare_output(expected: &Value, actual: &Value, ignore: &[String], patterns: &serde_json::Map<String, Value>) -> Result<(), String> {
+pub fn compare_output(
+    expected: &Value,
+    actual: &Value,
+    ignore: &[String],
+    patterns: &serde_json::Map<String, Value>,
+) -> Result<(), String> {
     let mut e = expected.clone();
     let mut a = actual.clone();
     for p in ignore {

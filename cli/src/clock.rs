@@ -20,7 +20,12 @@ impl ScaledClock {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0);
-        ScaledClock { start_wall: Instant::now(), start_epoch_ms, scale, skipped_ms: 0 }
+        ScaledClock {
+            start_wall: Instant::now(),
+            start_epoch_ms,
+            scale,
+            skipped_ms: 0,
+        }
     }
 }
 

@@ -24,7 +24,11 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "flowstate", version, about = "Run AWS Step Functions state machines (Amazon States Language) locally")]
+#[command(
+    name = "flowstate",
+    version,
+    about = "Run AWS Step Functions state machines (Amazon States Language) locally"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -55,8 +55,12 @@ pub enum WorkflowType {
 fn read_input(args: &RunArgs) -> anyhow::Result<Value> {
     let text = match (&args.input, &args.input_file) {
         (Some(t), _) => t.clone(),
-        (None, Some(p)) if p.as_os_str() == "-" => std::io::read_to_string(std::io::stdin()).context("cannot read stdin")?,
-        (None, Some(p)) => std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
+        (None, Some(p)) if p.as_os_str() == "-" => {
+            std::io::read_to_string(std::io::stdin()).context("cannot read stdin")?
+        }
+        (None, Some(p)) => {
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?
+        }
         (None, None) => "{}".to_string(),
     };
     serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("the input is not valid JSON: {e}"))
@@ -75,7 +79,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Ok(sm) => sm,
         Err(errors) => {
             for e in errors {
-                eprintln!("{}: error at {}: {}", args.definition.display(), e.pointer, e.message);
+                eprintln!(
+                    "{}: error at {}: {}",
+                    args.definition.display(),
+                    e.pointer,
+                    e.message
+                );
             }
             return Ok(ExitCode::from(2));
         }
@@ -90,10 +99,21 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let name = args
         .definition
         .file_stem()
-        .map(|s| s.to_string_lossy().replace(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'), "-"))
+        .map(|s| {
+            s.to_string_lossy().replace(
+                |c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+                "-",
+            )
+        })
         .unwrap_or_else(|| "local".into());
     let (limits, timeout) = match args.workflow_type {
-        None => (Limits { max_history_events: None, max_payload_bytes: 256 * 1024 }, None),
+        None => (
+            Limits {
+                max_history_events: None,
+                max_payload_bytes: 256 * 1024,
+            },
+            None,
+        ),
         Some(WorkflowType::Standard) => (Limits::STANDARD, None),
         Some(WorkflowType::Express) => (Limits::EXPRESS, Some(300)),
     };
@@ -115,7 +135,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             "cause": exec.cause,
         });
         if args.history {
-            doc["history"] = Value::Array(outcome.history.iter().map(|e| e.to_aws_json(true)).collect());
+            doc["history"] = Value::Array(
+                outcome
+                    .history
+                    .iter()
+                    .map(|e| e.to_aws_json(true))
+                    .collect(),
+            );
         }
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
@@ -127,12 +153,20 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                     .and_then(|m| m.values().find_map(|v| v.get("name")))
                     .and_then(Value::as_str)
                     .unwrap_or("");
-                eprintln!("{:>5} {:>5}  {:<28} {state}", e.id, e.previous_event_id, e.type_name());
+                eprintln!(
+                    "{:>5} {:>5}  {:<28} {state}",
+                    e.id,
+                    e.previous_event_id,
+                    e.type_name()
+                );
             }
         }
         match exec.status {
             Status::Succeeded => {
-                println!("{}", serde_json::to_string_pretty(exec.output.as_deref().unwrap_or(&Value::Null))?)
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(exec.output.as_deref().unwrap_or(&Value::Null))?
+                )
             }
             other => {
                 eprintln!("execution {}", other.as_str());
@@ -145,5 +179,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(if exec.status == Status::Succeeded { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if exec.status == Status::Succeeded {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -19,7 +19,8 @@ pub struct ValidateArgs {
 /// Reads and checks a definition file. `Err` for unreadable or unparsable
 /// files; the diagnostics otherwise.
 pub fn check_file(path: &PathBuf) -> anyhow::Result<(serde_json::Value, Vec<Diagnostic>)> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let value = parse_document(&text).map_err(|m| anyhow::anyhow!("{}: {m}", path.display()))?;
     let diagnostics = validate(&value);
     Ok((value, diagnostics))
@@ -31,14 +32,21 @@ pub fn print_diagnostics(path: &std::path::Path, diagnostics: &[Diagnostic]) {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        let location = if d.location.is_empty() { "/" } else { &d.location };
+        let location = if d.location.is_empty() {
+            "/"
+        } else {
+            &d.location
+        };
         eprintln!("{}: {level} at {location}: {}", path.display(), d.message);
     }
 }
 
 pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let (_, diagnostics) = check_file(&args.definition)?;
-    let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&diagnostics)?);
     } else {
@@ -49,5 +57,9 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
             eprintln!("{}: {errors} error(s)", args.definition.display());
         }
     }
-    Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

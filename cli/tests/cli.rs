@@ -25,7 +25,11 @@ fn write_temp(dir: &Path, name: &str, text: &str) -> String {
 
 fn json_out(o: &Output) -> Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!("stdout is not JSON ({e}): {}\nstderr: {}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
     })
 }
 
@@ -42,7 +46,12 @@ fn run_order_example_with_local_handlers_succeeds() {
         "0",
         "--json",
     ]);
-    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let v = json_out(&o);
     assert_eq!(v["status"], "SUCCEEDED");
     assert_eq!(v["output"]["status"], "CONFIRMED");
@@ -71,12 +80,26 @@ fn a_handler_error_is_caught_by_the_catcher_that_names_it() {
 
 #[test]
 fn jsonata_example_with_variables_runs_from_yaml() {
-    let o = flowstate(&["run", "examples/jsonata/cart.asl.yaml", "--input-file", "examples/jsonata/cart.json", "--json"]);
-    assert_eq!(o.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let o = flowstate(&[
+        "run",
+        "examples/jsonata/cart.asl.yaml",
+        "--input-file",
+        "examples/jsonata/cart.json",
+        "--json",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let v = json_out(&o);
     assert_eq!(v["output"]["discount"], json!(0.1));
     assert_eq!(v["output"]["total"], json!(102.6));
-    assert_eq!(v["output"]["lines"][1], json!({"sku": "LAMP-3", "total": 80.1}));
+    assert_eq!(
+        v["output"]["lines"][1],
+        json!({"sku": "LAMP-3", "total": 80.1})
+    );
 }
 
 #[test]
@@ -90,7 +113,10 @@ fn failed_execution_exits_1_with_error_and_cause() {
     let o = flowstate(&["run", &def, "--json"]);
     assert_eq!(o.status.code(), Some(1));
     let v = json_out(&o);
-    assert_eq!(v, json!({"status": "FAILED", "output": null, "error": "Boom", "cause": "it broke"}));
+    assert_eq!(
+        v,
+        json!({"status": "FAILED", "output": null, "error": "Boom", "cause": "it broke"})
+    );
 }
 
 #[test]
@@ -101,14 +127,28 @@ fn history_is_printed_in_get_execution_history_shape() {
         "p.json",
         r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Result":{"x":1},"Next":"B"},"B":{"Type":"Succeed"}}}"#,
     );
-    let o = flowstate(&["run", &def, "--json", "--history", "--input", r#"{"in":true}"#]);
+    let o = flowstate(&[
+        "run",
+        &def,
+        "--json",
+        "--history",
+        "--input",
+        r#"{"in":true}"#,
+    ]);
     assert_eq!(o.status.code(), Some(0));
     let v = json_out(&o);
     let h = v["history"].as_array().unwrap();
     let types: Vec<&str> = h.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(
         types,
-        ["ExecutionStarted", "PassStateEntered", "PassStateExited", "SucceedStateEntered", "SucceedStateExited", "ExecutionSucceeded"]
+        [
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "SucceedStateEntered",
+            "SucceedStateExited",
+            "ExecutionSucceeded"
+        ]
     );
     for (i, e) in h.iter().enumerate() {
         assert_eq!(e["id"], json!(i + 1));
@@ -123,11 +163,18 @@ fn history_is_printed_in_get_execution_history_shape() {
 #[test]
 fn invalid_definition_given_to_run_exits_2_with_diagnostics() {
     let dir = tempfile::tempdir().unwrap();
-    let def = write_temp(dir.path(), "bad.json", r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"Nope"}}}"#);
+    let def = write_temp(
+        dir.path(),
+        "bad.json",
+        r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"Nope"}}}"#,
+    );
     let o = flowstate(&["run", &def]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("/States/A/Next") && err.contains("'Nope'"), "{err}");
+    assert!(
+        err.contains("/States/A/Next") && err.contains("'Nope'"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -135,7 +182,12 @@ fn validate_lists_every_problem_of_a_broken_definition_with_locations() {
     let o = flowstate(&["validate", "examples/broken/broken.asl.json", "--json"]);
     assert_eq!(o.status.code(), Some(1));
     let v = json_out(&o);
-    let locations: Vec<&str> = v.as_array().unwrap().iter().map(|d| d["location"].as_str().unwrap()).collect();
+    let locations: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["location"].as_str().unwrap())
+        .collect();
     for expected in [
         "/States/Validate/InputPath",
         "/States/Validate/Retry/0/MaxAttempts",
@@ -146,18 +198,32 @@ fn validate_lists_every_problem_of_a_broken_definition_with_locations() {
         "/States/Charge",
         "/States/Refund",
     ] {
-        assert!(locations.contains(&expected), "missing {expected} in {locations:?}");
+        assert!(
+            locations.contains(&expected),
+            "missing {expected} in {locations:?}"
+        );
     }
     let text = flowstate(&["validate", "examples/broken/broken.asl.json"]);
     let err = String::from_utf8_lossy(&text.stderr);
-    assert!(err.contains("state 'Validate': Next names 'Chrage', which does not exist"), "{err}");
+    assert!(
+        err.contains("state 'Validate': Next names 'Chrage', which does not exist"),
+        "{err}"
+    );
 }
 
 #[test]
 fn validate_accepts_the_examples() {
-    for f in ["examples/orders/order.asl.json", "examples/jsonata/cart.asl.yaml"] {
+    for f in [
+        "examples/orders/order.asl.json",
+        "examples/jsonata/cart.asl.yaml",
+    ] {
         let o = flowstate(&["validate", f]);
-        assert_eq!(o.status.code(), Some(0), "{f}: {}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{f}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     }
 }
 
@@ -184,11 +250,19 @@ fn an_unmapped_task_fails_naming_the_resource_and_how_to_map_it() {
     );
     let config = write_temp(dir.path(), "flowstate.toml", "# nothing mapped\n");
     let o = flowstate(&["run", &def, "--json", "--config", &config]);
-    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let v = json_out(&o);
     assert_eq!(v["error"], "States.TaskFailed");
     let cause = v["cause"].as_str().unwrap();
-    assert!(cause.contains("nowhere") && cause.contains("[tasks."), "{cause}");
+    assert!(
+        cause.contains("nowhere") && cause.contains("[tasks."),
+        "{cause}"
+    );
 }
 
 #[test]
@@ -208,7 +282,12 @@ fn standard_type_stops_at_25000_history_events() {
 
 #[test]
 fn bad_input_json_is_a_usage_error() {
-    let o = flowstate(&["run", "examples/jsonata/cart.asl.yaml", "--input", "{not json"]);
+    let o = flowstate(&[
+        "run",
+        "examples/jsonata/cart.asl.yaml",
+        "--input",
+        "{not json",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not valid JSON"));
 }

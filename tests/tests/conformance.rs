@@ -15,12 +15,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 fn case_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
             case_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "json") && p.file_name().is_some_and(|n| n != "MANIFEST.json") {
+        } else if p.extension().is_some_and(|x| x == "json")
+            && p.file_name().is_some_and(|n| n != "MANIFEST.json")
+        {
             out.push(p);
         }
     }
@@ -31,9 +35,14 @@ fn run_case(case: &Value) -> Result<(), String> {
         Some(t) => t.to_string(),
         None => case["definition"].to_string(),
     };
-    let sm = StateMachine::from_text(&definition).map_err(|e| format!("definition rejected: {e:?}"))?;
+    let sm =
+        StateMachine::from_text(&definition).map_err(|e| format!("definition rejected: {e:?}"))?;
     let input = case.get("input").cloned().unwrap_or(Value::Null);
-    let opts = RunOptions { execution_name: "conformance".into(), state_machine_name: "case".into(), ..Default::default() };
+    let opts = RunOptions {
+        execution_name: "conformance".into(),
+        state_machine_name: "case".into(),
+        ..Default::default()
+    };
     let result = std::panic::catch_unwind(|| run_simulated(&sm, input, &mut NoTasks, &opts))
         .map_err(|_| "PANIC".to_string())?;
     let exec = &result.execution;
@@ -50,9 +59,18 @@ fn run_case(case: &Value) -> Result<(), String> {
         let ignore: Vec<String> = expected
             .get("ignore_paths")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(String::from)
+                    .collect()
+            })
             .unwrap_or_default();
-        let patterns = expected.get("output_patterns").and_then(Value::as_object).cloned().unwrap_or_default();
+        let patterns = expected
+            .get("output_patterns")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         compare_output(&expected["output"], &out, &ignore, &patterns)?;
     } else {
         let want_error = expected.get("error").and_then(Value::as_str);
@@ -71,7 +89,10 @@ fn run_case(case: &Value) -> Result<(), String> {
             }
         } else if let Some(j) = expected.get("cause_json") {
             let parsed: Option<Value> = cause.and_then(|c| serde_json::from_str(c).ok());
-            if !parsed.as_ref().is_some_and(|p| flowstate_tests::json_equal(j, p)) {
+            if !parsed
+                .as_ref()
+                .is_some_and(|p| flowstate_tests::json_equal(j, p))
+            {
                 return Err(format!("cause {cause:?}, expected JSON {j}"));
             }
         } else if cause.is_some() {
@@ -91,7 +112,9 @@ fn run_case(case: &Value) -> Result<(), String> {
             want == got
         };
         if !same {
-            return Err(format!("history types differ:\n  expected {want:?}\n  actual   {got:?}"));
+            return Err(format!(
+                "history types differ:\n  expected {want:?}\n  actual   {got:?}"
+            ));
         }
     }
     Ok(())
@@ -100,12 +123,19 @@ fn run_case(case: &Value) -> Result<(), String> {
 #[test]
 fn conformance_cases_match_recorded_aws_behaviour() {
     let dir = shared_dir().join("conformance/cases");
-    assert!(dir.is_dir(), "conformance cases not found at {} (the project expects ../shared beside it)", dir.display());
+    assert!(
+        dir.is_dir(),
+        "conformance cases not found at {} (the project expects ../shared beside it)",
+        dir.display()
+    );
     let mut files = Vec::new();
     case_files(&dir, &mut files);
     files.sort();
-    let known_text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/conformance-known-failures.txt"))
-        .unwrap_or_default();
+    let known_text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/conformance-known-failures.txt"
+    ))
+    .unwrap_or_default();
     let known: BTreeMap<String, String> = known_text
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
@@ -128,21 +158,40 @@ fn conformance_cases_match_recorded_aws_behaviour() {
         }
     }
     let total = files.len();
-    let unexpected: Vec<_> = failed.iter().filter(|(id, _)| !known.contains_key(*id)).collect();
-    let fixed: BTreeSet<_> = known.keys().filter(|id| !failed.contains_key(*id)).collect();
-    println!("conformance: {passed} of {total} cases pass ({:.1}%)", passed as f64 * 100.0 / total as f64);
+    let unexpected: Vec<_> = failed
+        .iter()
+        .filter(|(id, _)| !known.contains_key(*id))
+        .collect();
+    let fixed: BTreeSet<_> = known
+        .keys()
+        .filter(|id| !failed.contains_key(*id))
+        .collect();
+    println!(
+        "conformance: {passed} of {total} cases pass ({:.1}%)",
+        passed as f64 * 100.0 / total as f64
+    );
     if std::env::var_os("CONFORMANCE_VERBOSE").is_some() {
         for (id, why) in &failed {
             println!("FAIL {id}: {why}");
         }
     }
-    let panics: Vec<_> = failed.iter().filter(|(_, w)| w.as_str() == "PANIC").collect();
+    let panics: Vec<_> = failed
+        .iter()
+        .filter(|(_, w)| w.as_str() == "PANIC")
+        .collect();
     assert!(panics.is_empty(), "cases panicked: {panics:?}");
     assert!(
         unexpected.is_empty(),
         "{} cases fail that are not in conformance-known-failures.txt:\n{}",
         unexpected.len(),
-        unexpected.iter().map(|(id, w)| format!("{id}: {w}")).collect::<Vec<_>>().join("\n")
+        unexpected
+            .iter()
+            .map(|(id, w)| format!("{id}: {w}"))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
-    assert!(fixed.is_empty(), "cases now pass; remove them from conformance-known-failures.txt: {fixed:?}");
+    assert!(
+        fixed.is_empty(),
+        "cases now pass; remove them from conformance-known-failures.txt: {fixed:?}"
+    );
 }

@@ -100,13 +100,20 @@ impl State {
 
 #[derive(Debug, Clone)]
 pub enum Kind {
-    Pass { result: Option<Value> },
+    Pass {
+        result: Option<Value>,
+    },
     Task(Task),
-    Choice { choices: Vec<ChoiceBranch>, default: Option<StateId> },
+    Choice {
+        choices: Vec<ChoiceBranch>,
+        default: Option<StateId>,
+    },
     Wait(Wait),
     Succeed,
     Fail(Fail),
-    Parallel { branches: Vec<BlockId> },
+    Parallel {
+        branches: Vec<BlockId>,
+    },
     Map(Box<MapState>),
 }
 
@@ -151,6 +158,10 @@ pub enum ResultPath {
     Path(JsonPath),
 }
 
+/// How a state takes its input and shapes its output, per query language.
+// One per state, built once and never moved on a hot path: boxing the large
+// variant would only add an indirection to every access.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Io {
     JsonPath {
@@ -249,7 +260,10 @@ pub struct Catcher {
 impl StateMachine {
     pub fn from_json_str(text: &str) -> Result<StateMachine, Vec<DefinitionError>> {
         let v: Value = serde_json::from_str(text).map_err(|e| {
-            vec![DefinitionError { pointer: String::new(), message: format!("not valid JSON: {e}") }]
+            vec![DefinitionError {
+                pointer: String::new(),
+                message: format!("not valid JSON: {e}"),
+            }]
         })?;
         Self::from_value(&v)
     }
@@ -258,12 +272,19 @@ impl StateMachine {
     /// first for its better error positions).
     pub fn from_text(text: &str) -> Result<StateMachine, Vec<DefinitionError>> {
         Self::from_value(&parse_document(text).map_err(|m| {
-            vec![DefinitionError { pointer: String::new(), message: m }]
+            vec![DefinitionError {
+                pointer: String::new(),
+                message: m,
+            }]
         })?)
     }
 
     pub fn from_value(v: &Value) -> Result<StateMachine, Vec<DefinitionError>> {
-        let mut p = Parser { states: Vec::new(), blocks: Vec::new(), errors: Vec::new() };
+        let mut p = Parser {
+            states: Vec::new(),
+            blocks: Vec::new(),
+            errors: Vec::new(),
+        };
         let top = match v.as_object() {
             Some(o) => o,
             None => return Err(vec![err("", "the definition must be a JSON object")]),
@@ -271,7 +292,10 @@ impl StateMachine {
         let query_language = match top.get("QueryLanguage") {
             None => QueryLanguage::JsonPath,
             Some(q) => QueryLanguage::from_value(q).unwrap_or_else(|| {
-                p.errors.push(err("/QueryLanguage", "QueryLanguage must be \"JSONPath\" or \"JSONata\""));
+                p.errors.push(err(
+                    "/QueryLanguage",
+                    "QueryLanguage must be \"JSONPath\" or \"JSONata\"",
+                ));
                 QueryLanguage::JsonPath
             }),
         };
@@ -279,7 +303,10 @@ impl StateMachine {
         p.block(top, "", query_language, None);
         if p.errors.is_empty() {
             Ok(StateMachine {
-                comment: top.get("Comment").and_then(Value::as_str).map(str::to_string),
+                comment: top
+                    .get("Comment")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
                 query_language,
                 timeout_seconds,
                 blocks: p.blocks,
@@ -322,7 +349,10 @@ pub fn parse_document(text: &str) -> Result<Value, String> {
 }
 
 fn err(pointer: &str, message: impl Into<String>) -> DefinitionError {
-    DefinitionError { pointer: pointer.to_string(), message: message.into() }
+    DefinitionError {
+        pointer: pointer.to_string(),
+        message: message.into(),
+    }
 }
 
 struct Parser {
@@ -346,11 +376,19 @@ impl Parser {
         owner: Option<StateId>,
     ) -> BlockId {
         let block_id = self.blocks.len();
-        self.blocks.push(Block { start_at: 0, states: Vec::new(), names: HashMap::new(), owner });
+        self.blocks.push(Block {
+            start_at: 0,
+            states: Vec::new(),
+            names: HashMap::new(),
+            owner,
+        });
         let states_obj = match obj.get("States").and_then(Value::as_object) {
             Some(s) => s,
             None => {
-                self.errors.push(err(&format!("{pointer}/States"), "States must be an object of states"));
+                self.errors.push(err(
+                    &format!("{pointer}/States"),
+                    "States must be an object of states",
+                ));
                 return block_id;
             }
         };
@@ -364,7 +402,10 @@ impl Parser {
                 query_language: inherited,
                 kind: Kind::Succeed,
                 next: None,
-                io: Io::Jsonata { arguments: None, output: None },
+                io: Io::Jsonata {
+                    arguments: None,
+                    output: None,
+                },
                 assign: None,
                 retry: Vec::new(),
                 catch: Vec::new(),
@@ -382,13 +423,17 @@ impl Parser {
                     format!("StartAt names '{start}', which is not a state of this scope"),
                 )),
             },
-            None => self.errors.push(err(&format!("{pointer}/StartAt"), "StartAt is missing")),
+            None => self
+                .errors
+                .push(err(&format!("{pointer}/StartAt"), "StartAt is missing")),
         }
         for (id, (name, body)) in ids.into_iter().zip(states_obj.iter()) {
             let sp = format!("{pointer}/States/{}", pointer_segment(name));
             match body.as_object() {
                 Some(o) => self.state(id, o, &sp, inherited, block_id),
-                None => self.errors.push(err(&sp, format!("state '{name}' must be an object"))),
+                None => self
+                    .errors
+                    .push(err(&sp, format!("state '{name}' must be an object"))),
             }
         }
         block_id
@@ -419,7 +464,10 @@ impl Parser {
         let ql = match o.get("QueryLanguage") {
             None => inherited,
             Some(q) => QueryLanguage::from_value(q).unwrap_or_else(|| {
-                self.errors.push(err(&format!("{sp}/QueryLanguage"), "QueryLanguage must be \"JSONPath\" or \"JSONata\""));
+                self.errors.push(err(
+                    &format!("{sp}/QueryLanguage"),
+                    "QueryLanguage must be \"JSONPath\" or \"JSONata\"",
+                ));
                 inherited
             }),
         };
@@ -428,15 +476,26 @@ impl Parser {
         if let Some(n) = o.get("Next") {
             match n.as_str() {
                 Some(s) => pending = PendingNext::Next(s.to_string()),
-                None => self.errors.push(err(&format!("{sp}/Next"), format!("state '{name}': Next must be a string"))),
+                None => self.errors.push(err(
+                    &format!("{sp}/Next"),
+                    format!("state '{name}': Next must be a string"),
+                )),
             }
         }
         let io = self.io(o, sp, ql, &name);
-        let assign = o.get("Assign").and_then(|a| self.assign(a, &format!("{sp}/Assign"), ql));
+        let assign = o
+            .get("Assign")
+            .and_then(|a| self.assign(a, &format!("{sp}/Assign"), ql));
         let kind = match ty {
-            "Pass" => Kind::Pass { result: o.get("Result").cloned() },
+            "Pass" => Kind::Pass {
+                result: o.get("Result").cloned(),
+            },
             "Task" => Kind::Task(Task {
-                resource: o.get("Resource").and_then(Value::as_str).unwrap_or_default().to_string(),
+                resource: o
+                    .get("Resource")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
                 timeout_seconds: self.dynamic(o, "TimeoutSeconds", sp, ql),
                 heartbeat_seconds: self.dynamic(o, "HeartbeatSeconds", sp, ql),
                 credentials: o.get("Credentials").cloned(),
@@ -465,17 +524,26 @@ impl Parser {
                             let bp = format!("{sp}/Branches/{i}");
                             match b.as_object() {
                                 Some(bo) => branches.push(self.block(bo, &bp, ql, Some(id))),
-                                None => self.errors.push(err(&bp, format!("state '{name}': a branch must be an object"))),
+                                None => self.errors.push(err(
+                                    &bp,
+                                    format!("state '{name}': a branch must be an object"),
+                                )),
                             }
                         }
                     }
-                    None => self.errors.push(err(&format!("{sp}/Branches"), format!("state '{name}': Branches must be an array"))),
+                    None => self.errors.push(err(
+                        &format!("{sp}/Branches"),
+                        format!("state '{name}': Branches must be an array"),
+                    )),
                 }
                 Kind::Parallel { branches }
             }
             "Map" => self.map(id, o, sp, ql, &name),
             other => {
-                self.errors.push(err(&format!("{sp}/Type"), format!("state '{name}': unknown state type '{other}'")));
+                self.errors.push(err(
+                    &format!("{sp}/Type"),
+                    format!("state '{name}': unknown state type '{other}'"),
+                ));
                 Kind::Succeed
             }
         };
@@ -491,11 +559,17 @@ impl Parser {
                 let next_name = c.get("Next").and_then(Value::as_str).unwrap_or_default();
                 let next = self.resolve(block, next_name, &format!("{cp}/Next"), &name);
                 let result_path = match ql {
-                    QueryLanguage::JsonPath => self.result_path(c.get("ResultPath"), &format!("{cp}/ResultPath")),
+                    QueryLanguage::JsonPath => {
+                        self.result_path(c.get("ResultPath"), &format!("{cp}/ResultPath"))
+                    }
                     QueryLanguage::Jsonata => ResultPath::Replace,
                 };
-                let assign = c.get("Assign").and_then(|a| self.assign(a, &format!("{cp}/Assign"), ql));
-                let output = c.get("Output").and_then(|v| self.template(v, &format!("{cp}/Output")));
+                let assign = c
+                    .get("Assign")
+                    .and_then(|a| self.assign(a, &format!("{cp}/Assign"), ql));
+                let output = c
+                    .get("Output")
+                    .and_then(|v| self.template(v, &format!("{cp}/Output")));
                 catch.push(Catcher {
                     error_equals: strings(c.get("ErrorEquals")),
                     next,
@@ -523,7 +597,9 @@ impl Parser {
         match ql {
             QueryLanguage::JsonPath => Io::JsonPath {
                 input_path: self.path_field(o, "InputPath", sp),
-                parameters: o.get("Parameters").and_then(|v| self.payload(v, &format!("{sp}/Parameters"))),
+                parameters: o
+                    .get("Parameters")
+                    .and_then(|v| self.payload(v, &format!("{sp}/Parameters"))),
                 result_selector: o
                     .get("ResultSelector")
                     .and_then(|v| self.payload(v, &format!("{sp}/ResultSelector"))),
@@ -531,8 +607,12 @@ impl Parser {
                 output_path: self.path_field(o, "OutputPath", sp),
             },
             QueryLanguage::Jsonata => Io::Jsonata {
-                arguments: o.get("Arguments").and_then(|v| self.template(v, &format!("{sp}/Arguments"))),
-                output: o.get("Output").and_then(|v| self.template(v, &format!("{sp}/Output"))),
+                arguments: o
+                    .get("Arguments")
+                    .and_then(|v| self.template(v, &format!("{sp}/Arguments"))),
+                output: o
+                    .get("Output")
+                    .and_then(|v| self.template(v, &format!("{sp}/Output"))),
             },
         }
     }
@@ -549,7 +629,10 @@ impl Parser {
                 }
             },
             Some(_) => {
-                self.errors.push(err(&format!("{sp}/{key}"), format!("{key} must be a string or null")));
+                self.errors.push(err(
+                    &format!("{sp}/{key}"),
+                    format!("{key} must be a string or null"),
+                ));
                 PathField::Identity
             }
         }
@@ -567,7 +650,8 @@ impl Parser {
                 }
             },
             Some(_) => {
-                self.errors.push(err(pointer, "ResultPath must be a string or null"));
+                self.errors
+                    .push(err(pointer, "ResultPath must be a string or null"));
                 ResultPath::Replace
             }
         }
@@ -578,7 +662,8 @@ impl Parser {
             Ok(t) => Some(t),
             Err(es) => {
                 for e in es {
-                    self.errors.push(err(&format!("{pointer}{}", e.pointer), e.message));
+                    self.errors
+                        .push(err(&format!("{pointer}{}", e.pointer), e.message));
                 }
                 None
             }
@@ -590,7 +675,8 @@ impl Parser {
             Ok(t) => Some(t),
             Err(es) => {
                 for e in es {
-                    self.errors.push(err(&format!("{pointer}{}", e.pointer), e.message));
+                    self.errors
+                        .push(err(&format!("{pointer}{}", e.pointer), e.message));
                 }
                 None
             }
@@ -625,12 +711,20 @@ impl Parser {
     }
 
     /// Reads `key` (literal, or JSONata in JSONata mode) or `keyPath`.
-    fn dynamic(&mut self, o: &Map<String, Value>, key: &str, sp: &str, ql: QueryLanguage) -> Option<Dynamic> {
+    fn dynamic(
+        &mut self,
+        o: &Map<String, Value>,
+        key: &str,
+        sp: &str,
+        ql: QueryLanguage,
+    ) -> Option<Dynamic> {
         if let Some(v) = o.get(key) {
             if ql == QueryLanguage::Jsonata {
                 if let Value::String(s) = v {
                     if crate::jsonata::expression_text(s).is_some() {
-                        return self.template(v, &format!("{sp}/{key}")).map(Dynamic::Jsonata);
+                        return self
+                            .template(v, &format!("{sp}/{key}"))
+                            .map(Dynamic::Jsonata);
                     }
                 }
             }
@@ -642,7 +736,8 @@ impl Parser {
             return match v.as_str() {
                 Some(s) => self.selector(s, &pointer).map(Dynamic::Path),
                 None => {
-                    self.errors.push(err(&pointer, format!("{path_key} must be a string")));
+                    self.errors
+                        .push(err(&pointer, format!("{path_key} must be a string")));
                     None
                 }
             };
@@ -650,7 +745,14 @@ impl Parser {
         None
     }
 
-    fn choice(&mut self, o: &Map<String, Value>, sp: &str, ql: QueryLanguage, block: BlockId, name: &str) -> Kind {
+    fn choice(
+        &mut self,
+        o: &Map<String, Value>,
+        sp: &str,
+        ql: QueryLanguage,
+        block: BlockId,
+        name: &str,
+    ) -> Kind {
         let mut choices = Vec::new();
         if let Some(rules) = o.get("Choices").and_then(Value::as_array) {
             for (i, r) in rules.iter().enumerate() {
@@ -666,21 +768,41 @@ impl Parser {
                         }
                     },
                     QueryLanguage::Jsonata => {
-                        match r.get("Condition").and_then(|c| self.template(c, &format!("{rp}/Condition"))) {
+                        match r
+                            .get("Condition")
+                            .and_then(|c| self.template(c, &format!("{rp}/Condition")))
+                        {
                             Some(t) => Condition::Jsonata(t),
                             None => {
-                                self.errors.push(err(&rp, format!("state '{name}': a JSONata choice rule needs a Condition")));
+                                self.errors.push(err(
+                                    &rp,
+                                    format!(
+                                        "state '{name}': a JSONata choice rule needs a Condition"
+                                    ),
+                                ));
                                 continue;
                             }
                         }
                     }
                 };
-                let assign = r.get("Assign").and_then(|a| self.assign(a, &format!("{rp}/Assign"), ql));
-                let output = r.get("Output").and_then(|v| self.template(v, &format!("{rp}/Output")));
-                choices.push(ChoiceBranch { condition, next, assign, output });
+                let assign = r
+                    .get("Assign")
+                    .and_then(|a| self.assign(a, &format!("{rp}/Assign"), ql));
+                let output = r
+                    .get("Output")
+                    .and_then(|v| self.template(v, &format!("{rp}/Output")));
+                choices.push(ChoiceBranch {
+                    condition,
+                    next,
+                    assign,
+                    output,
+                });
             }
         } else {
-            self.errors.push(err(&format!("{sp}/Choices"), format!("state '{name}': Choices must be an array")));
+            self.errors.push(err(
+                &format!("{sp}/Choices"),
+                format!("state '{name}': Choices must be an array"),
+            ));
         }
         let default = o
             .get("Default")
@@ -689,12 +811,22 @@ impl Parser {
         Kind::Choice { choices, default }
     }
 
-    fn map(&mut self, id: StateId, o: &Map<String, Value>, sp: &str, ql: QueryLanguage, name: &str) -> Kind {
+    fn map(
+        &mut self,
+        id: StateId,
+        o: &Map<String, Value>,
+        sp: &str,
+        ql: QueryLanguage,
+        name: &str,
+    ) -> Kind {
         let (proc_key, proc) = match (o.get("ItemProcessor"), o.get("Iterator")) {
             (Some(p), _) => ("ItemProcessor", p),
             (None, Some(p)) => ("Iterator", p),
             (None, None) => {
-                self.errors.push(err(sp, format!("state '{name}': a Map needs an ItemProcessor")));
+                self.errors.push(err(
+                    sp,
+                    format!("state '{name}': a Map needs an ItemProcessor"),
+                ));
                 return Kind::Succeed;
             }
         };
@@ -706,19 +838,30 @@ impl Parser {
         let processor = match proc.as_object() {
             Some(po) => self.block(po, &format!("{sp}/{proc_key}"), ql, Some(id)),
             None => {
-                self.errors.push(err(&format!("{sp}/{proc_key}"), format!("state '{name}': {proc_key} must be an object")));
+                self.errors.push(err(
+                    &format!("{sp}/{proc_key}"),
+                    format!("state '{name}': {proc_key} must be an object"),
+                ));
                 return Kind::Succeed;
             }
         };
         let item_selector = match (o.get("ItemSelector"), o.get("Parameters"), ql) {
-            (Some(v), _, QueryLanguage::Jsonata) => self.template(v, &format!("{sp}/ItemSelector")).map(ItemSelector::Jsonata),
-            (Some(v), _, QueryLanguage::JsonPath) => self.payload(v, &format!("{sp}/ItemSelector")).map(ItemSelector::JsonPath),
-            (None, Some(v), QueryLanguage::JsonPath) => self.payload(v, &format!("{sp}/Parameters")).map(ItemSelector::JsonPath),
+            (Some(v), _, QueryLanguage::Jsonata) => self
+                .template(v, &format!("{sp}/ItemSelector"))
+                .map(ItemSelector::Jsonata),
+            (Some(v), _, QueryLanguage::JsonPath) => self
+                .payload(v, &format!("{sp}/ItemSelector"))
+                .map(ItemSelector::JsonPath),
+            (None, Some(v), QueryLanguage::JsonPath) => self
+                .payload(v, &format!("{sp}/Parameters"))
+                .map(ItemSelector::JsonPath),
             _ => None,
         };
         Kind::Map(Box::new(MapState {
             items_path: self.path_field(o, "ItemsPath", sp),
-            items: o.get("Items").and_then(|v| self.template(v, &format!("{sp}/Items"))),
+            items: o
+                .get("Items")
+                .and_then(|v| self.template(v, &format!("{sp}/Items"))),
             item_selector,
             processor,
             max_concurrency: self.dynamic(o, "MaxConcurrency", sp, ql),
@@ -732,14 +875,22 @@ impl Parser {
 
 fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 fn retrier(r: &Value) -> Retrier {
     Retrier {
         error_equals: strings(r.get("ErrorEquals")),
-        interval_seconds: r.get("IntervalSeconds").and_then(Value::as_f64).unwrap_or(1.0),
+        interval_seconds: r
+            .get("IntervalSeconds")
+            .and_then(Value::as_f64)
+            .unwrap_or(1.0),
         max_attempts: r
             .get("MaxAttempts")
             .and_then(Value::as_u64)

@@ -49,7 +49,9 @@ impl StatesError {
         match self {
             StatesError::All => "States.ALL",
             StatesError::DataLimitExceeded => "States.DataLimitExceeded",
-            StatesError::ExceedToleratedFailureThreshold => "States.ExceedToleratedFailureThreshold",
+            StatesError::ExceedToleratedFailureThreshold => {
+                "States.ExceedToleratedFailureThreshold"
+            }
             StatesError::HeartbeatTimeout => "States.HeartbeatTimeout",
             StatesError::IntrinsicFailure => "States.IntrinsicFailure",
             StatesError::ItemReaderFailed => "States.ItemReaderFailed",
@@ -88,7 +90,10 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
-        Failure { error: error.into(), cause: Some(cause.into()) }
+        Failure {
+            error: error.into(),
+            cause: Some(cause.into()),
+        }
     }
     pub fn states(error: StatesError, cause: impl Into<String>) -> Self {
         Failure::new(error.name(), cause)
@@ -123,11 +128,16 @@ pub fn error_matches(error_equals: &[String], error: &str) -> bool {
     error_equals.iter().any(|pattern| match pattern.as_str() {
         p if p == error => true,
         "States.ALL" => error != "States.Runtime" && error != "States.DataLimitExceeded",
-        "States.TaskFailed" => !matches!(
-            error,
-            "States.Timeout" | "States.Runtime" | "States.DataLimitExceeded" | "States.HeartbeatTimeout"
-        ) && !error.starts_with("States.")
-            || error == "States.TaskFailed",
+        "States.TaskFailed" => {
+            !matches!(
+                error,
+                "States.Timeout"
+                    | "States.Runtime"
+                    | "States.DataLimitExceeded"
+                    | "States.HeartbeatTimeout"
+            ) && !error.starts_with("States.")
+                || error == "States.TaskFailed"
+        }
         _ => false,
     })
 }

@@ -150,7 +150,11 @@ pub fn evaluate_expression(
     scope: &JsonataScope<'_>,
     field: &str,
 ) -> Result<Option<Value>, Failure> {
-    let env = Environment { bindings: scope, now_millis: scope.now_millis, seed: scope.seed };
+    let env = Environment {
+        bindings: scope,
+        now_millis: scope.now_millis,
+        seed: scope.seed,
+    };
     e.evaluate(None, &env).map_err(|err| {
         query_error(format!(
             "The JSONata expression '{}' specified for the field '{field}' threw an error during evaluation. {err}",

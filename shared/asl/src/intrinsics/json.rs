@@ -19,25 +19,27 @@ pub(super) fn string_to_json(f: Func, args: &[ArgVal<'_>]) -> Result<Value, Fail
 /// `-0` is the integer 0 on AWS (Jackson reads it as an int), but serde_json
 /// reads it as the float `-0.0`. A float `-0.0` is turned back into 0 unless
 /// the text spelled one as a float (`-0.0`, `-0e1`).
-fn normalize_negative_zero(v: Value, text: &str) -> Value {
+fn normalize_negative_zero(mut v: Value, text: &str) -> Value {
     if text.contains("-0.") || text.contains("-0e") || text.contains("-0E") {
         return v;
     }
-    fn fix(v: Value) -> Value {
+    // In place: only the numbers change, so maps keep their order and are
+    // not rebuilt (the text of a large document often contains "-0" inside
+    // strings, such as "item-0001").
+    fn fix(v: &mut Value) {
         match v {
             Value::Number(n) if n.as_f64().is_some_and(|x| x == 0.0 && x.is_sign_negative()) => {
-                Value::from(0)
+                *v = Value::from(0);
             }
-            Value::Array(a) => Value::Array(a.into_iter().map(fix).collect()),
-            Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, fix(v))).collect()),
-            other => other,
+            Value::Array(a) => a.iter_mut().for_each(fix),
+            Value::Object(o) => o.values_mut().for_each(fix),
+            _ => {}
         }
     }
     if text.contains("-0") {
-        fix(v)
-    } else {
-        v
+        fix(&mut v);
     }
+    v
 }
 
 /// Compact JSON, no spaces (as Jackson writes it).
