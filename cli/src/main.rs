@@ -3,7 +3,8 @@
 //!
 //! - `flowstate run <definition>`: one execution in memory ([`run`]);
 //! - `flowstate validate <definition>`: every problem at once ([`validate`]);
-//! - `flowstate bench`: the shared benchmark workloads ([`bench`]).
+//! - `flowstate bench`: the shared benchmark workloads ([`bench`]);
+//! - `flowstate serve`: the Step Functions API on a local port ([`serve`]).
 //!
 //! Exit codes: 0 success, 1 the execution did not succeed or the
 //! definition is invalid, 2 bad usage (unreadable file, bad flag, invalid
@@ -12,6 +13,7 @@
 mod bench;
 mod clock;
 mod run;
+mod serve;
 mod tasks;
 mod validate;
 
@@ -42,6 +44,8 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Run the benchmark workloads and report speed and memory.
     Bench(bench::BenchArgs),
+    /// Serve the Step Functions API locally (durable, with timers and callbacks).
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
         Command::Run(a) => run::run(a),
         Command::Validate(a) => validate::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Serve(a) => serve::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,13 +1,14 @@
 //! `flowstate run`: one execution in memory, output on stdout.
 
 use crate::clock::ScaledClock;
+use crate::tasks::mock::{self, MockError, MockedTasks};
 use crate::tasks::{load_config, LocalTasks, TaskConfig};
 use crate::validate::{check_file, print_diagnostics};
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use flowstate_asl::definition::StateMachine;
 use flowstate_asl::validate::Severity;
-use flowstate_engine::driver::{self, RunOptions};
+use flowstate_engine::driver::{self, RunOptions, TaskHandler};
 use flowstate_engine::{Limits, Status};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -43,6 +44,19 @@ pub struct RunArgs {
     /// The execution name (appears in $$.Execution.Name and the ARN).
     #[arg(long, default_value = "local")]
     pub name: String,
+    /// The state machine name (in ARNs, $$.StateMachine.Name and mock
+    /// configs). Default: the definition file's name without its extension.
+    #[arg(long, value_name = "NAME")]
+    pub state_machine_name: Option<String>,
+    /// Answer Task states from this Step Functions Local mock config
+    /// (MockConfigFile.json). Default: $SFN_MOCK_CONFIG, if set.
+    #[arg(long, value_name = "FILE")]
+    pub mock_config: Option<PathBuf>,
+    /// The mock config's test case to run, as an execution started with
+    /// `<stateMachineArn>#<TestCase>` in Step Functions Local; states it does
+    /// not mock run their flowstate.toml handlers.
+    #[arg(long, value_name = "NAME")]
+    pub test_case: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -95,17 +109,51 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         None if std::path::Path::new("flowstate.toml").exists() => load_config("flowstate.toml")?,
         None => TaskConfig::empty("flowstate.toml"),
     };
-    let mut tasks = LocalTasks::new(config);
-    let name = args
-        .definition
-        .file_stem()
-        .map(|s| {
-            s.to_string_lossy().replace(
-                |c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'),
-                "-",
-            )
-        })
-        .unwrap_or_else(|| "local".into());
+    let name = match &args.state_machine_name {
+        // Step Functions' rule for names, which end up in ARNs.
+        Some(name)
+            if name.is_empty()
+                || name.chars().count() > 80
+                || name.chars().any(|c| {
+                    c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c)
+                }) =>
+        {
+            bail!("--state-machine-name must be 1 to 80 characters, without whitespace or any of < > {{ }} [ ] ? * \" # % \\ ^ | ~ ` $ & , ; : /")
+        }
+        Some(name) => name.clone(),
+        None => args
+            .definition
+            .file_stem()
+            .map(|s| {
+                // `order.asl.json` names the state machine `order`, as SAM
+                // projects lay definitions out.
+                let stem = s.to_string_lossy();
+                let stem = stem.strip_suffix(".asl").unwrap_or(&stem);
+                stem.replace(
+                    |c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+                    "-",
+                )
+            })
+            .unwrap_or_else(|| "local".into()),
+    };
+    let mut local = LocalTasks::new(config);
+    let mut mocked;
+    let tasks: &mut dyn TaskHandler = match mock::for_run(
+        args.mock_config.as_deref(),
+        args.test_case.as_deref(),
+        &name,
+        &sm,
+    ) {
+        Ok(Some(case)) => {
+            mocked = MockedTasks::new(case, local);
+            &mut mocked
+        }
+        Ok(None) => &mut local,
+        Err(e @ MockError::UnknownStateMachine { .. }) if args.state_machine_name.is_none() => {
+            bail!("{e}; the state machine's name is the definition file's name, '{name}', unless --state-machine-name gives it")
+        }
+        Err(e) => return Err(e.into()),
+    };
     let (limits, timeout) = match args.workflow_type {
         None => (
             Limits {
@@ -125,7 +173,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         ..RunOptions::default()
     };
     let mut clock = ScaledClock::new(args.wait_scale);
-    let outcome = driver::run(&sm, input, &mut tasks, &mut clock, &opts);
+    let outcome = driver::run(&sm, input, tasks, &mut clock, &opts);
     let exec = &outcome.execution;
     if args.json {
         let mut doc = json!({

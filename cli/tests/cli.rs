@@ -19,7 +19,7 @@ fn flowstate(args: &[&str]) -> Output {
 
 fn write_temp(dir: &Path, name: &str, text: &str) -> String {
     let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
+    std::fs::write(&p, text).expect("the temp dir is writable");
     p.to_string_lossy().into_owned()
 }
 

@@ -6,9 +6,15 @@
 //! (`{"errorType": ..., "errorMessage": ...}`) is how a handler throws,
 //! whatever its exit status; a non-zero exit without one is a crash, whose
 //! cause is what the process wrote to stderr.
+//!
+//! What a handler writes to stderr is its log: each line goes to the
+//! [`HandlerLog`] as it is written (by default flowstate's own stderr, as
+//! `[StateName] line`), and is also kept for the failure cause.
 
-use std::io::{Read, Write};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::fmt;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -19,13 +25,61 @@ use serde_json::Value;
 use super::config::CommandSpec;
 use super::{excerpt, Deadline, Outcome, MAX_CAUSE_CHARS};
 
+/// Receives a handler's stderr lines: the state's name, then the line
+/// without its newline.
+pub type LogLines = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
+/// Where command handlers' stderr lines go while they run.
+#[derive(Clone, Default)]
+#[allow(dead_code)] // `Discard` and `Lines` are for `flowstate serve` and tests
+pub enum HandlerLog {
+    /// flowstate's stderr, each line prefixed with the state's name:
+    /// `[Charge] charging 42`.
+    #[default]
+    Stderr,
+    /// Nowhere (the lines still make failure causes).
+    Discard,
+    /// A function of the state's name and the line (without its newline),
+    /// called from the thread reading the handler's stderr: for a server's
+    /// own log, or a test.
+    Lines(LogLines),
+}
+
+impl HandlerLog {
+    fn line(&self, state_name: &str, line: &str) {
+        match self {
+            HandlerLog::Stderr => {
+                // One locked write per line, so that concurrent handlers'
+                // lines never interleave mid-line; a closed stderr is not
+                // the handler's failure.
+                let _ = writeln!(std::io::stderr().lock(), "[{state_name}] {line}");
+            }
+            HandlerLog::Discard => {}
+            HandlerLog::Lines(f) => f(state_name, line),
+        }
+    }
+}
+
+impl fmt::Debug for HandlerLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            HandlerLog::Stderr => "Stderr",
+            HandlerLog::Discard => "Discard",
+            HandlerLog::Lines(_) => "Lines(..)",
+        })
+    }
+}
+
 /// Runs `spec` once with `input` on stdin. `env` is set before the task's own
-/// `env`, so the config can override it.
+/// `env`, so the config can override it. Stderr lines go to `log` as
+/// `state_name`'s.
 pub(super) fn run(
     spec: &CommandSpec,
     input: &[u8],
     env: &[(&str, String)],
     deadline: Option<Deadline>,
+    log: &HandlerLog,
+    state_name: &str,
 ) -> Outcome {
     let started = Instant::now();
     let mut command = Command::new(&spec.program);
@@ -63,7 +117,7 @@ pub(super) fn run(
         }
     });
     let stdout = drain(child.stdout.take());
-    let stderr = drain(child.stderr.take());
+    let stderr = stream(child.stderr.take(), log.clone(), state_name.to_string());
 
     let status = match wait(&mut child, started, deadline) {
         Waited::Exited(status) => status,
@@ -189,6 +243,33 @@ fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> Option<JoinHandle<Vec<u8>
             let mut buffer = Vec::new();
             let _ = pipe.read_to_end(&mut buffer);
             buffer
+        })
+    })
+}
+
+/// Passes each stderr line to `log` as it arrives, and keeps them all.
+fn stream(
+    pipe: Option<ChildStderr>,
+    log: HandlerLog,
+    state_name: String,
+) -> Option<JoinHandle<Vec<u8>>> {
+    pipe.map(|pipe| {
+        thread::spawn(move || {
+            let mut reader = BufReader::new(pipe);
+            let mut all = Vec::new();
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                match reader.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        all.extend_from_slice(&line);
+                        let text = String::from_utf8_lossy(&line);
+                        log.line(&state_name, text.trim_end_matches(['\n', '\r']));
+                    }
+                }
+            }
+            all
         })
     })
 }

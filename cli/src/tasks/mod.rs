@@ -29,10 +29,19 @@
 //!
 //! An unmapped resource fails the task with `States.TaskFailed`, and the
 //! cause shows the lines to add to `flowstate.toml`.
+//!
+//! A command handler's stderr is its log: [`HandlerLog`] says where its
+//! lines go while it runs (by default flowstate's stderr, prefixed with the
+//! state's name).
+//!
+//! [`mock`] answers Task states from a Step Functions Local mock config
+//! instead ([`mock::MockedTasks`] wraps a [`LocalTasks`] and falls back to
+//! it for the states a test case does not mock).
 
 pub mod command;
 pub mod config;
 pub mod http;
+pub mod mock;
 
 use std::time::{Duration, SystemTime};
 
@@ -44,6 +53,7 @@ use flowstate_engine::integration::{
 };
 use serde_json::Value;
 
+pub use command::HandlerLog;
 pub use config::{load_config, TaskConfig};
 
 use config::{Handler, TaskSpec};
@@ -58,15 +68,25 @@ pub struct LocalTasks {
     agent: ureq::Agent,
     /// Numbers the calls, for request ids that are stable from run to run.
     calls: u64,
+    log: HandlerLog,
 }
 
 impl LocalTasks {
+    /// Handlers' stderr goes to flowstate's stderr ([`HandlerLog::Stderr`]).
     pub fn new(config: TaskConfig) -> LocalTasks {
         LocalTasks {
             config,
             agent: ureq::AgentBuilder::new().build(),
             calls: 0,
+            log: HandlerLog::default(),
         }
+    }
+
+    /// Sends command handlers' stderr lines to `log` instead.
+    #[allow(dead_code)] // for `flowstate serve` and tests
+    pub fn with_log(mut self, log: HandlerLog) -> LocalTasks {
+        self.log = log;
+        self
     }
 }
 
@@ -238,7 +258,7 @@ impl LocalTasks {
                 if let Some(call) = call {
                     env.push(("FLOWSTATE_FUNCTION_NAME", call.function.name.clone()));
                 }
-                command::run(command, &body, &env, deadline)
+                command::run(command, &body, &env, deadline, &self.log, &task.state_name)
             }
             Handler::Http(endpoint) => {
                 let (function, qualifier, invocation_type) = match call {

@@ -33,8 +33,10 @@ impl Project {
         self
     }
 
+    /// Handlers' stderr is discarded: the tests of the log pass their own.
     fn tasks(&self) -> LocalTasks {
         LocalTasks::new(load_config(self.dir.path().join("flowstate.toml")).unwrap())
+            .with_log(HandlerLog::Discard)
     }
 
     fn path(&self) -> &Path {
@@ -658,4 +660,68 @@ fn function_keys_run_from_most_to_least_specific() {
     .unwrap()
     .unwrap();
     assert_eq!(function_keys(&invocation, &call), ["charge"]);
+}
+
+/// The (state, line) pairs a recording log received.
+type Recorded = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+/// A log that records (state, line) pairs.
+fn recording_log() -> (HandlerLog, Recorded) {
+    let lines: Recorded = Default::default();
+    let sink = std::sync::Arc::clone(&lines);
+    let log = HandlerLog::Lines(std::sync::Arc::new(move |state: &str, line: &str| {
+        sink.lock()
+            .unwrap()
+            .push((state.to_string(), line.to_string()));
+    }));
+    (log, lines)
+}
+
+#[test]
+fn a_successful_handlers_stderr_is_passed_through_with_its_state_name() {
+    let project = Project::new("[tasks.charge]\ncommand = [\"sh\", \"handlers/charge.sh\"]\n")
+        .script(
+            "charge.sh",
+            "cat > /dev/null; echo 'charging 42' >&2; printf 'no newline at the end' >&2; echo '{\"ok\": true}'",
+        );
+    let (log, lines) = recording_log();
+    let out = succeeded(
+        project
+            .tasks()
+            .with_log(log)
+            .invoke(&task(CHARGE_ARN, json!({}))),
+    );
+    assert_eq!(out, json!({"ok": true}));
+    assert_eq!(
+        *lines.lock().unwrap(),
+        [
+            ("Charge".to_string(), "charging 42".to_string()),
+            ("Charge".to_string(), "no newline at the end".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn a_failing_handlers_stderr_is_passed_through_and_kept_as_the_cause() {
+    let project = Project::new("[tasks.charge]\ncommand = [\"sh\", \"handlers/charge.sh\"]\n")
+        .script(
+            "charge.sh",
+            "echo 'step 1' >&2; echo 'card declined' >&2; exit 3",
+        );
+    let (log, lines) = recording_log();
+    let failure = failed(
+        project
+            .tasks()
+            .with_log(log)
+            .invoke(&task(CHARGE_ARN, json!({}))),
+    );
+    assert_eq!(failure.error, "States.TaskFailed");
+    assert_eq!(failure.cause.as_deref(), Some("step 1\ncard declined"));
+    let logged: Vec<String> = lines
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, l)| l.clone())
+        .collect();
+    assert_eq!(logged, ["step 1", "card declined"]);
 }

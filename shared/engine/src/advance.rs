@@ -17,12 +17,14 @@ use crate::history::{Details, HistoryEvent, StateType};
 use crate::scope::EvalScope;
 use crate::{dataflow, token};
 use flowstate_asl::definition::{
-    Assign, Condition, Dynamic, Io, Kind, MapState, Retrier, StateId, StateMachine, Wait,
+    Assign, Condition, Dynamic, Io, Kind, MapState, ResultPath, Retrier, StateId, StateMachine,
+    Wait,
 };
 use flowstate_asl::errors::{error_matches, Failure, StatesError};
 use flowstate_asl::jsonata::{JsonataScope, Template};
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeSet, VecDeque};
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 /// The non-data inputs of a step.
@@ -35,11 +37,25 @@ pub struct Env<'a> {
 }
 
 /// Applies one event to an execution. See the module docs for the contract.
-pub fn advance(exec: &mut Execution, sm: &StateMachine, event: Event, env: &Env<'_>) -> Result<Step, EngineError> {
+pub fn advance(
+    exec: &mut Execution,
+    sm: &StateMachine,
+    event: Event,
+    env: &Env<'_>,
+) -> Result<Step, EngineError> {
     if exec.status != Status::Running {
         return Err(EngineError::Ended(exec.status.as_str()));
     }
-    let mut run = Run { exec, sm, env, step: Step::default(), queue: VecDeque::new(), changed: BTreeSet::new() };
+    let mut run = Run {
+        exec,
+        sm,
+        env,
+        step: Step::default(),
+        queue: VecDeque::new(),
+        changed: BTreeSet::new(),
+        input_sizes: HashMap::new(),
+        size_hint: RefCell::new(None),
+    };
     run.accept(event)?;
     while let Some((fid, resume)) = run.queue.pop_front() {
         if run.exec.status != Status::Running {
@@ -60,6 +76,9 @@ pub fn advance(exec: &mut Execution, sm: &StateMachine, event: Event, env: &Env<
     Ok(run.step)
 }
 
+/// A state's output and the variables it assigned.
+type StageOutput = (Arc<Value>, Option<Map<String, Value>>);
+
 /// Why a frame is being driven.
 enum Resume {
     Enter,
@@ -74,7 +93,11 @@ enum Resume {
 /// How a state's work ended.
 enum Outcome {
     /// Leave the state with this output (to `next`, or end the frame).
-    Exit { output: Arc<Value>, next: Option<StateId>, assigned: Option<Map<String, Value>> },
+    Exit {
+        output: Arc<Value>,
+        next: Option<StateId>,
+        assigned: Option<Map<String, Value>>,
+    },
     Failed(Failure),
     /// A Fail state: the frame fails, Retry/Catch do not apply.
     FailState(Failure),
@@ -89,6 +112,14 @@ struct Run<'a, 'e> {
     queue: VecDeque<(FrameId, Resume)>,
     /// Frames this step touched: the store rewrites or deletes only these.
     changed: BTreeSet<FrameId>,
+    /// The compact JSON size of a frame's current input, measured when the
+    /// previous state exited. Kept with the value it measures, so an entry
+    /// applies only while `Arc::ptr_eq` holds: states that pass their input
+    /// through (Choice, Succeed, OutputPath `$`) are not measured again.
+    input_sizes: HashMap<FrameId, (Arc<Value>, usize)>,
+    /// The size of the output `output_stage` just built, when it could be
+    /// derived from the input's size (a ResultPath merge), for `exit`.
+    size_hint: RefCell<Option<(Arc<Value>, usize)>>,
 }
 
 fn runtime(cause: impl Into<String>) -> Failure {
@@ -104,7 +135,11 @@ impl Run<'_, '_> {
                 if !self.exec.frames.is_empty() || self.exec.last_event_id > 0 {
                     return Err(EngineError::AlreadyStarted);
                 }
-                let block = self.sm.blocks.first().ok_or_else(|| EngineError::Corrupt("no states".into()))?;
+                let block = self
+                    .sm
+                    .blocks
+                    .first()
+                    .ok_or_else(|| EngineError::Corrupt("no states".into()))?;
                 let input = self.exec.info.input.clone();
                 let id = self.emit_exec(Details::ExecutionStarted {
                     input: input.clone(),
@@ -114,7 +149,11 @@ impl Run<'_, '_> {
                 let timeout = self.exec.info.timeout_seconds.or(self.sm.timeout_seconds);
                 let root = self.new_frame(None, 0, block.start_at, input, Map::new(), false, id);
                 if let Some(t) = timeout {
-                    let at = self.exec.info.start_time.saturating_add((t as i64).saturating_mul(1000));
+                    let at = self
+                        .exec
+                        .info
+                        .start_time
+                        .saturating_add((t as i64).saturating_mul(1000));
                     self.step.effects.push(Effect::ScheduleTimer {
                         frame: ROOT,
                         seq: 0,
@@ -127,7 +166,10 @@ impl Run<'_, '_> {
             Event::Stop { error, cause } => {
                 self.end_execution(Status::Aborted, None, error, cause);
             }
-            Event::TimerFired { timer: Timer::ExecutionTimeout, .. } => {
+            Event::TimerFired {
+                timer: Timer::ExecutionTimeout,
+                ..
+            } => {
                 self.end_execution(
                     Status::TimedOut,
                     None,
@@ -139,9 +181,15 @@ impl Run<'_, '_> {
                 self.expect_task(frame, seq)?;
                 self.queue.push_back((frame, Resume::TaskDone(Ok(output))));
             }
-            Event::TaskFailed { frame, seq, error, cause } => {
+            Event::TaskFailed {
+                frame,
+                seq,
+                error,
+                cause,
+            } => {
                 self.expect_task(frame, seq)?;
-                self.queue.push_back((frame, Resume::TaskDone(Err(Failure { error, cause }))));
+                self.queue
+                    .push_back((frame, Resume::TaskDone(Err(Failure { error, cause }))));
             }
             Event::TaskHeartbeat { frame, seq } => {
                 self.expect_task(frame, seq)?;
@@ -156,16 +204,27 @@ impl Run<'_, '_> {
                 }
             }
             Event::TimerFired { frame, seq, timer } => {
-                let f = self.exec.frames.get(&frame).ok_or(EngineError::Stale { frame, seq })?;
+                let f = self
+                    .exec
+                    .frames
+                    .get(&frame)
+                    .ok_or(EngineError::Stale { frame, seq })?;
                 if f.seq != seq {
                     return Err(EngineError::Stale { frame, seq });
                 }
                 match (timer, &f.waiting) {
-                    (Timer::WaitState, Waiting::WaitState { .. }) => self.queue.push_back((frame, Resume::WaitDone)),
-                    (Timer::Retry, Waiting::Retry { .. }) => self.queue.push_back((frame, Resume::Retry)),
+                    (Timer::WaitState, Waiting::WaitState { .. }) => {
+                        self.queue.push_back((frame, Resume::WaitDone))
+                    }
+                    (Timer::Retry, Waiting::Retry { .. }) => {
+                        self.queue.push_back((frame, Resume::Retry))
+                    }
                     (Timer::TaskTimeout, Waiting::Task(_)) => self.queue.push_back((
                         frame,
-                        Resume::TaskDone(Err(Failure::states(StatesError::Timeout, "Task timed out."))),
+                        Resume::TaskDone(Err(Failure::states(
+                            StatesError::Timeout,
+                            "Task timed out.",
+                        ))),
                     )),
                     (Timer::Heartbeat, Waiting::Task(t)) => {
                         let deadline = t.heartbeat_deadline.unwrap_or(i64::MAX);
@@ -178,7 +237,12 @@ impl Run<'_, '_> {
                                 ))),
                             ));
                         } else {
-                            self.step.effects.push(Effect::ScheduleTimer { frame, seq, timer, at: deadline });
+                            self.step.effects.push(Effect::ScheduleTimer {
+                                frame,
+                                seq,
+                                timer,
+                                at: deadline,
+                            });
                         }
                     }
                     _ => return Err(EngineError::Stale { frame, seq }),
@@ -212,7 +276,12 @@ impl Run<'_, '_> {
         if let Some(f) = self.exec.frames.get_mut(&fid) {
             f.last_event_id = id;
         }
-        self.step.history.push(HistoryEvent { id, previous_event_id: previous, timestamp: self.env.now, details });
+        self.step.history.push(HistoryEvent {
+            id,
+            previous_event_id: previous,
+            timestamp: self.env.now,
+            details,
+        });
         id
     }
 
@@ -220,7 +289,12 @@ impl Run<'_, '_> {
         let id = self.exec.last_event_id + 1;
         let previous = self.exec.last_event_id;
         self.exec.last_event_id = id;
-        self.step.history.push(HistoryEvent { id, previous_event_id: previous, timestamp: self.env.now, details });
+        self.step.history.push(HistoryEvent {
+            id,
+            previous_event_id: previous,
+            timestamp: self.env.now,
+            details,
+        });
         id
     }
 
@@ -276,7 +350,12 @@ impl Run<'_, '_> {
                             let cause = format!(
                                 "The execution reached the maximum number of history events ({limit})."
                             );
-                            self.end_execution(Status::Failed, None, Some(StatesError::Runtime.name().into()), Some(cause));
+                            self.end_execution(
+                                Status::Failed,
+                                None,
+                                Some(StatesError::Runtime.name().into()),
+                                Some(cause),
+                            );
                             return;
                         }
                     }
@@ -291,7 +370,11 @@ impl Run<'_, '_> {
             };
             resume = match outcome {
                 Outcome::Blocked => return,
-                Outcome::Exit { output, next, assigned } => match self.exit(fid, output, next, assigned) {
+                Outcome::Exit {
+                    output,
+                    next,
+                    assigned,
+                } => match self.exit(fid, output, next, assigned) {
                     Some(r) => r,
                     None => return,
                 },
@@ -308,7 +391,9 @@ impl Run<'_, '_> {
     }
 
     fn enter(&mut self, fid: FrameId) {
-        let Some(f) = self.exec.frames.get(&fid) else { return };
+        let Some(f) = self.exec.frames.get(&fid) else {
+            return;
+        };
         let state = self.sm.state(f.state);
         let input = f.input.clone();
         self.exec.transitions += 1;
@@ -341,7 +426,10 @@ impl Run<'_, '_> {
         let f = self.exec.frames.get(&fid)?;
         let state = self.sm.state(f.state);
         let limit = self.exec.info.limits.max_payload_bytes;
-        if dataflow::json_size(&output) > limit {
+        let size = self
+            .known_size(fid, &output)
+            .unwrap_or_else(|| dataflow::json_size(&output));
+        if size > limit {
             let failure = Failure::states(
                 StatesError::DataLimitExceeded,
                 format!(
@@ -354,7 +442,12 @@ impl Run<'_, '_> {
         }
         let recorded = assigned.as_ref().map(|vars| {
             vars.iter()
-                .map(|(k, v)| (k.clone(), Value::String(serde_json::to_string(v).unwrap_or_default())))
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        Value::String(serde_json::to_string(v).unwrap_or_default()),
+                    )
+                })
                 .collect::<Map<String, Value>>()
         });
         if let Some(vars) = assigned {
@@ -375,20 +468,38 @@ impl Run<'_, '_> {
             Some(n) => {
                 let f = self.exec.frames.get_mut(&fid)?;
                 f.state = n;
-                f.input = output;
+                f.input = output.clone();
+                self.input_sizes.insert(fid, (output, size));
                 Some(Resume::Enter)
             }
             None => {
+                self.input_sizes.remove(&fid);
                 self.finish_frame(fid, Ok(output));
                 None
             }
         }
     }
 
+    /// The size of `output` when already known: the frame's input passed
+    /// through, or a merge `output_stage` measured incrementally.
+    fn known_size(&mut self, fid: FrameId, output: &Arc<Value>) -> Option<usize> {
+        if let Some((v, size)) = self.size_hint.get_mut().take() {
+            if Arc::ptr_eq(&v, output) {
+                return Some(size);
+            }
+        }
+        match self.input_sizes.get(&fid) {
+            Some((v, size)) if Arc::ptr_eq(v, output) => Some(*size),
+            _ => None,
+        }
+    }
+
     // ---- the states ---------------------------------------------------
 
     fn work(&mut self, fid: FrameId) -> Outcome {
-        let Some(f) = self.exec.frames.get(&fid) else { return Outcome::Blocked };
+        let Some(f) = self.exec.frames.get(&fid) else {
+            return Outcome::Blocked;
+        };
         let state = self.sm.state(f.state);
         let result = match &state.kind {
             Kind::Pass { result } => self.pass(fid, result.as_ref()),
@@ -407,7 +518,14 @@ impl Run<'_, '_> {
     }
 
     fn scope<'s>(&'s self, f: &'s Frame, state_name: &'s str) -> EvalScope<'s> {
-        EvalScope { exec: self.exec, frame: f, state_name, retry_count: None, task_token: None, map_item: None }
+        EvalScope {
+            exec: self.exec,
+            frame: f,
+            state_name,
+            retry_count: None,
+            task_token: None,
+            map_item: None,
+        }
     }
 
     fn seed(&self, f: &Frame) -> u64 {
@@ -420,7 +538,11 @@ impl Run<'_, '_> {
         let state = self.sm.state(f.state);
         let scope = self.scope(f, &state.name);
         match &state.io {
-            Io::JsonPath { input_path, parameters, .. } => {
+            Io::JsonPath {
+                input_path,
+                parameters,
+                ..
+            } => {
                 let selected = dataflow::path_field(input_path, &f.input, &scope)?;
                 match (with_parameters, parameters) {
                     (true, Some(p)) => Ok(Arc::new(p.evaluate(&selected, &scope, self.seed(f))?)),
@@ -432,7 +554,10 @@ impl Run<'_, '_> {
     }
 
     fn frame(&self, fid: FrameId) -> Result<&Frame, Failure> {
-        self.exec.frames.get(&fid).ok_or_else(|| runtime("internal: frame vanished"))
+        self.exec
+            .frames
+            .get(&fid)
+            .ok_or_else(|| runtime("internal: frame vanished"))
     }
 
     /// The JSONata `$states` binding for the current state.
@@ -445,7 +570,14 @@ impl Run<'_, '_> {
         task_token: Option<&str>,
         map_item: Option<(usize, &Value)>,
     ) -> Value {
-        let scope = EvalScope { exec: self.exec, frame: f, state_name, retry_count: None, task_token, map_item };
+        let scope = EvalScope {
+            exec: self.exec,
+            frame: f,
+            state_name,
+            retry_count: None,
+            task_token,
+            map_item,
+        };
         let mut m = Map::new();
         m.insert("input".into(), (*f.input).clone());
         m.insert("context".into(), scope.context_value());
@@ -458,10 +590,21 @@ impl Run<'_, '_> {
         Value::Object(m)
     }
 
-    fn eval_jsonata(&self, f: &Frame, template: &Template, states: Value, field: &str) -> Result<Value, Failure> {
+    fn eval_jsonata(
+        &self,
+        f: &Frame,
+        template: &Template,
+        states: Value,
+        field: &str,
+    ) -> Result<Value, Failure> {
         let vars = &f.variables;
         let lookup = move |name: &str| vars.get(name);
-        let scope = JsonataScope { states, variables: &lookup, now_millis: self.env.now, seed: self.seed(f) };
+        let scope = JsonataScope {
+            states,
+            variables: &lookup,
+            now_millis: self.env.now,
+            seed: self.seed(f),
+        };
         template.evaluate(&scope, field)
     }
 
@@ -473,11 +616,16 @@ impl Run<'_, '_> {
         result: Option<Arc<Value>>,
         output_override: Option<&Template>,
         extra_assign: Option<&Assign>,
-    ) -> Result<(Arc<Value>, Option<Map<String, Value>>), Failure> {
+    ) -> Result<StageOutput, Failure> {
         let f = self.frame(fid)?;
         let state = self.sm.state(f.state);
         match &state.io {
-            Io::JsonPath { result_selector, result_path, output_path, .. } => {
+            Io::JsonPath {
+                result_selector,
+                result_path,
+                output_path,
+                ..
+            } => {
                 let scope = self.scope(f, &state.name);
                 let effective = match &f.effective {
                     Some(e) => e.clone(),
@@ -489,23 +637,38 @@ impl Run<'_, '_> {
                             Some(rs) => Arc::new(rs.evaluate(&r, &scope, self.seed(f))?),
                             None => r,
                         };
-                        let merged = dataflow::result_path(result_path, &f.input, selected.clone())?;
+                        let merged =
+                            dataflow::result_path(result_path, &f.input, selected.clone())?;
+                        if let (ResultPath::Path(p), Some((raw, raw_size))) =
+                            (result_path, self.input_sizes.get(&fid))
+                        {
+                            if Arc::ptr_eq(raw, &f.input) && !Arc::ptr_eq(&merged, &f.input) {
+                                if let Some(size) =
+                                    dataflow::merged_size(p, raw, *raw_size, &merged)
+                                {
+                                    *self.size_hint.borrow_mut() = Some((merged.clone(), size));
+                                }
+                            }
+                        }
                         (selected, merged)
                     }
                     None => (effective.clone(), effective.clone()),
                 };
                 let assigned = match extra_assign.or(state.assign.as_ref()) {
-                    Some(Assign::JsonPath(t)) => match t.evaluate(&selected, &scope, self.seed(f))? {
-                        Value::Object(m) => Some(m),
-                        _ => None,
-                    },
+                    Some(Assign::JsonPath(t)) => {
+                        match t.evaluate(&selected, &scope, self.seed(f))? {
+                            Value::Object(m) => Some(m),
+                            _ => None,
+                        }
+                    }
                     _ => None,
                 };
                 let output = dataflow::path_field(output_path, &merged, &scope)?;
                 Ok((output, assigned))
             }
             Io::Jsonata { output, .. } => {
-                let states = self.states_binding(f, &state.name, result.as_deref(), None, None, None);
+                let states =
+                    self.states_binding(f, &state.name, result.as_deref(), None, None, None);
                 let out = match output_override.or(output.as_ref()) {
                     Some(t) => Arc::new(self.eval_jsonata(f, t, states.clone(), "Output")?),
                     None => result.unwrap_or_else(|| f.input.clone()),
@@ -535,22 +698,36 @@ impl Run<'_, '_> {
             (Io::JsonPath { .. }, None) => self.effective_input(fid, true)?,
             (Io::Jsonata { .. }, _) => {
                 let (output, assigned) = self.output_stage(fid, None, None, None)?;
-                return Ok(Outcome::Exit { output, next, assigned });
+                return Ok(Outcome::Exit {
+                    output,
+                    next,
+                    assigned,
+                });
             }
         };
         let (output, assigned) = self.output_stage(fid, Some(r), None, None)?;
-        Ok(Outcome::Exit { output, next, assigned })
+        Ok(Outcome::Exit {
+            output,
+            next,
+            assigned,
+        })
     }
 
     fn succeed(&mut self, fid: FrameId) -> Result<Outcome, Failure> {
         let (output, assigned) = self.output_stage(fid, None, None, None)?;
-        Ok(Outcome::Exit { output, next: None, assigned })
+        Ok(Outcome::Exit {
+            output,
+            next: None,
+            assigned,
+        })
     }
 
     fn choice(&mut self, fid: FrameId) -> Result<Outcome, Failure> {
         let f = self.frame(fid)?;
         let state = self.sm.state(f.state);
-        let Kind::Choice { choices, default } = &state.kind else { return Err(runtime("internal: not a Choice")) };
+        let Kind::Choice { choices, default } = &state.kind else {
+            return Err(runtime("internal: not a Choice"));
+        };
         let effective = self.effective_input(fid, false)?;
         let scope = self.scope(f, &state.name);
         let mut states_binding = None;
@@ -559,9 +736,11 @@ impl Run<'_, '_> {
                 Condition::JsonPath(rule) => rule.evaluate(&effective, &scope)?,
                 Condition::Jsonata(t) => {
                     let states = states_binding
-                        .get_or_insert_with(|| self.states_binding(f, &state.name, None, None, None, None))
+                        .get_or_insert_with(|| {
+                            self.states_binding(f, &state.name, None, None, None, None)
+                        })
                         .clone();
-                    match self.eval_jsonata(f, t, states, &format!("Condition"))? {
+                    match self.eval_jsonata(f, t, states, "Condition")? {
                         Value::Bool(b) => b,
                         other => {
                             return Err(flowstate_asl::jsonata::query_error(format!(
@@ -574,20 +753,33 @@ impl Run<'_, '_> {
                 }
             };
             if matched {
-                let (output, assigned) = self.output_stage(fid, None, c.output.as_ref(), c.assign.as_ref())?;
-                return Ok(Outcome::Exit { output, next: Some(c.next), assigned });
+                let (output, assigned) =
+                    self.output_stage(fid, None, c.output.as_ref(), c.assign.as_ref())?;
+                return Ok(Outcome::Exit {
+                    output,
+                    next: Some(c.next),
+                    assigned,
+                });
             }
         }
         match default {
             Some(d) => {
                 let (output, assigned) = self.output_stage(fid, None, None, None)?;
-                Ok(Outcome::Exit { output, next: Some(*d), assigned })
+                Ok(Outcome::Exit {
+                    output,
+                    next: Some(*d),
+                    assigned,
+                })
             }
             None => Err(Failure::states(StatesError::NoChoiceMatched, "No Matches!")),
         }
     }
 
-    fn fail_state(&mut self, fid: FrameId, fail: &flowstate_asl::definition::Fail) -> Result<Failure, Failure> {
+    fn fail_state(
+        &mut self,
+        fid: FrameId,
+        fail: &flowstate_asl::definition::Fail,
+    ) -> Result<Failure, Failure> {
         let f = self.frame(fid)?;
         let state = self.sm.state(f.state);
         let pick = |d: &Option<Dynamic>, field: &str| -> Result<Option<String>, Failure> {
@@ -630,7 +822,11 @@ impl Run<'_, '_> {
         };
         let error = pick(&fail.error, "Error")?;
         let cause = pick(&fail.cause, "Cause")?;
-        Ok(Failure { error: error.unwrap_or_default(), cause }).map(|mut f| {
+        Ok(Failure {
+            error: error.unwrap_or_default(),
+            cause,
+        })
+        .map(|mut f| {
             if fail.error.is_none() {
                 f.error = String::new();
             }
@@ -681,7 +877,10 @@ impl Run<'_, '_> {
                 now.saturating_add(secs.saturating_mul(1000))
             }
             Wait::Timestamp(d) => match d {
-                Dynamic::Literal(v) => v.as_str().and_then(dataflow::parse_timestamp).unwrap_or(now),
+                Dynamic::Literal(v) => v
+                    .as_str()
+                    .and_then(dataflow::parse_timestamp)
+                    .unwrap_or(now),
                 Dynamic::Path(sel) => {
                     let scope = self.scope(f, &state.name);
                     let v = dataflow::select(sel, &effective, &scope, self.seed(f))?;
@@ -714,11 +913,20 @@ impl Run<'_, '_> {
         if due <= now {
             return Ok(self.wait_done(fid));
         }
-        let f = self.exec.frames.get_mut(&fid).ok_or_else(|| runtime("internal: frame vanished"))?;
+        let f = self
+            .exec
+            .frames
+            .get_mut(&fid)
+            .ok_or_else(|| runtime("internal: frame vanished"))?;
         f.seq += 1;
         f.waiting = Waiting::WaitState { due };
         let seq = f.seq;
-        self.step.effects.push(Effect::ScheduleTimer { frame: fid, seq, timer: Timer::WaitState, at: due });
+        self.step.effects.push(Effect::ScheduleTimer {
+            frame: fid,
+            seq,
+            timer: Timer::WaitState,
+            at: due,
+        });
         Ok(Outcome::Blocked)
     }
 
@@ -731,14 +939,24 @@ impl Run<'_, '_> {
             f.waiting = Waiting::Nothing;
         }
         match self.output_stage(fid, None, None, None) {
-            Ok((output, assigned)) => Outcome::Exit { output, next, assigned },
+            Ok((output, assigned)) => Outcome::Exit {
+                output,
+                next,
+                assigned,
+            },
             Err(f) => Outcome::Failed(f),
         }
     }
 
     // ---- Task ---------------------------------------------------------
 
-    fn dynamic_u64(&self, f: &Frame, d: &Option<Dynamic>, input: &Value, field: &str) -> Result<Option<u64>, Failure> {
+    fn dynamic_u64(
+        &self,
+        f: &Frame,
+        d: &Option<Dynamic>,
+        input: &Value,
+        field: &str,
+    ) -> Result<Option<u64>, Failure> {
         let state = self.sm.state(f.state);
         Ok(match d {
             None => None,
@@ -777,21 +995,30 @@ impl Run<'_, '_> {
     fn task_start(&mut self, fid: FrameId) -> Result<Outcome, Failure> {
         let f = self.frame(fid)?;
         let state = self.sm.state(f.state);
-        let Kind::Task(task) = &state.kind else { return Err(runtime("internal: not a Task")) };
+        let Kind::Task(task) = &state.kind else {
+            return Err(runtime("internal: not a Task"));
+        };
         let seq = f.seq + 1;
         let wait_for_token = task.resource.ends_with(".waitForTaskToken");
-        let token = wait_for_token.then(|| token::issue(self.env.token_key, &self.exec.info.arn, fid, seq));
+        let token =
+            wait_for_token.then(|| token::issue(self.env.token_key, &self.exec.info.arn, fid, seq));
         let input = self.effective_input(fid, false)?;
         let parameters = match &state.io {
-            Io::JsonPath { parameters: Some(p), .. } => {
+            Io::JsonPath {
+                parameters: Some(p),
+                ..
+            } => {
                 let mut scope = self.scope(f, &state.name);
                 scope.task_token = token.as_deref();
                 scope.retry_count = Some(f.retry_counts.iter().sum());
                 Arc::new(p.evaluate(&input, &scope, self.seed(f))?)
             }
             Io::JsonPath { .. } => input.clone(),
-            Io::Jsonata { arguments: Some(a), .. } => {
-                let states = self.states_binding(f, &state.name, None, None, token.as_deref(), None);
+            Io::Jsonata {
+                arguments: Some(a), ..
+            } => {
+                let states =
+                    self.states_binding(f, &state.name, None, None, token.as_deref(), None);
                 Arc::new(self.eval_jsonata(f, a, states, "Arguments")?)
             }
             Io::Jsonata { .. } => input.clone(),
@@ -814,7 +1041,11 @@ impl Run<'_, '_> {
         if kind.lambda_legacy {
             self.emit(
                 fid,
-                Details::LambdaFunctionScheduled { resource: resource.clone(), input: parameters.clone(), timeout_seconds: timeout },
+                Details::LambdaFunctionScheduled {
+                    resource: resource.clone(),
+                    input: parameters.clone(),
+                    timeout_seconds: timeout,
+                },
             );
             self.emit(fid, Details::LambdaFunctionStarted);
         } else {
@@ -831,14 +1062,22 @@ impl Run<'_, '_> {
             );
             self.emit(
                 fid,
-                Details::TaskStarted { resource_type: kind.resource_type.clone(), resource: kind.resource.clone() },
+                Details::TaskStarted {
+                    resource_type: kind.resource_type.clone(),
+                    resource: kind.resource.clone(),
+                },
             );
         }
-        let f = self.exec.frames.get_mut(&fid).ok_or_else(|| runtime("internal: frame vanished"))?;
+        let f = self
+            .exec
+            .frames
+            .get_mut(&fid)
+            .ok_or_else(|| runtime("internal: frame vanished"))?;
         f.seq = seq;
         f.effective = Some(input);
         let timeout_at = timeout.map(|t| now.saturating_add((t as i64).saturating_mul(1000)));
-        let heartbeat_deadline = heartbeat.map(|h| now.saturating_add((h as i64).saturating_mul(1000)));
+        let heartbeat_deadline =
+            heartbeat.map(|h| now.saturating_add((h as i64).saturating_mul(1000)));
         f.waiting = Waiting::Task(TaskWait {
             resource: kind.resource,
             resource_type: kind.resource_type,
@@ -848,18 +1087,34 @@ impl Run<'_, '_> {
             heartbeat_seconds: heartbeat,
             heartbeat_deadline,
         });
-        self.step.effects.push(Effect::InvokeTask { frame: fid, seq, invocation });
+        self.step.effects.push(Effect::InvokeTask {
+            frame: fid,
+            seq,
+            invocation,
+        });
         if let Some(at) = timeout_at {
-            self.step.effects.push(Effect::ScheduleTimer { frame: fid, seq, timer: Timer::TaskTimeout, at });
+            self.step.effects.push(Effect::ScheduleTimer {
+                frame: fid,
+                seq,
+                timer: Timer::TaskTimeout,
+                at,
+            });
         }
         if let Some(at) = heartbeat_deadline {
-            self.step.effects.push(Effect::ScheduleTimer { frame: fid, seq, timer: Timer::Heartbeat, at });
+            self.step.effects.push(Effect::ScheduleTimer {
+                frame: fid,
+                seq,
+                timer: Timer::Heartbeat,
+                at,
+            });
         }
         Ok(Outcome::Blocked)
     }
 
     fn task_done(&mut self, fid: FrameId, result: Result<Value, Failure>) -> Outcome {
-        let Some(f) = self.exec.frames.get_mut(&fid) else { return Outcome::Blocked };
+        let Some(f) = self.exec.frames.get_mut(&fid) else {
+            return Outcome::Blocked;
+        };
         let wait = match std::mem::replace(&mut f.waiting, Waiting::Nothing) {
             Waiting::Task(t) => t,
             _ => return Outcome::Blocked,
@@ -869,7 +1124,12 @@ impl Run<'_, '_> {
             Ok(output) => {
                 let output = Arc::new(output);
                 if wait.lambda_legacy {
-                    self.emit(fid, Details::LambdaFunctionSucceeded { output: output.clone() });
+                    self.emit(
+                        fid,
+                        Details::LambdaFunctionSucceeded {
+                            output: output.clone(),
+                        },
+                    );
                 } else {
                     self.emit(
                         fid,
@@ -880,9 +1140,18 @@ impl Run<'_, '_> {
                         },
                     );
                 }
-                let next = self.exec.frames.get(&fid).map(|f| self.sm.state(f.state).next).unwrap_or(None);
+                let next = self
+                    .exec
+                    .frames
+                    .get(&fid)
+                    .map(|f| self.sm.state(f.state).next)
+                    .unwrap_or(None);
                 match self.output_stage(fid, Some(output), None, None) {
-                    Ok((output, assigned)) => Outcome::Exit { output, next, assigned },
+                    Ok((output, assigned)) => Outcome::Exit {
+                        output,
+                        next,
+                        assigned,
+                    },
                     Err(f) => Outcome::Failed(f),
                 }
             }
@@ -893,8 +1162,18 @@ impl Run<'_, '_> {
                 let details = match (wait.lambda_legacy, timed_out) {
                     (true, true) => Details::LambdaFunctionTimedOut { error, cause },
                     (true, false) => Details::LambdaFunctionFailed { error, cause },
-                    (false, true) => Details::TaskTimedOut { resource_type: wait.resource_type, resource: wait.resource, error, cause },
-                    (false, false) => Details::TaskFailed { resource_type: wait.resource_type, resource: wait.resource, error, cause },
+                    (false, true) => Details::TaskTimedOut {
+                        resource_type: wait.resource_type,
+                        resource: wait.resource,
+                        error,
+                        cause,
+                    },
+                    (false, false) => Details::TaskFailed {
+                        resource_type: wait.resource_type,
+                        resource: wait.resource,
+                        error,
+                        cause,
+                    },
                 };
                 self.emit(fid, details);
                 Outcome::Failed(failure)
@@ -909,7 +1188,9 @@ impl Run<'_, '_> {
         let state = self.sm.state(f.state);
         let input = match &state.io {
             Io::JsonPath { .. } => self.effective_input(fid, true)?,
-            Io::Jsonata { arguments: Some(a), .. } => {
+            Io::Jsonata {
+                arguments: Some(a), ..
+            } => {
                 let states = self.states_binding(f, &state.name, None, None, None, None);
                 Arc::new(self.eval_jsonata(f, a, states, "Arguments")?)
             }
@@ -922,10 +1203,22 @@ impl Run<'_, '_> {
         let n = branches.len();
         for (i, &b) in branches.iter().enumerate() {
             let start = self.sm.block(b).start_at;
-            let child = self.new_frame(Some((fid, i)), b, start, input.clone(), vars.clone(), hidden, started);
+            let child = self.new_frame(
+                Some((fid, i)),
+                b,
+                start,
+                input.clone(),
+                vars.clone(),
+                hidden,
+                started,
+            );
             self.queue.push_back((child, Resume::Enter));
         }
-        let f = self.exec.frames.get_mut(&fid).ok_or_else(|| runtime("internal: frame vanished"))?;
+        let f = self
+            .exec
+            .frames
+            .get_mut(&fid)
+            .ok_or_else(|| runtime("internal: frame vanished"))?;
         f.effective = Some(input);
         f.seq += 1;
         f.waiting = Waiting::Children(Join {
@@ -951,13 +1244,24 @@ impl Run<'_, '_> {
         let f = self.frame(fid)?;
         let state = self.sm.state(f.state);
         let seed = self.seed(f);
-        let (items, effective) = match &state.io {
-            Io::JsonPath { .. } => {
-                let effective = self.effective_input(fid, false)?;
-                let scope = self.scope(f, &state.name);
-                let items = dataflow::path_field(&m.items_path, &effective, &scope)?;
-                match &*items {
-                    Value::Array(a) => (a.clone(), effective),
+        // The items are borrowed from the effective input when the ItemsPath
+        // allows it: each iteration copies only its own item.
+        let jsonpath_effective = match &state.io {
+            Io::JsonPath { .. } => Some(self.effective_input(fid, false)?),
+            Io::Jsonata { .. } => None,
+        };
+        let scope = self.scope(f, &state.name);
+        let selected;
+        let (items, effective): (std::borrow::Cow<'_, [Value]>, Arc<Value>) = match (
+            &state.io,
+            &jsonpath_effective,
+        ) {
+            (Io::JsonPath { .. }, Some(effective)) => {
+                selected = dataflow::path_field_cow(&m.items_path, effective, &scope)?;
+                match &*selected {
+                    Value::Array(a) => {
+                        (std::borrow::Cow::Borrowed(a.as_slice()), effective.clone())
+                    }
                     other => {
                         return Err(runtime(format!(
                             "Map state input must be an array but was: {}",
@@ -966,7 +1270,7 @@ impl Run<'_, '_> {
                     }
                 }
             }
-            Io::Jsonata { .. } => {
+            _ => {
                 let v = match &m.items {
                     Some(t) => {
                         let states = self.states_binding(f, &state.name, None, None, None, None);
@@ -987,7 +1291,7 @@ impl Run<'_, '_> {
                     None => (*f.input).clone(),
                 };
                 match v {
-                    Value::Array(a) => (a, f.input.clone()),
+                    Value::Array(a) => (std::borrow::Cow::Owned(a), f.input.clone()),
                     other => {
                         return Err(flowstate_asl::jsonata::query_error(format!(
                             "Map state input must be an array but was: {}",
@@ -997,7 +1301,9 @@ impl Run<'_, '_> {
                 }
             }
         };
-        let max_concurrency = self.dynamic_u64(f, &m.max_concurrency, &effective, "MaxConcurrency")?.unwrap_or(0);
+        let max_concurrency = self
+            .dynamic_u64(f, &m.max_concurrency, &effective, "MaxConcurrency")?
+            .unwrap_or(0);
         // Each iteration's input, with $$.Map.Item visible to the ItemSelector.
         let mut inputs = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
@@ -1009,7 +1315,8 @@ impl Run<'_, '_> {
                     t.evaluate(&effective, &scope, seed)?
                 }
                 Some(flowstate_asl::definition::ItemSelector::Jsonata(t)) => {
-                    let states = self.states_binding(f, &state.name, None, None, None, Some((i, item)));
+                    let states =
+                        self.states_binding(f, &state.name, None, None, None, Some((i, item)));
                     self.eval_jsonata(f, t, states, "ItemSelector")?
                 }
             };
@@ -1028,11 +1335,15 @@ impl Run<'_, '_> {
         self.emit(fid, Details::MapStateStarted { length: n });
         // AWS reads the tolerated-failure settings after MapStateStarted.
         let f = self.frame(fid)?;
-        let tolerated_count =
-            match self.dynamic_tolerance(f, &m.tolerated_failure_count, &effective, "ToleratedFailureCount")? {
-                Some(n) if n < 0.0 => return Err(runtime("ToleratedFailureCount cannot be negative.")),
-                other => other.map(|n| n as u64),
-            };
+        let tolerated_count = match self.dynamic_tolerance(
+            f,
+            &m.tolerated_failure_count,
+            &effective,
+            "ToleratedFailureCount",
+        )? {
+            Some(n) if n < 0.0 => return Err(runtime("ToleratedFailureCount cannot be negative.")),
+            other => other.map(|n| n as u64),
+        };
         let tolerated_pct = match self.dynamic_tolerance(
             f,
             &m.tolerated_failure_percentage,
@@ -1040,7 +1351,9 @@ impl Run<'_, '_> {
             "ToleratedFailurePercentage",
         )? {
             Some(p) if !(0.0..=100.0).contains(&p) => {
-                return Err(runtime("ToleratedFailurePercentage must be between 0 and 100."))
+                return Err(runtime(
+                    "ToleratedFailurePercentage must be between 0 and 100.",
+                ))
             }
             other => other,
         };
@@ -1063,7 +1376,11 @@ impl Run<'_, '_> {
                 c.waiting = Waiting::NotStarted;
             }
         }
-        let f = self.exec.frames.get_mut(&fid).ok_or_else(|| runtime("internal: frame vanished"))?;
+        let f = self
+            .exec
+            .frames
+            .get_mut(&fid)
+            .ok_or_else(|| runtime("internal: frame vanished"))?;
         f.effective = Some(effective);
         f.seq += 1;
         f.waiting = Waiting::Children(Join {
@@ -1086,7 +1403,13 @@ impl Run<'_, '_> {
         Ok(Outcome::Blocked)
     }
 
-    fn dynamic_tolerance(&self, f: &Frame, d: &Option<Dynamic>, input: &Value, field: &str) -> Result<Option<f64>, Failure> {
+    fn dynamic_tolerance(
+        &self,
+        f: &Frame,
+        d: &Option<Dynamic>,
+        input: &Value,
+        field: &str,
+    ) -> Result<Option<f64>, Failure> {
         let state = self.sm.state(f.state);
         match d {
             None => Ok(None),
@@ -1097,7 +1420,9 @@ impl Run<'_, '_> {
                 let n = match &v {
                     Some(Value::Number(n)) if field.ends_with("Percentage") => n.as_f64(),
                     // A numeric string is accepted, as AWS does for variables holding "1".
-                    Some(Value::String(s)) => s.trim().parse::<f64>().ok().filter(|x| x.is_finite()),
+                    Some(Value::String(s)) => {
+                        s.trim().parse::<f64>().ok().filter(|x| x.is_finite())
+                    }
                     Some(v) => dataflow::as_exact_i64(v).map(|n| n as f64),
                     None => None,
                 };
@@ -1125,12 +1450,20 @@ impl Run<'_, '_> {
 
     /// Starts Map iterations up to MaxConcurrency.
     fn start_iterations(&mut self, fid: FrameId) {
-        let Some(f) = self.exec.frames.get(&fid) else { return };
+        let Some(f) = self.exec.frames.get(&fid) else {
+            return;
+        };
         let state_name = self.sm.state(f.state).name.clone();
         loop {
-            let Some(f) = self.exec.frames.get_mut(&fid) else { return };
-            let Waiting::Children(join) = &mut f.waiting else { return };
-            if join.next_to_start >= join.total || (join.max_concurrency > 0 && join.running >= join.max_concurrency) {
+            let Some(f) = self.exec.frames.get_mut(&fid) else {
+                return;
+            };
+            let Waiting::Children(join) = &mut f.waiting else {
+                return;
+            };
+            if join.next_to_start >= join.total
+                || (join.max_concurrency > 0 && join.running >= join.max_concurrency)
+            {
                 return;
             }
             let index = join.next_to_start;
@@ -1140,7 +1473,13 @@ impl Run<'_, '_> {
             let started = if join.distributed {
                 0
             } else {
-                self.emit(fid, Details::MapIterationStarted { name: state_name.clone(), index })
+                self.emit(
+                    fid,
+                    Details::MapIterationStarted {
+                        name: state_name.clone(),
+                        index,
+                    },
+                )
             };
             self.changed.insert(child);
             if let Some(c) = self.exec.frames.get_mut(&child) {
@@ -1153,7 +1492,9 @@ impl Run<'_, '_> {
     }
 
     fn children_done(&mut self, fid: FrameId) -> Outcome {
-        let Some(f) = self.exec.frames.get_mut(&fid) else { return Outcome::Blocked };
+        let Some(f) = self.exec.frames.get_mut(&fid) else {
+            return Outcome::Blocked;
+        };
         let join = match std::mem::replace(&mut f.waiting, Waiting::Nothing) {
             Waiting::Children(j) => j,
             other => {
@@ -1181,7 +1522,11 @@ impl Run<'_, '_> {
             results.push(v);
         }
         match self.output_stage(fid, Some(Arc::new(Value::Array(results))), None, None) {
-            Ok((output, assigned)) => Outcome::Exit { output, next, assigned },
+            Ok((output, assigned)) => Outcome::Exit {
+                output,
+                next,
+                assigned,
+            },
             Err(f) => Outcome::Failed(f),
         }
     }
@@ -1190,12 +1535,18 @@ impl Run<'_, '_> {
 
     fn finish_frame(&mut self, fid: FrameId, result: Result<Arc<Value>, Failure>) {
         self.changed.insert(fid);
-        let Some(frame) = self.exec.frames.get(&fid) else { return };
+        let Some(frame) = self.exec.frames.get(&fid) else {
+            return;
+        };
         let Some((pid, slot)) = frame.parent else {
             match result {
                 Ok(output) => self.end_execution(Status::Succeeded, Some(output), None, None),
                 Err(f) => {
-                    let error = if f.error.is_empty() { None } else { Some(f.error) };
+                    let error = if f.error.is_empty() {
+                        None
+                    } else {
+                        Some(f.error)
+                    };
                     self.end_execution(Status::Failed, None, error, f.cause)
                 }
             }
@@ -1203,34 +1554,57 @@ impl Run<'_, '_> {
         };
         self.changed.insert(pid);
         let child_last = frame.last_event_id;
-        let Some(parent) = self.exec.frames.get_mut(&pid) else { return };
+        let Some(parent) = self.exec.frames.get_mut(&pid) else {
+            return;
+        };
         // Events that close an iteration follow the iteration's own last event.
         if !parent.hidden {
             parent.last_event_id = parent.last_event_id.max(child_last);
         }
         let state_name = self.sm.state(parent.state).name.clone();
-        let Waiting::Children(join) = &mut parent.waiting else { return };
+        let Waiting::Children(join) = &mut parent.waiting else {
+            return;
+        };
         let (is_map, distributed) = (join.map, join.distributed);
         let done_value = match result {
             Ok(output) => {
                 if is_map && !distributed {
-                    self.emit(pid, Details::MapIterationSucceeded { name: state_name, index: slot });
+                    self.emit(
+                        pid,
+                        Details::MapIterationSucceeded {
+                            name: state_name,
+                            index: slot,
+                        },
+                    );
                 }
                 output
             }
             Err(failure) => {
                 if is_map && !distributed {
-                    self.emit(pid, Details::MapIterationFailed { name: state_name.clone(), index: slot });
+                    self.emit(
+                        pid,
+                        Details::MapIterationFailed {
+                            name: state_name.clone(),
+                            index: slot,
+                        },
+                    );
                 }
-                let Some(Frame { waiting: Waiting::Children(join), .. }) = self.exec.frames.get_mut(&pid) else {
+                let Some(Frame {
+                    waiting: Waiting::Children(join),
+                    ..
+                }) = self.exec.frames.get_mut(&pid)
+                else {
                     return;
                 };
                 join.failures += 1;
-                let has_tolerance = join.tolerated_failure_count.is_some() || join.tolerated_failure_percentage.is_some();
+                let has_tolerance = join.tolerated_failure_count.is_some()
+                    || join.tolerated_failure_percentage.is_some();
                 let total = join.total.max(1);
                 let tolerated = is_map
                     && has_tolerance
-                    && join.tolerated_failure_count.is_none_or(|c| join.failures as u64 <= c)
+                    && join
+                        .tolerated_failure_count
+                        .is_none_or(|c| join.failures as u64 <= c)
                     && join
                         .tolerated_failure_percentage
                         .is_none_or(|p| (join.failures as f64) * 100.0 / (total as f64) <= p);
@@ -1239,11 +1613,20 @@ impl Run<'_, '_> {
                     // The failed frame ended on its own; only its siblings are aborted.
                     self.exec.frames.remove(&fid);
                     for i in 0..n {
-                        self.abort_frame(first + i as u64, is_map.then(|| (pid, state_name.clone())));
+                        self.abort_frame(
+                            first + i as u64,
+                            is_map.then(|| (pid, state_name.clone())),
+                        );
                     }
                     if is_map {
                         if distributed {
-                            self.emit(pid, Details::MapRunFailed { error: None, cause: None });
+                            self.emit(
+                                pid,
+                                Details::MapRunFailed {
+                                    error: None,
+                                    cause: None,
+                                },
+                            );
                         }
                         self.emit(pid, Details::MapStateFailed);
                     } else {
@@ -1275,7 +1658,13 @@ impl Run<'_, '_> {
         if let Some(child) = self.exec.frames.get_mut(&fid) {
             child.waiting = Waiting::Done(done_value);
         }
-        let Some(Frame { waiting: Waiting::Children(join), .. }) = self.exec.frames.get_mut(&pid) else { return };
+        let Some(Frame {
+            waiting: Waiting::Children(join),
+            ..
+        }) = self.exec.frames.get_mut(&pid)
+        else {
+            return;
+        };
         join.running = join.running.saturating_sub(1);
         join.completed += 1;
         if join.completed >= join.total {
@@ -1289,7 +1678,9 @@ impl Run<'_, '_> {
     /// recorded as aborted.
     fn abort_frame(&mut self, fid: FrameId, map: Option<(FrameId, String)>) {
         self.changed.insert(fid);
-        let Some(f) = self.exec.frames.remove(&fid) else { return };
+        let Some(f) = self.exec.frames.remove(&fid) else {
+            return;
+        };
         if let Waiting::Children(join) = &f.waiting {
             for i in 0..join.total {
                 self.abort_frame(join.first_child + i as u64, None);
@@ -1303,17 +1694,39 @@ impl Run<'_, '_> {
         }
     }
 
-    fn end_execution(&mut self, status: Status, output: Option<Arc<Value>>, error: Option<String>, cause: Option<String>) {
+    fn end_execution(
+        &mut self,
+        status: Status,
+        output: Option<Arc<Value>>,
+        error: Option<String>,
+        cause: Option<String>,
+    ) {
         let details = match status {
-            Status::Succeeded => Details::ExecutionSucceeded { output: output.clone().unwrap_or_default() },
-            Status::Failed => Details::ExecutionFailed { error: error.clone(), cause: cause.clone() },
-            Status::TimedOut => Details::ExecutionTimedOut { error: error.clone(), cause: cause.clone() },
-            Status::Aborted | Status::Running => Details::ExecutionAborted { error: error.clone(), cause: cause.clone() },
+            Status::Succeeded => Details::ExecutionSucceeded {
+                output: output.clone().unwrap_or_default(),
+            },
+            Status::Failed => Details::ExecutionFailed {
+                error: error.clone(),
+                cause: cause.clone(),
+            },
+            Status::TimedOut => Details::ExecutionTimedOut {
+                error: error.clone(),
+                cause: cause.clone(),
+            },
+            Status::Aborted | Status::Running => Details::ExecutionAborted {
+                error: error.clone(),
+                cause: cause.clone(),
+            },
         };
         let last = self.exec.last_event_id;
         let id = last + 1;
         self.exec.last_event_id = id;
-        self.step.history.push(HistoryEvent { id, previous_event_id: last, timestamp: self.env.now, details });
+        self.step.history.push(HistoryEvent {
+            id,
+            previous_event_id: last,
+            timestamp: self.env.now,
+            details,
+        });
         self.exec.status = status;
         self.exec.output = output;
         self.exec.error = error;
@@ -1332,9 +1745,14 @@ impl Run<'_, '_> {
         let state = self.sm.state(f.state);
         let entered = f.entered_event_id;
         let failure = if failure.error.starts_with("States.")
-            && failure.cause.as_deref().is_some_and(|c| !c.starts_with("An error occurred"))
-            && matches!(failure.error.as_str(), "States.Runtime" | "States.QueryEvaluationError" | "States.IntrinsicFailure")
-        {
+            && failure
+                .cause
+                .as_deref()
+                .is_some_and(|c| !c.starts_with("An error occurred"))
+            && matches!(
+                failure.error.as_str(),
+                "States.Runtime" | "States.QueryEvaluationError" | "States.IntrinsicFailure"
+            ) {
             failure.in_state(&state.name, entered)
         } else {
             failure
@@ -1351,17 +1769,32 @@ impl Run<'_, '_> {
                 },
             );
             // A Map that fails before it starts its iterations still closes.
-            if matches!(self.exec.frames.get(&fid).map(|f| &self.sm.state(f.state).kind), Some(Kind::Map(_))) {
+            if matches!(
+                self.exec
+                    .frames
+                    .get(&fid)
+                    .map(|f| &self.sm.state(f.state).kind),
+                Some(Kind::Map(_))
+            ) {
                 self.emit(fid, Details::MapStateFailed);
             }
         }
         let f = self.exec.frames.get(&fid)?;
         let state = self.sm.state(f.state);
         // Retry
-        if let Some((i, r)) = state.retry.iter().enumerate().find(|(_, r)| error_matches(&r.error_equals, &failure.error)) {
+        if let Some((i, r)) = state
+            .retry
+            .iter()
+            .enumerate()
+            .find(|(_, r)| error_matches(&r.error_equals, &failure.error))
+        {
             let used = f.retry_counts.get(i).copied().unwrap_or(0);
             if used < r.max_attempts {
-                let delay = retry_delay(r, used, dataflow::seed(&self.exec.info.arn, fid, self.exec.last_event_id));
+                let delay = retry_delay(
+                    r,
+                    used,
+                    dataflow::seed(&self.exec.info.arn, fid, self.exec.last_event_id),
+                );
                 let due = self.env.now.saturating_add(delay);
                 let f = self.exec.frames.get_mut(&fid)?;
                 if f.retry_counts.len() <= i {
@@ -1371,15 +1804,27 @@ impl Run<'_, '_> {
                 f.seq += 1;
                 let seq = f.seq;
                 f.waiting = Waiting::Retry { due };
-                self.step.effects.push(Effect::ScheduleTimer { frame: fid, seq, timer: Timer::Retry, at: due });
+                self.step.effects.push(Effect::ScheduleTimer {
+                    frame: fid,
+                    seq,
+                    timer: Timer::Retry,
+                    at: due,
+                });
                 return None;
             }
         }
         // Catch
-        if let Some(c) = state.catch.iter().find(|c| error_matches(&c.error_equals, &failure.error)) {
+        if let Some(c) = state
+            .catch
+            .iter()
+            .find(|c| error_matches(&c.error_equals, &failure.error))
+        {
             let mut error_output = Map::new();
             error_output.insert("Error".into(), json!(failure.error));
-            error_output.insert("Cause".into(), json!(failure.cause.clone().unwrap_or_default()));
+            error_output.insert(
+                "Cause".into(),
+                json!(failure.cause.clone().unwrap_or_default()),
+            );
             let error_output = Value::Object(error_output);
             let caught = match &state.io {
                 Io::JsonPath { .. } => {
@@ -1395,22 +1840,31 @@ impl Run<'_, '_> {
                         _ => Ok(None),
                     };
                     assigned.and_then(|assigned| {
-                        dataflow::result_path(&c.result_path, &f.input, Arc::new(error_output.clone()))
-                            .map(|out| (out, assigned))
+                        dataflow::result_path(
+                            &c.result_path,
+                            &f.input,
+                            Arc::new(error_output.clone()),
+                        )
+                        .map(|out| (out, assigned))
                     })
                 }
                 Io::Jsonata { .. } => {
-                    let states = self.states_binding(f, &state.name, None, Some(&error_output), None, None);
+                    let states =
+                        self.states_binding(f, &state.name, None, Some(&error_output), None, None);
                     let out = match &c.output {
-                        Some(t) => self.eval_jsonata(f, t, states.clone(), "Output").map(Arc::new),
+                        Some(t) => self
+                            .eval_jsonata(f, t, states.clone(), "Output")
+                            .map(Arc::new),
                         None => Ok(Arc::new(error_output.clone())),
                     };
                     out.and_then(|out| {
                         let assigned = match &c.assign {
-                            Some(Assign::Jsonata(t)) => match self.eval_jsonata(f, t, states, "Assign")? {
-                                Value::Object(m) => Some(m),
-                                _ => None,
-                            },
+                            Some(Assign::Jsonata(t)) => {
+                                match self.eval_jsonata(f, t, states, "Assign")? {
+                                    Value::Object(m) => Some(m),
+                                    _ => None,
+                                }
+                            }
                             _ => None,
                         };
                         Ok((out, assigned))

@@ -6,6 +6,7 @@ use flowstate_asl::definition::{Io, PathField, ResultPath, Selector};
 use flowstate_asl::errors::{Failure, StatesError};
 use flowstate_asl::Scope;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 fn runtime(cause: String) -> Failure {
@@ -13,7 +14,11 @@ fn runtime(cause: String) -> Failure {
 }
 
 /// Applies `InputPath`/`OutputPath`/`ItemsPath`.
-pub fn path_field(field: &PathField, input: &Arc<Value>, scope: &dyn Scope) -> Result<Arc<Value>, Failure> {
+pub fn path_field(
+    field: &PathField,
+    input: &Arc<Value>,
+    scope: &dyn Scope,
+) -> Result<Arc<Value>, Failure> {
     match field {
         PathField::Identity => Ok(input.clone()),
         PathField::Null => Ok(Arc::new(Value::Object(Map::new()))),
@@ -29,8 +34,32 @@ pub fn path_field(field: &PathField, input: &Arc<Value>, scope: &dyn Scope) -> R
     }
 }
 
+/// [`path_field`] that borrows the selection from `input` when it can.
+pub fn path_field_cow<'a>(
+    field: &PathField,
+    input: &'a Value,
+    scope: &'a dyn Scope,
+) -> Result<Cow<'a, Value>, Failure> {
+    match field {
+        PathField::Identity => Ok(Cow::Borrowed(input)),
+        PathField::Null => Ok(Cow::Owned(Value::Object(Map::new()))),
+        PathField::Path(p) if p.as_str() == "$" => Ok(Cow::Borrowed(input)),
+        PathField::Path(p) => p.select_cow(input, scope).ok_or_else(|| {
+            runtime(format!(
+                "Invalid path '{}' : No results for path: {}",
+                p.as_str(),
+                p.normalized()
+            ))
+        }),
+    }
+}
+
 /// The state's InputPath applied to `input` (identity in JSONata mode).
-pub fn path_field_or_identity(io: &Io, input: &Arc<Value>, scope: &dyn Scope) -> Result<Arc<Value>, Failure> {
+pub fn path_field_or_identity(
+    io: &Io,
+    input: &Arc<Value>,
+    scope: &dyn Scope,
+) -> Result<Arc<Value>, Failure> {
     match io {
         Io::JsonPath { input_path, .. } => path_field(input_path, input, scope),
         Io::Jsonata { .. } => Ok(input.clone()),
@@ -38,26 +67,40 @@ pub fn path_field_or_identity(io: &Io, input: &Arc<Value>, scope: &dyn Scope) ->
 }
 
 /// Applies `ResultPath`: where the result goes in the raw input.
-pub fn result_path(rp: &ResultPath, raw: &Arc<Value>, result: Arc<Value>) -> Result<Arc<Value>, Failure> {
+pub fn result_path(
+    rp: &ResultPath,
+    raw: &Arc<Value>,
+    result: Arc<Value>,
+) -> Result<Arc<Value>, Failure> {
     match rp {
         ResultPath::Replace => Ok(result),
         ResultPath::Discard => Ok(raw.clone()),
         ResultPath::Path(p) if p.as_str() == "$" => Ok(result),
         ResultPath::Path(p) => {
             let mut target = (**raw).clone();
-            p.assign(&mut target, Arc::unwrap_or_clone(result)).map_err(|m| {
-                Failure::states(
-                    StatesError::ResultPathMatchFailure,
-                    format!("Unable to apply ResultPath '{}' to input '{}': {m}", p.as_str(), compact(raw)),
-                )
-            })?;
+            p.assign(&mut target, Arc::unwrap_or_clone(result))
+                .map_err(|m| {
+                    Failure::states(
+                        StatesError::ResultPathMatchFailure,
+                        format!(
+                            "Unable to apply ResultPath '{}' to input '{}': {m}",
+                            p.as_str(),
+                            compact(raw)
+                        ),
+                    )
+                })?;
             Ok(Arc::new(target))
         }
     }
 }
 
 /// Reads a `...Path` field's value: a JSONPath or an intrinsic function.
-pub fn select(sel: &Selector, input: &Value, scope: &dyn Scope, seed: u64) -> Result<Option<Value>, Failure> {
+pub fn select(
+    sel: &Selector,
+    input: &Value,
+    scope: &dyn Scope,
+    seed: u64,
+) -> Result<Option<Value>, Failure> {
     match sel {
         Selector::Path(p) => Ok(p.select(input, scope)),
         Selector::Intrinsic(i) => i.evaluate(input, scope, seed).map(Some),
@@ -106,7 +149,9 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
     if !s.contains('T') {
         return None;
     }
-    chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp_millis())
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.timestamp_millis())
 }
 
 /// Size of the value's compact JSON text in bytes, without building it.
@@ -119,9 +164,37 @@ pub fn json_size(v: &Value) -> usize {
         Value::String(s) => string_size(s),
         Value::Array(a) => 2 + a.iter().map(json_size).sum::<usize>() + a.len().saturating_sub(1),
         Value::Object(m) => {
-            2 + m.iter().map(|(k, v)| string_size(k) + 1 + json_size(v)).sum::<usize>() + m.len().saturating_sub(1)
+            2 + m
+                .iter()
+                .map(|(k, v)| string_size(k) + 1 + json_size(v))
+                .sum::<usize>()
+                + m.len().saturating_sub(1)
         }
     }
+}
+
+/// Exact size of `merged`, which is `raw` (of size `raw_size`) with a value
+/// assigned at reference path `p`: only the member named by the path's first
+/// step differs, so only that member of each is measured. `None` when the
+/// shortcut does not apply (not an object, or the first step is an index).
+pub fn merged_size(
+    p: &flowstate_asl::jsonpath::JsonPath,
+    raw: &Value,
+    raw_size: usize,
+    merged: &Value,
+) -> Option<usize> {
+    let key = p.first_field()?;
+    let (Value::Object(before), Value::Object(after)) = (raw, merged) else {
+        return None;
+    };
+    let entry = |v: &Value| string_size(key) + 1 + json_size(v);
+    let old = before.get(key).map(entry);
+    let new = entry(after.get(key)?);
+    if after.len() != before.len() + usize::from(old.is_none()) {
+        return None;
+    }
+    let commas = |n: usize| n.saturating_sub(1);
+    Some(raw_size - old.unwrap_or(0) - commas(before.len()) + new + commas(after.len()))
 }
 
 /// Counts the bytes a `Display` writes without allocating them.
@@ -139,7 +212,10 @@ fn number_size(n: &serde_json::Number) -> usize {
         return u.checked_ilog10().map_or(1, |d| d as usize + 1);
     }
     if let Some(i) = n.as_i64() {
-        return 1 + i.unsigned_abs().checked_ilog10().map_or(1, |d| d as usize + 1);
+        return 1 + i
+            .unsigned_abs()
+            .checked_ilog10()
+            .map_or(1, |d| d as usize + 1);
     }
     let mut w = CountingWriter(0);
     let _ = std::fmt::Write::write_fmt(&mut w, format_args!("{n}"));
@@ -191,8 +267,40 @@ mod tests {
             json!({}),
             json!("\u{1}"),
         ] {
-            assert_eq!(json_size(&v), serde_json::to_string(&v).unwrap().len(), "{v}");
+            assert_eq!(
+                json_size(&v),
+                serde_json::to_string(&v).unwrap().len(),
+                "{v}"
+            );
         }
+    }
+
+    #[test]
+    fn merged_size_matches_a_full_walk() {
+        let raw = json!({"a": 1, "meta": {"x": [1, 2]}, "z": "é"});
+        for (path, value) in [
+            ("$.meta", json!({"y": "long text"})),
+            ("$.new", json!([1, {"k": null}])),
+            ("$.meta.x", json!(true)),
+            ("$.deep.er.still", json!(-3)),
+        ] {
+            let p = flowstate_asl::jsonpath::JsonPath::parse(path).unwrap();
+            let mut merged = raw.clone();
+            p.assign(&mut merged, value).unwrap();
+            assert_eq!(
+                merged_size(&p, &raw, json_size(&raw), &merged),
+                Some(json_size(&merged)),
+                "{path}"
+            );
+        }
+        let empty = json!({});
+        let p = flowstate_asl::jsonpath::JsonPath::parse("$.k").unwrap();
+        let mut merged = empty.clone();
+        p.assign(&mut merged, json!("v")).unwrap();
+        assert_eq!(
+            merged_size(&p, &empty, 2, &merged),
+            Some(json_size(&merged))
+        );
     }
 
     #[test]

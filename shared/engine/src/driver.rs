@@ -56,7 +56,10 @@ impl TaskHandler for NoTasks {
     fn invoke(&mut self, task: &TaskInvocation) -> TaskResult {
         TaskResult::Failed(Failure::new(
             "States.TaskFailed",
-            format!("No handler is configured for the resource '{}'.", task.resource),
+            format!(
+                "No handler is configured for the resource '{}'.",
+                task.resource
+            ),
         ))
     }
 }
@@ -116,7 +119,10 @@ impl Default for RunOptions {
 
 impl RunOptions {
     pub fn execution_info(&self, input: Value, start_time: i64) -> ExecutionInfo {
-        let sm_arn = format!("arn:aws:states:{}:{}:stateMachine:{}", self.region, self.account, self.state_machine_name);
+        let sm_arn = format!(
+            "arn:aws:states:{}:{}:stateMachine:{}",
+            self.region, self.account, self.state_machine_name
+        );
         ExecutionInfo {
             arn: format!(
                 "arn:aws:states:{}:{}:execution:{}:{}",
@@ -143,14 +149,22 @@ pub struct RunOutcome {
 }
 
 /// Runs with simulated time: Waits and back-offs take no time.
-pub fn run_simulated(sm: &StateMachine, input: Value, tasks: &mut dyn TaskHandler, opts: &RunOptions) -> RunOutcome {
+pub fn run_simulated(
+    sm: &StateMachine,
+    input: Value,
+    tasks: &mut dyn TaskHandler,
+    opts: &RunOptions,
+) -> RunOutcome {
     let mut clock = SimulatedClock(opts.start_time);
     run(sm, input, tasks, &mut clock, opts)
 }
 
+/// A pending timer: due time, insertion order, frame, seq, which timer.
+type TimerEntry = (i64, u64, FrameId, u64, TimerKey);
+
 struct Pending {
     tasks: VecDeque<(FrameId, u64, TaskInvocation)>,
-    timers: BinaryHeap<Reverse<(i64, u64, FrameId, u64, TimerKey)>>,
+    timers: BinaryHeap<Reverse<TimerEntry>>,
     order: u64,
 }
 
@@ -188,7 +202,11 @@ pub fn run(
 ) -> RunOutcome {
     let mut exec = Execution::new(opts.execution_info(input, clock.now()));
     let mut history = Vec::new();
-    let mut pending = Pending { tasks: VecDeque::new(), timers: BinaryHeap::new(), order: 0 };
+    let mut pending = Pending {
+        tasks: VecDeque::new(),
+        timers: BinaryHeap::new(),
+        order: 0,
+    };
     let mut next_event = Some(Event::Start);
     let mut steps = 0u64;
     while exec.status == Status::Running {
@@ -204,23 +222,52 @@ pub fn run(
         };
         steps += 1;
         if steps > opts.max_steps {
-            let env = Env { now: clock.now(), token_key: &opts.token_key };
-            let stop = Event::Stop { error: Some("States.Runtime".into()), cause: Some("step budget exhausted".into()) };
+            let env = Env {
+                now: clock.now(),
+                token_key: &opts.token_key,
+            };
+            let stop = Event::Stop {
+                error: Some("States.Runtime".into()),
+                cause: Some("step budget exhausted".into()),
+            };
             if let Ok(step) = advance(&mut exec, sm, stop, &env) {
                 history.extend(step.history);
             }
             break;
         }
-        let env = Env { now: clock.now(), token_key: &opts.token_key };
+        let env = Env {
+            now: clock.now(),
+            token_key: &opts.token_key,
+        };
         match advance(&mut exec, sm, event, &env) {
             Ok(step) => {
-                history.extend(step.history);
+                // Most runs are one step: take its history rather than copy it.
+                if history.is_empty() {
+                    history = step.history;
+                } else {
+                    history.extend(step.history);
+                }
                 for effect in step.effects {
                     match effect {
-                        Effect::InvokeTask { frame, seq, invocation } => pending.tasks.push_back((frame, seq, invocation)),
-                        Effect::ScheduleTimer { frame, seq, timer, at } => {
+                        Effect::InvokeTask {
+                            frame,
+                            seq,
+                            invocation,
+                        } => pending.tasks.push_back((frame, seq, invocation)),
+                        Effect::ScheduleTimer {
+                            frame,
+                            seq,
+                            timer,
+                            at,
+                        } => {
                             pending.order += 1;
-                            pending.timers.push(Reverse((at, pending.order, frame, seq, timer_key(timer))));
+                            pending.timers.push(Reverse((
+                                at,
+                                pending.order,
+                                frame,
+                                seq,
+                                timer_key(timer),
+                            )));
                         }
                         Effect::Finished { .. } => {}
                     }
@@ -231,18 +278,38 @@ pub fn run(
             Err(_) => break,
         }
     }
-    RunOutcome { execution: exec, history }
+    RunOutcome {
+        execution: exec,
+        history,
+    }
 }
 
-fn next_from_world(pending: &mut Pending, tasks: &mut dyn TaskHandler, clock: &mut dyn Clock) -> Option<Event> {
+fn next_from_world(
+    pending: &mut Pending,
+    tasks: &mut dyn TaskHandler,
+    clock: &mut dyn Clock,
+) -> Option<Event> {
     while let Some((frame, seq, invocation)) = pending.tasks.pop_front() {
         match tasks.invoke(&invocation) {
-            TaskResult::Succeeded(output) => return Some(Event::TaskSucceeded { frame, seq, output }),
-            TaskResult::Failed(f) => return Some(Event::TaskFailed { frame, seq, error: f.error, cause: f.cause }),
+            TaskResult::Succeeded(output) => {
+                return Some(Event::TaskSucceeded { frame, seq, output })
+            }
+            TaskResult::Failed(f) => {
+                return Some(Event::TaskFailed {
+                    frame,
+                    seq,
+                    error: f.error,
+                    cause: f.cause,
+                })
+            }
             TaskResult::AwaitingCallback => continue,
         }
     }
     let Reverse((at, _, frame, seq, key)) = pending.timers.pop()?;
     clock.sleep_until(at);
-    Some(Event::TimerFired { frame, seq, timer: timer_of(key) })
+    Some(Event::TimerFired {
+        frame,
+        seq,
+        timer: timer_of(key),
+    })
 }

@@ -124,6 +124,15 @@ impl JsonPath {
                 .all(|s| matches!(s, Step::Field(_)) || matches!(s, Step::Index(i) if *i >= 0))
     }
 
+    /// The name in the first step when it is a field (`$.name...`, `$['name']...`).
+    /// A reference path assigned into an object changes only that member.
+    pub fn first_field(&self) -> Option<&str> {
+        match self.steps.first() {
+            Some(Step::Field(name)) => Some(name),
+            _ => None,
+        }
+    }
+
     /// Jayway-style normalized form used in Step Functions' messages: `$['a']['b'][0]`.
     pub fn normalized(&self) -> String {
         let mut out = match &self.root {

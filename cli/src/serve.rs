@@ -1,0 +1,269 @@
+//! `flowstate serve`: the Step Functions API on a local port, over the
+//! durable runtime and the embedded store.
+//!
+//! Wiring only: the protocol is `flowstate_api::router`, the operations are
+//! `flowstate_runtime::Service`, the store and timers are
+//! `flowstate_embedded::Embedded`. What this module adds is the Task
+//! invoker ([`LocalInvoker`]: `flowstate.toml` handlers, mocked responses)
+//! and the process lifecycle (recover, worker, graceful shutdown).
+
+use crate::tasks::mock::{InvocationCounters, MockConfig};
+use crate::tasks::{load_config, LocalTasks, TaskConfig};
+use anyhow::Context;
+use clap::Args;
+use flowstate_asl::errors::{Failure, StatesError};
+use flowstate_embedded::{load_or_create_token_key, Embedded};
+use flowstate_engine::driver::{TaskHandler, TaskInvocation, TaskResult};
+use flowstate_ports::{InvokeContext, Invoker, SystemClock};
+use flowstate_runtime::{Config, Service};
+use std::future::Future;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on. Requests are not authenticated (SigV4
+    /// signatures are accepted unchecked): keep it on loopback.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on; 0 picks a free one (the URL printed names it).
+    #[arg(long, default_value_t = 8083)]
+    pub port: u16,
+    /// Where state machines, executions and timers are kept.
+    #[arg(long, default_value = ".flowstate", conflicts_with = "memory")]
+    pub data_dir: PathBuf,
+    /// Keep everything in memory: nothing survives the process.
+    #[arg(long)]
+    pub memory: bool,
+    /// Task handlers (default: ./flowstate.toml when it exists).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Mocked Task responses (Step Functions Local's MockConfigFile
+    /// format), used by executions started on `STATE_MACHINE_ARN#TestCase`.
+    #[arg(long)]
+    pub mock_config: Option<PathBuf>,
+}
+
+/// How long in-flight requests may take to finish after a shutdown signal
+/// (a StartSyncExecution may be waiting for a callback that never comes).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let tasks = match &args.config {
+        Some(p) => load_config(p)?,
+        None if std::path::Path::new("flowstate.toml").exists() => load_config("flowstate.toml")?,
+        None => TaskConfig::empty("flowstate.toml"),
+    };
+    let mocks = match &args.mock_config {
+        Some(p) => Some(Arc::new((MockConfig::load(p)?, InvocationCounters::new()))),
+        None => None,
+    };
+    let (db, token_key) = if args.memory {
+        // A fresh key per process: tokens cannot outlive a memory store anyway.
+        let key = [
+            uuid::Uuid::new_v4().into_bytes(),
+            uuid::Uuid::new_v4().into_bytes(),
+        ]
+        .concat();
+        (Embedded::memory()?, key)
+    } else {
+        let db = Embedded::open(&args.data_dir)?;
+        let key = load_or_create_token_key(&args.data_dir).with_context(|| {
+            format!(
+                "cannot read or create the token key in {}",
+                args.data_dir.display()
+            )
+        })?;
+        (db, key)
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(args, db, token_key, LocalInvoker { tasks, mocks }))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(
+    args: ServeArgs,
+    db: Embedded,
+    token_key: Vec<u8>,
+    invoker: LocalInvoker,
+) -> anyhow::Result<()> {
+    let config = Config {
+        token_key,
+        ..Config::default()
+    };
+    let service = Service::new(db.clone(), db, invoker, SystemClock, config);
+    // Effects committed before a crash but not performed are performed now;
+    // timers already due fire as soon as the worker starts.
+    let recovered = service
+        .recover()
+        .await
+        .context("cannot recover pending work from the store")?;
+
+    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+        .await
+        .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
+    let addr = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    let worker = tokio::spawn({
+        let service = service.clone();
+        let stopped = stopped();
+        async move { service.run_worker(stopped).await }
+    });
+
+    let where_ = if args.memory {
+        "in memory".to_string()
+    } else {
+        format!("data in {}", args.data_dir.display())
+    };
+    // Tests and scripts read this line for the port (`--port 0`).
+    println!("flowstate serve: listening on http://{addr} ({where_})");
+    println!("flowstate serve: open http://{addr}/ to design, run and inspect workflows");
+    if recovered > 0 {
+        println!("flowstate serve: resumed {recovered} pending effects");
+    }
+    let _ = std::io::stdout().flush();
+
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    // The API answers POST on every path; the web app only GETs.
+    let app = flowstate_api::router(Arc::new(service)).merge(flowstate_web::router());
+    let server = axum::serve(listener, app).with_graceful_shutdown(stopped());
+    let mut server = std::pin::pin!(std::future::IntoFuture::into_future(server));
+    tokio::select! {
+        r = &mut server => r.context("the server failed")?,
+        _ = async { stopped().await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
+            eprintln!("flowstate serve: requests still open after {}s; exiting", SHUTDOWN_GRACE.as_secs());
+        }
+    }
+    let _ = worker.await;
+    eprintln!("flowstate serve: stopped");
+    Ok(())
+}
+
+/// Ctrl-C, or SIGTERM (what `docker stop`, systemd and test harnesses send).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+/// Performs Task states for the server: a mocked response when the
+/// execution runs a test case that mocks the state, else the
+/// `flowstate.toml` handler (on a blocking thread: handlers run processes
+/// and make blocking HTTP calls).
+struct LocalInvoker {
+    tasks: TaskConfig,
+    /// The mock config and, per execution and state, how many times each
+    /// was invoked (which mocked response answers).
+    mocks: Option<Arc<(MockConfig, InvocationCounters)>>,
+}
+
+impl LocalInvoker {
+    /// The mocked answer, or `None` when the real handler performs the task.
+    fn mocked(&self, context: &InvokeContext, task: &TaskInvocation) -> Option<TaskResult> {
+        let case = context.test_case.as_deref()?;
+        let Some(mocks) = &self.mocks else {
+            return Some(TaskResult::Failed(Failure::states(
+                StatesError::Runtime,
+                format!("the execution runs test case '{case}' but flowstate serve was started without --mock-config"),
+            )));
+        };
+        let (config, counters) = &**mocks;
+        // arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME
+        let machine = context.execution_arn.split(':').nth(6).unwrap_or_default();
+        match config.for_execution(machine, case) {
+            Ok(case) if case.mocks(&task.state_name) => {
+                let n = counters.next(
+                    &context.execution_arn,
+                    &task.state_name,
+                    &context.invocation_id,
+                );
+                case.answer(&task.state_name, n)
+            }
+            Ok(_) => None,
+            Err(e) => Some(TaskResult::Failed(Failure::states(
+                StatesError::Runtime,
+                e.to_string(),
+            ))),
+        }
+    }
+}
+
+/// How `LocalTasks` begins the cause of a task whose resource has no
+/// handler. Keyed on so that an unmapped `.waitForTaskToken` task waits for
+/// SendTaskSuccess instead of failing; the serve tests pin the behaviour.
+const UNMAPPED_CAUSE_PREFIX: &str = "No local handler for the ";
+
+impl Invoker for LocalInvoker {
+    fn invoke(
+        &self,
+        context: &InvokeContext,
+        task: &TaskInvocation,
+    ) -> impl Future<Output = TaskResult> + Send {
+        let mocked = self.mocked(context, task);
+        let tasks = self.tasks.clone();
+        let task = task.clone();
+        async move {
+            if let Some(r) = mocked {
+                return r;
+            }
+            let waits = task.task_token.is_some();
+            let result =
+                tokio::task::spawn_blocking(move || LocalTasks::new(tasks).invoke(&task)).await;
+            match result {
+                // Unlike `flowstate run`, the server has callers who can
+                // answer: a `.waitForTaskToken` task nobody handles locally
+                // waits for SendTaskSuccess/Failure with its token (which the
+                // definition passes in its parameters, visible in the
+                // history). A mapped handler still answers for the callback,
+                // as with `flowstate run`.
+                Ok(TaskResult::Failed(f))
+                    if waits
+                        && f.error == StatesError::TaskFailed.name()
+                        && f.cause
+                            .as_deref()
+                            .is_some_and(|c| c.starts_with(UNMAPPED_CAUSE_PREFIX)) =>
+                {
+                    TaskResult::AwaitingCallback
+                }
+                Ok(r) => r,
+                Err(e) => TaskResult::Failed(Failure::states(
+                    StatesError::TaskFailed,
+                    format!("the task handler stopped unexpectedly: {e}"),
+                )),
+            }
+        }
+    }
+}

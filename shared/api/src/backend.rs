@@ -1,0 +1,105 @@
+//! The [`Backend`] trait: what the router needs from a runtime.
+
+use crate::error::ApiError;
+use crate::shapes::*;
+use std::future::Future;
+
+/// One async method per Step Functions action, over the wire shapes.
+///
+/// The router has already checked what the wire protocol checks (JSON
+/// shape, required members, `maxResults` ranges); a backend checks what
+/// needs its data (ARNs, names, definitions, tokens) and answers with the
+/// Step Functions error code for it.
+///
+/// Methods return `impl Future + Send` so that the router stays generic
+/// (no boxing per request) and its handlers can run on a multi-threaded
+/// runtime.
+pub trait Backend: Send + Sync + 'static {
+    fn create_state_machine(
+        &self,
+        input: CreateStateMachineInput,
+    ) -> impl Future<Output = Result<CreateStateMachineOutput, ApiError>> + Send;
+
+    fn describe_state_machine(
+        &self,
+        input: DescribeStateMachineInput,
+    ) -> impl Future<Output = Result<DescribeStateMachineOutput, ApiError>> + Send;
+
+    fn update_state_machine(
+        &self,
+        input: UpdateStateMachineInput,
+    ) -> impl Future<Output = Result<UpdateStateMachineOutput, ApiError>> + Send;
+
+    fn delete_state_machine(
+        &self,
+        input: DeleteStateMachineInput,
+    ) -> impl Future<Output = Result<DeleteStateMachineOutput, ApiError>> + Send;
+
+    fn list_state_machines(
+        &self,
+        input: ListStateMachinesInput,
+    ) -> impl Future<Output = Result<ListStateMachinesOutput, ApiError>> + Send;
+
+    /// Idempotent by name: the same name with the same input returns the
+    /// existing execution while it runs; a different input, or a name
+    /// whose execution has ended, is `ExecutionAlreadyExists`.
+    fn start_execution(
+        &self,
+        input: StartExecutionInput,
+    ) -> impl Future<Output = Result<StartExecutionOutput, ApiError>> + Send;
+
+    /// Runs an Express execution to its end and returns its result.
+    fn start_sync_execution(
+        &self,
+        input: StartSyncExecutionInput,
+    ) -> impl Future<Output = Result<StartSyncExecutionOutput, ApiError>> + Send;
+
+    fn describe_execution(
+        &self,
+        input: DescribeExecutionInput,
+    ) -> impl Future<Output = Result<DescribeExecutionOutput, ApiError>> + Send;
+
+    fn list_executions(
+        &self,
+        input: ListExecutionsInput,
+    ) -> impl Future<Output = Result<ListExecutionsOutput, ApiError>> + Send;
+
+    fn get_execution_history(
+        &self,
+        input: GetExecutionHistoryInput,
+    ) -> impl Future<Output = Result<GetExecutionHistoryOutput, ApiError>> + Send;
+
+    fn stop_execution(
+        &self,
+        input: StopExecutionInput,
+    ) -> impl Future<Output = Result<StopExecutionOutput, ApiError>> + Send;
+
+    fn send_task_success(
+        &self,
+        input: SendTaskSuccessInput,
+    ) -> impl Future<Output = Result<SendTaskSuccessOutput, ApiError>> + Send;
+
+    fn send_task_failure(
+        &self,
+        input: SendTaskFailureInput,
+    ) -> impl Future<Output = Result<SendTaskFailureOutput, ApiError>> + Send;
+
+    fn send_task_heartbeat(
+        &self,
+        input: SendTaskHeartbeatInput,
+    ) -> impl Future<Output = Result<SendTaskHeartbeatOutput, ApiError>> + Send;
+
+    fn describe_state_machine_for_execution(
+        &self,
+        input: DescribeStateMachineForExecutionInput,
+    ) -> impl Future<Output = Result<DescribeStateMachineForExecutionOutput, ApiError>> + Send;
+
+    /// Pure by default ([`crate::validate_state_machine_definition`]): a
+    /// backend overrides it only to add checks of its own.
+    fn validate_state_machine_definition(
+        &self,
+        input: ValidateStateMachineDefinitionInput,
+    ) -> impl Future<Output = Result<ValidateStateMachineDefinitionOutput, ApiError>> + Send {
+        std::future::ready(crate::validate::validate_state_machine_definition(&input))
+    }
+}

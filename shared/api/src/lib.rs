@@ -1,0 +1,288 @@
+//! The AWS Step Functions wire protocol, as one axum [`Router`].
+//!
+//! Step Functions speaks awsJson1_0: every action is `POST /` with the
+//! header `X-Amz-Target: AWSStepFunctions.<Action>` and a JSON body whose
+//! members are camelCase ([`shapes`]). Answers are JSON too; timestamps are
+//! epoch seconds with a fraction; errors are an HTTP status plus
+//! `{"__type": "<Code>", "message": "..."}` ([`ApiError`]).
+//!
+//! What the actions do comes from a [`Backend`]. The runtime's
+//! `flowstate_runtime::Service` implements it (module `service`: shapes to
+//! Service requests, `ServiceError` to [`ApiError`]), over any ports — the
+//! embedded store for `flowstate serve`, DynamoDB and SQS for the API
+//! Lambda — and both shells serve the same [`router`]. Tests use a fake
+//! backend. ValidateStateMachineDefinition is answered here by default
+//! ([`validate_state_machine_definition`]): it needs only the language.
+//!
+//! Requests signed with SigV4 are accepted, and **signatures are not
+//! checked**: a local server has no secret to check them against, and the
+//! API Lambda sits behind API Gateway, which authenticates (IAM) before the
+//! request reaches the router. Bind a local server to loopback only.
+//!
+//! SDKs send StartSyncExecution to the host `sync-<endpoint host>` (its
+//! endpoint trait has a `sync-` host prefix). The router answers on any
+//! host; the client must be able to reach that name, or be told not to add
+//! the prefix — see `cli/src/SERVE-README.md`.
+//!
+//! ```
+//! use flowstate_api::{router, Backend};
+//! # fn demo<B: Backend>(backend: B) {
+//! let app: axum::Router = router(std::sync::Arc::new(backend));
+//! # }
+//! ```
+
+mod backend;
+mod error;
+mod service;
+pub mod shapes;
+mod validate;
+
+pub use backend::Backend;
+pub use error::{ApiError, ErrorCode};
+pub use validate::{diagnostics, validate_state_machine_definition};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use shapes::*;
+use std::future::Future;
+use std::sync::Arc;
+
+/// The content type of requests and responses.
+pub const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
+
+/// `X-Amz-Target` is this prefix followed by the action name.
+pub const TARGET_PREFIX: &str = "AWSStepFunctions.";
+
+/// Largest accepted request body. AWS allows definitions of 1 MiB and
+/// payloads of 256 KiB; JSON-in-JSON escaping can almost double a
+/// definition, hence the margin.
+const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// The Step Functions API over `backend`. It answers `POST` on any path
+/// (API Gateway stages and SDK endpoint URLs with a path both work).
+pub fn router<B: Backend>(backend: Arc<B>) -> Router {
+    Router::new()
+        .route("/", post(handle::<B>))
+        .route("/{*path}", post(handle::<B>))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(backend)
+}
+
+async fn handle<B: Backend>(
+    State(backend): State<Arc<B>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut response = match dispatch(&*backend, &headers, &body).await {
+        Ok(json) => {
+            let mut r = (StatusCode::OK, json).into_response();
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+            r
+        }
+        Err(e) => e.into_response(),
+    };
+    // SDKs report this id with every error; a fresh one per request keeps
+    // their retry and logging logic happy.
+    if let Ok(v) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+        response.headers_mut().insert("x-amzn-RequestId", v);
+    }
+    response
+}
+
+/// The action named by `X-Amz-Target`, or `UnknownOperationException`.
+fn action(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let target = headers.get("x-amz-target").ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::UnknownOperationException,
+            "missing X-Amz-Target header",
+        )
+    })?;
+    let target = target.to_str().map_err(|_| {
+        ApiError::new(
+            ErrorCode::UnknownOperationException,
+            "X-Amz-Target is not ASCII",
+        )
+    })?;
+    target.strip_prefix(TARGET_PREFIX).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::UnknownOperationException,
+            format!("X-Amz-Target '{target}' does not start with '{TARGET_PREFIX}'"),
+        )
+    })
+}
+
+async fn dispatch<B: Backend>(
+    b: &B,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Vec<u8>, ApiError> {
+    match action(headers)? {
+        "CreateStateMachine" => call(body, |i| b.create_state_machine(i)).await,
+        "DescribeStateMachine" => call(body, |i| b.describe_state_machine(i)).await,
+        "UpdateStateMachine" => call(body, |i| b.update_state_machine(i)).await,
+        "DeleteStateMachine" => call(body, |i| b.delete_state_machine(i)).await,
+        "ListStateMachines" => call(body, |i| b.list_state_machines(i)).await,
+        "StartExecution" => call(body, |i| b.start_execution(i)).await,
+        "StartSyncExecution" => call(body, |i| b.start_sync_execution(i)).await,
+        "DescribeExecution" => call(body, |i| b.describe_execution(i)).await,
+        "ListExecutions" => call(body, |i| b.list_executions(i)).await,
+        "GetExecutionHistory" => call(body, |i| b.get_execution_history(i)).await,
+        "StopExecution" => call(body, |i| b.stop_execution(i)).await,
+        "SendTaskSuccess" => call(body, |i| b.send_task_success(i)).await,
+        "SendTaskFailure" => call(body, |i| b.send_task_failure(i)).await,
+        "SendTaskHeartbeat" => call(body, |i| b.send_task_heartbeat(i)).await,
+        "DescribeStateMachineForExecution" => {
+            call(body, |i| b.describe_state_machine_for_execution(i)).await
+        }
+        "ValidateStateMachineDefinition" => {
+            call(body, |i| b.validate_state_machine_definition(i)).await
+        }
+        other => Err(ApiError::new(
+            ErrorCode::UnknownOperationException,
+            format!("the operation '{other}' is not supported by this server"),
+        )),
+    }
+}
+
+/// Parses the body as `I`, checks it, calls the backend, renders `O`.
+async fn call<I, O, F, Fut>(body: &[u8], f: F) -> Result<Vec<u8>, ApiError>
+where
+    I: DeserializeOwned + CheckInput,
+    O: Serialize,
+    F: FnOnce(I) -> Fut,
+    Fut: Future<Output = Result<O, ApiError>>,
+{
+    let input: I = parse(body)?;
+    input.check()?;
+    let output = f(input).await?;
+    serde_json::to_vec(&output)
+        .map_err(|e| ApiError::internal(format!("cannot render the response: {e}")))
+}
+
+fn parse<I: DeserializeOwned>(body: &[u8]) -> Result<I, ApiError> {
+    // Some hand-written clients send no body for actions without members.
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        body
+    };
+    serde_json::from_slice(body).map_err(|e| {
+        let text = e.to_string();
+        // serde names a missing member `missing field `x``; AWS words it
+        // as a violated constraint on the member.
+        if let Some(member) = text
+            .strip_prefix("missing field `")
+            .and_then(|r| r.split('`').next())
+        {
+            ApiError::constraint(member, "null", "Member must not be null")
+        } else if text.starts_with("unknown variant") {
+            ApiError::validation(format!("1 validation error detected: {text}"))
+        } else {
+            ApiError::new(
+                ErrorCode::SerializationException,
+                format!("the request body is not valid: {text}"),
+            )
+        }
+    })
+}
+
+/// Checks that the wire protocol makes before any backend runs: ranges of
+/// numeric members and members required in combination.
+trait CheckInput {
+    fn check(&self) -> Result<(), ApiError> {
+        Ok(())
+    }
+}
+
+/// `maxResults` of the List* and GetExecutionHistory actions: 0 to 1000,
+/// where 0 means the default page size.
+fn check_max_results(v: Option<i64>) -> Result<(), ApiError> {
+    match v {
+        Some(n) if !(0..=1000).contains(&n) => Err(ApiError::constraint(
+            "maxResults",
+            n,
+            if n < 0 {
+                "Member must have value greater than or equal to 0"
+            } else {
+                "Member must have value less than or equal to 1000"
+            },
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The length limits AWS checks on string members at the protocol level.
+fn check_len(member: &str, v: Option<&str>, max: usize) -> Result<(), ApiError> {
+    match v {
+        Some(s) if s.chars().count() > max => Err(ApiError::constraint(
+            member,
+            format!("'{}'", s.chars().take(32).collect::<String>()),
+            &format!("Member must have length less than or equal to {max}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+impl CheckInput for CreateStateMachineInput {}
+impl CheckInput for DescribeStateMachineInput {}
+impl CheckInput for UpdateStateMachineInput {}
+impl CheckInput for DeleteStateMachineInput {}
+impl CheckInput for ListStateMachinesInput {
+    fn check(&self) -> Result<(), ApiError> {
+        check_max_results(self.max_results)
+    }
+}
+impl CheckInput for StartExecutionInput {}
+impl CheckInput for StartSyncExecutionInput {}
+impl CheckInput for DescribeExecutionInput {}
+impl CheckInput for ListExecutionsInput {
+    fn check(&self) -> Result<(), ApiError> {
+        check_max_results(self.max_results)?;
+        if self.state_machine_arn.is_none() && self.map_run_arn.is_none() {
+            return Err(ApiError::validation(
+                "Must provide a StateMachine ARN or MapRun ARN",
+            ));
+        }
+        Ok(())
+    }
+}
+impl CheckInput for GetExecutionHistoryInput {
+    fn check(&self) -> Result<(), ApiError> {
+        check_max_results(self.max_results)
+    }
+}
+impl CheckInput for StopExecutionInput {
+    fn check(&self) -> Result<(), ApiError> {
+        check_len("error", self.error.as_deref(), 256)?;
+        check_len("cause", self.cause.as_deref(), 32768)
+    }
+}
+impl CheckInput for SendTaskSuccessInput {
+    fn check(&self) -> Result<(), ApiError> {
+        check_len("taskToken", Some(&self.task_token), 2048)
+    }
+}
+impl CheckInput for SendTaskFailureInput {
+    fn check(&self) -> Result<(), ApiError> {
+        check_len("taskToken", Some(&self.task_token), 2048)?;
+        check_len("error", self.error.as_deref(), 256)?;
+        check_len("cause", self.cause.as_deref(), 32768)
+    }
+}
+impl CheckInput for SendTaskHeartbeatInput {
+    fn check(&self) -> Result<(), ApiError> {
+        check_len("taskToken", Some(&self.task_token), 2048)
+    }
+}
+impl CheckInput for DescribeStateMachineForExecutionInput {}
+impl CheckInput for ValidateStateMachineDefinitionInput {}
+
+#[cfg(test)]
+mod tests;

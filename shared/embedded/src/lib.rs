@@ -1,0 +1,31 @@
+//! The embedded backend: Flowstate's [`Store`] and [`Queue`] on SQLite, in a
+//! data directory (`.flowstate/` by default) or in memory (`--memory`).
+//!
+//! - [`Embedded`]: one handle implementing both ports over one database,
+//!   so a step, its outbox and its timers live in the same file. A timer is
+//!   a row in the `queue` table: a Wait of a year costs a row, not a task.
+//! - Group commit: one writer thread owns the connection and applies every
+//!   operation waiting for it in one transaction (each in a savepoint, so a
+//!   failed one does not undo the others). With WAL and
+//!   `synchronous=NORMAL`, a batch costs about one commit.
+//! - [`load_or_create_token_key`]: the task-token key, made on first start
+//!   and kept in the data directory (mode 0600).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use flowstate_embedded::Embedded;
+//! let db = Embedded::open(".flowstate")?;          // or Embedded::memory()?
+//! let key = flowstate_embedded::load_or_create_token_key(".flowstate")?;
+//! // Service::new(db.clone(), db, invoker, SystemClock, Config { token_key: key, .. })
+//! # Ok(()) }
+//! ```
+//!
+//! [`Store`]: flowstate_ports::Store
+//! [`Queue`]: flowstate_ports::Queue
+
+mod db;
+mod key;
+mod ports;
+
+pub use db::{Embedded, OpenError};
+pub use key::load_or_create_token_key;

@@ -1,0 +1,509 @@
+//! `Store` and `Queue` for [`Embedded`].
+
+use crate::db::{backend, Embedded};
+use flowstate_engine::history::HistoryEvent;
+use flowstate_engine::{Frame, FrameId};
+use flowstate_ports::{
+    Created, Delivery, ExecutionHeader, ExecutionQuery, ExecutionRecord, ExecutionSummary,
+    HistoryQuery, OutboxEntry, Page, PageRequest, Queue, QueueMessage, StateMachineRecord,
+    StepWrite, Store, StoreError,
+};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::BTreeMap;
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(backend)
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Backend(format!("corrupt record: {e}")))
+}
+
+/// A step, serialised on the caller's thread so the writer thread only writes.
+struct Rows {
+    arn: String,
+    sm_arn: String,
+    status: &'static str,
+    start_time: i64,
+    version: i64,
+    header: String,
+    frames: Vec<(i64, String)>,
+    removed: Vec<i64>,
+    history: Vec<(i64, String)>,
+    outbox: Vec<(String, i64, String)>,
+}
+
+fn rows(record: &ExecutionRecord, step: &StepWrite<'_>) -> Result<Rows, StoreError> {
+    let e = &record.execution;
+    let mut frames = Vec::with_capacity(step.frames_changed.len());
+    for id in step.frames_changed {
+        if let Some(f) = e.frames.get(id) {
+            frames.push((*id as i64, to_json(f)?));
+        }
+    }
+    let mut history = Vec::with_capacity(step.history.len());
+    for h in step.history {
+        history.push((h.id as i64, to_json(h)?));
+    }
+    let mut outbox = Vec::with_capacity(step.outbox.len());
+    for o in step.outbox {
+        outbox.push((o.id.clone(), o.created, to_json(o)?));
+    }
+    Ok(Rows {
+        arn: e.info.arn.clone(),
+        sm_arn: e.info.state_machine_arn.clone(),
+        status: e.status.as_str(),
+        start_time: e.info.start_time,
+        version: e.version as i64,
+        header: to_json(&ExecutionHeader::of(record))?,
+        frames,
+        removed: step.frames_removed.iter().map(|f| *f as i64).collect(),
+        history,
+        outbox,
+    })
+}
+
+fn write_rows(conn: &Connection, r: &Rows, insert: bool) -> rusqlite::Result<()> {
+    if insert {
+        conn.prepare_cached(
+            "INSERT INTO executions(arn, sm_arn, status, start_time, version, header) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![r.arn, r.sm_arn, r.status, r.start_time, r.version, r.header])?;
+    } else {
+        conn.prepare_cached(
+            "UPDATE executions SET status = ?2, version = ?3, header = ?4 WHERE arn = ?1",
+        )?
+        .execute(params![r.arn, r.status, r.version, r.header])?;
+    }
+    let mut put =
+        conn.prepare_cached("INSERT OR REPLACE INTO frames(arn, id, body) VALUES (?1, ?2, ?3)")?;
+    for (id, body) in &r.frames {
+        put.execute(params![r.arn, id, body])?;
+    }
+    let mut del = conn.prepare_cached("DELETE FROM frames WHERE arn = ?1 AND id = ?2")?;
+    for id in &r.removed {
+        del.execute(params![r.arn, id])?;
+    }
+    let mut hist =
+        conn.prepare_cached("INSERT OR REPLACE INTO history(arn, id, body) VALUES (?1, ?2, ?3)")?;
+    for (id, body) in &r.history {
+        hist.execute(params![r.arn, id, body])?;
+    }
+    let mut out = conn
+        .prepare_cached("INSERT OR REPLACE INTO outbox(id, created, body) VALUES (?1, ?2, ?3)")?;
+    for (id, created, body) in &r.outbox {
+        out.execute(params![id, created, body])?;
+    }
+    Ok(())
+}
+
+fn load(
+    conn: &Connection,
+    arn: &str,
+    with_frames: bool,
+) -> Result<Option<ExecutionRecord>, StoreError> {
+    let header: Option<String> = conn
+        .prepare_cached("SELECT header FROM executions WHERE arn = ?1")
+        .and_then(|mut s| s.query_row(params![arn], |r| r.get(0)).optional())
+        .map_err(backend)?;
+    let Some(header) = header else {
+        return Ok(None);
+    };
+    let header: ExecutionHeader = from_json(&header)?;
+    let mut frames = BTreeMap::new();
+    if with_frames {
+        let mut stmt = conn
+            .prepare_cached("SELECT body FROM frames WHERE arn = ?1 ORDER BY id")
+            .map_err(backend)?;
+        let mut q = stmt.query(params![arn]).map_err(backend)?;
+        while let Some(row) = q.next().map_err(backend)? {
+            let body: String = row.get(0).map_err(backend)?;
+            let f: Frame = from_json(&body)?;
+            frames.insert(f.id as FrameId, f);
+        }
+    }
+    Ok(Some(header.into_record(frames)))
+}
+
+fn get_body(conn: &Connection, sql: &str, key: &str) -> Result<Option<String>, StoreError> {
+    conn.prepare_cached(sql)
+        .and_then(|mut s| s.query_row(params![key], |r| r.get(0)).optional())
+        .map_err(backend)
+}
+
+fn put_revision(conn: &Connection, sm: &StateMachineRecord, body: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("INSERT OR REPLACE INTO revisions(revision_id, body) VALUES (?1, ?2)")
+        .and_then(|mut s| s.execute(params![sm.revision_id, body]))
+        .map_err(backend)?;
+    Ok(())
+}
+
+impl Store for Embedded {
+    async fn create_state_machine(&self, sm: &StateMachineRecord) -> Result<(), StoreError> {
+        let body = to_json(sm)?;
+        let sm = sm.clone();
+        self.call(move |c| {
+            if get_body(c, "SELECT body FROM state_machines WHERE arn = ?1", &sm.arn)?.is_some() {
+                return Err(StoreError::AlreadyExists(sm.arn.clone()));
+            }
+            c.execute(
+                "INSERT INTO state_machines(arn, body) VALUES (?1, ?2)",
+                params![sm.arn, body],
+            )
+            .map_err(backend)?;
+            put_revision(c, &sm, &body)
+        })
+        .await
+    }
+
+    async fn update_state_machine(&self, sm: &StateMachineRecord) -> Result<(), StoreError> {
+        let body = to_json(sm)?;
+        let sm = sm.clone();
+        self.call(move |c| {
+            let n = c
+                .execute(
+                    "UPDATE state_machines SET body = ?2 WHERE arn = ?1",
+                    params![sm.arn, body],
+                )
+                .map_err(backend)?;
+            if n == 0 {
+                return Err(StoreError::NotFound(sm.arn.clone()));
+            }
+            put_revision(c, &sm, &body)
+        })
+        .await
+    }
+
+    async fn get_state_machine(&self, arn: &str) -> Result<Option<StateMachineRecord>, StoreError> {
+        let arn = arn.to_string();
+        self.call(move |c| {
+            get_body(c, "SELECT body FROM state_machines WHERE arn = ?1", &arn)?
+                .map(|b| from_json(&b))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn get_revision(
+        &self,
+        revision_id: &str,
+    ) -> Result<Option<StateMachineRecord>, StoreError> {
+        let id = revision_id.to_string();
+        self.call(move |c| {
+            get_body(c, "SELECT body FROM revisions WHERE revision_id = ?1", &id)?
+                .map(|b| from_json(&b))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn delete_state_machine(&self, arn: &str) -> Result<bool, StoreError> {
+        let arn = arn.to_string();
+        self.call(move |c| {
+            let n = c
+                .execute("DELETE FROM state_machines WHERE arn = ?1", params![arn])
+                .map_err(backend)?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn list_state_machines(
+        &self,
+        page: &PageRequest,
+    ) -> Result<Page<StateMachineRecord>, StoreError> {
+        let after = page.next_token.clone().unwrap_or_default();
+        let limit = page.max_results.max(1);
+        self.call(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT arn, body FROM state_machines WHERE arn > ?1 ORDER BY arn LIMIT ?2",
+                )
+                .map_err(backend)?;
+            let mut q = stmt
+                .query(params![after, (limit + 1) as i64])
+                .map_err(backend)?;
+            let mut items = Vec::new();
+            while let Some(row) = q.next().map_err(backend)? {
+                let body: String = row.get(1).map_err(backend)?;
+                items.push(from_json::<StateMachineRecord>(&body)?);
+            }
+            let next_token = if items.len() > limit {
+                items.truncate(limit);
+                items.last().map(|s| s.arn.clone())
+            } else {
+                None
+            };
+            Ok(Page { items, next_token })
+        })
+        .await
+    }
+
+    async fn create_execution(
+        &self,
+        record: &ExecutionRecord,
+        step: &StepWrite<'_>,
+    ) -> Result<Created, StoreError> {
+        let rows = rows(record, step)?;
+        self.call(move |c| {
+            if let Some(existing) = load(c, &rows.arn, false)? {
+                return Ok(Created::Existing(Box::new(existing)));
+            }
+            write_rows(c, &rows, true).map_err(backend)?;
+            Ok(Created::New)
+        })
+        .await
+    }
+
+    async fn load_execution(
+        &self,
+        arn: &str,
+        frames: bool,
+    ) -> Result<Option<ExecutionRecord>, StoreError> {
+        let arn = arn.to_string();
+        self.call(move |c| load(c, &arn, frames)).await
+    }
+
+    async fn commit_step(
+        &self,
+        record: &ExecutionRecord,
+        expected_version: u64,
+        step: &StepWrite<'_>,
+    ) -> Result<(), StoreError> {
+        let rows = rows(record, step)?;
+        self.call(move |c| {
+            let v: Option<i64> = c
+                .prepare_cached("SELECT version FROM executions WHERE arn = ?1")
+                .and_then(|mut s| s.query_row(params![rows.arn], |r| r.get(0)).optional())
+                .map_err(backend)?;
+            match v {
+                None => return Err(StoreError::NotFound(rows.arn.clone())),
+                Some(v) if v != expected_version as i64 => return Err(StoreError::Conflict),
+                Some(_) => {}
+            }
+            write_rows(c, &rows, false).map_err(backend)
+        })
+        .await
+    }
+
+    async fn history(
+        &self,
+        arn: &str,
+        query: &HistoryQuery,
+    ) -> Result<Vec<HistoryEvent>, StoreError> {
+        let arn = arn.to_string();
+        let query = query.clone();
+        self.call(move |c| {
+            let sql = if query.reverse {
+                "SELECT body FROM history WHERE arn = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
+            } else {
+                "SELECT body FROM history WHERE arn = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
+            };
+            let bound = match (query.after, query.reverse) {
+                (Some(a), _) => a as i64,
+                (None, true) => i64::MAX,
+                (None, false) => 0,
+            };
+            let mut stmt = c.prepare_cached(sql).map_err(backend)?;
+            let mut q = stmt
+                .query(params![arn, bound, query.limit as i64])
+                .map_err(backend)?;
+            let mut out = Vec::new();
+            while let Some(row) = q.next().map_err(backend)? {
+                let body: String = row.get(0).map_err(backend)?;
+                out.push(from_json(&body)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn list_executions(
+        &self,
+        query: &ExecutionQuery,
+    ) -> Result<Page<ExecutionSummary>, StoreError> {
+        let query = query.clone();
+        // The token is "start_time|arn" of the last item returned.
+        let cursor = match &query.page.next_token {
+            None => None,
+            Some(t) => {
+                let (time, arn) = t.split_once('|').ok_or(StoreError::InvalidToken)?;
+                Some((
+                    time.parse::<i64>().map_err(|_| StoreError::InvalidToken)?,
+                    arn.to_string(),
+                ))
+            }
+        };
+        let limit = query.page.max_results.max(1);
+        self.call(move |c| {
+            let status = query.status.map(|s| s.as_str()).unwrap_or("");
+            let (time, arn) = cursor.unwrap_or((i64::MAX, String::new()));
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT header FROM executions WHERE sm_arn = ?1 AND (?2 = '' OR status = ?2)
+                     AND (start_time < ?3 OR (start_time = ?3 AND (?4 = '' OR arn < ?4)))
+                     ORDER BY start_time DESC, arn DESC LIMIT ?5",
+                )
+                .map_err(backend)?;
+            let mut q = stmt
+                .query(params![
+                    query.state_machine_arn,
+                    status,
+                    time,
+                    arn,
+                    (limit + 1) as i64
+                ])
+                .map_err(backend)?;
+            let mut items = Vec::new();
+            while let Some(row) = q.next().map_err(backend)? {
+                let body: String = row.get(0).map_err(backend)?;
+                let h: ExecutionHeader = from_json(&body)?;
+                items.push(ExecutionSummary {
+                    execution_arn: h.info.arn,
+                    state_machine_arn: h.info.state_machine_arn,
+                    name: h.info.name,
+                    status: h.status,
+                    start_date: h.info.start_time,
+                    stop_date: h.stop_time,
+                });
+            }
+            let next_token = if items.len() > limit {
+                items.truncate(limit);
+                items
+                    .last()
+                    .map(|s| format!("{}|{}", s.start_date, s.execution_arn))
+            } else {
+                None
+            };
+            Ok(Page { items, next_token })
+        })
+        .await
+    }
+
+    async fn complete_outbox(&self, ids: &[String]) -> Result<(), StoreError> {
+        let ids = ids.to_vec();
+        self.call(move |c| {
+            let mut stmt = c
+                .prepare_cached("DELETE FROM outbox WHERE id = ?1")
+                .map_err(backend)?;
+            for id in &ids {
+                stmt.execute(params![id]).map_err(backend)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn pending_outbox(
+        &self,
+        created_before: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.call(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT body FROM outbox WHERE created <= ?1 ORDER BY created, id LIMIT ?2",
+                )
+                .map_err(backend)?;
+            let mut q = stmt
+                .query(params![created_before, limit as i64])
+                .map_err(backend)?;
+            let mut out = Vec::new();
+            while let Some(row) = q.next().map_err(backend)? {
+                let body: String = row.get(0).map_err(backend)?;
+                out.push(from_json(&body)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
+
+impl Queue for Embedded {
+    async fn send(&self, message: &QueueMessage) -> Result<(), StoreError> {
+        let body = to_json(message)?;
+        let (id, due) = (message.id.clone(), message.due);
+        self.call(move |c| {
+            c.prepare_cached(
+                "INSERT OR IGNORE INTO queue(id, due, visible_at, body) VALUES (?1, ?2, ?2, ?3)",
+            )
+            .and_then(|mut s| s.execute(params![id, due, body]))
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn receive(
+        &self,
+        now: i64,
+        max: usize,
+        visibility_ms: i64,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.call(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT seq, attempts, body FROM queue WHERE visible_at <= ?1 ORDER BY visible_at, seq LIMIT ?2",
+                )
+                .map_err(backend)?;
+            let mut q = stmt.query(params![now, max as i64]).map_err(backend)?;
+            let mut got = Vec::new();
+            while let Some(row) = q.next().map_err(backend)? {
+                let seq: i64 = row.get(0).map_err(backend)?;
+                let attempts: i64 = row.get(1).map_err(backend)?;
+                let body: String = row.get(2).map_err(backend)?;
+                got.push((seq, attempts, body));
+            }
+            drop(q);
+            let mut hide = c
+                .prepare_cached("UPDATE queue SET visible_at = ?2, attempts = attempts + 1 WHERE seq = ?1")
+                .map_err(backend)?;
+            let mut out = Vec::with_capacity(got.len());
+            for (seq, attempts, body) in got {
+                hide.execute(params![seq, now.saturating_add(visibility_ms)]).map_err(backend)?;
+                out.push(Delivery {
+                    receipt: seq.to_string(),
+                    message: from_json(&body)?,
+                    attempts: (attempts + 1).clamp(0, u32::MAX as i64) as u32,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn ack(&self, receipt: &str) -> Result<(), StoreError> {
+        let seq: i64 = receipt
+            .parse()
+            .map_err(|_| StoreError::NotFound(receipt.to_string()))?;
+        self.call(move |c| {
+            c.prepare_cached("DELETE FROM queue WHERE seq = ?1")
+                .and_then(|mut s| s.execute(params![seq]))
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn next_due(&self) -> Result<Option<i64>, StoreError> {
+        self.call(|c| {
+            c.query_row("SELECT MIN(visible_at) FROM queue", [], |r| {
+                r.get::<_, Option<i64>>(0)
+            })
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn release_all(&self) -> Result<(), StoreError> {
+        self.call(|c| {
+            c.execute(
+                "UPDATE queue SET visible_at = due WHERE visible_at != due",
+                [],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+}

@@ -1,0 +1,235 @@
+//! The records the ports carry.
+
+use flowstate_engine::history::HistoryEvent;
+use flowstate_engine::{Effect, Event, Execution, ExecutionInfo, Frame, FrameId, Status};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// STANDARD (durable, exactly-once transitions) or EXPRESS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WorkflowType {
+    Standard,
+    Express,
+}
+
+impl WorkflowType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkflowType::Standard => "STANDARD",
+            WorkflowType::Express => "EXPRESS",
+        }
+    }
+    /// Parses `STANDARD`/`EXPRESS` (as the API spells them).
+    pub fn parse(s: &str) -> Option<WorkflowType> {
+        match s {
+            "STANDARD" => Some(WorkflowType::Standard),
+            "EXPRESS" => Some(WorkflowType::Express),
+            _ => None,
+        }
+    }
+}
+
+/// One revision of a state machine. `update_state_machine` stores a new
+/// revision; executions keep the `revision_id` they started with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateMachineRecord {
+    pub arn: String,
+    pub name: String,
+    /// The definition text exactly as given (JSON or YAML).
+    pub definition: String,
+    pub role_arn: String,
+    pub kind: WorkflowType,
+    /// Epoch ms.
+    pub creation_date: i64,
+    /// Epoch ms of this revision.
+    pub update_date: i64,
+    /// Unique id of this revision.
+    pub revision_id: String,
+    pub description: Option<String>,
+}
+
+/// What the runtime keeps about an execution beyond the engine's value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionMeta {
+    /// The state machine revision the execution runs.
+    pub revision_id: String,
+    pub kind: WorkflowType,
+    /// The `#TestCase` suffix of the state machine ARN it was started with
+    /// (Step Functions Local's mocked-integration convention).
+    pub test_case: Option<String>,
+}
+
+/// An execution as stored: the engine's value plus [`ExecutionMeta`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionRecord {
+    pub execution: Execution,
+    pub meta: ExecutionMeta,
+}
+
+/// The execution header: everything but the frames, which stores keep in
+/// records of their own so a step rewrites only the frames it changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionHeader {
+    pub info: ExecutionInfo,
+    pub status: Status,
+    pub output: Option<Arc<serde_json::Value>>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    pub stop_time: Option<i64>,
+    pub next_frame_id: FrameId,
+    pub last_event_id: u64,
+    pub transitions: u64,
+    pub version: u64,
+    pub meta: ExecutionMeta,
+}
+
+impl ExecutionHeader {
+    pub fn of(record: &ExecutionRecord) -> ExecutionHeader {
+        let e = &record.execution;
+        ExecutionHeader {
+            info: e.info.clone(),
+            status: e.status,
+            output: e.output.clone(),
+            error: e.error.clone(),
+            cause: e.cause.clone(),
+            stop_time: e.stop_time,
+            next_frame_id: e.next_frame_id,
+            last_event_id: e.last_event_id,
+            transitions: e.transitions,
+            version: e.version,
+            meta: record.meta.clone(),
+        }
+    }
+
+    /// Reassembles the record with its frames.
+    pub fn into_record(self, frames: BTreeMap<FrameId, Frame>) -> ExecutionRecord {
+        let mut execution = Execution::new(self.info);
+        execution.status = self.status;
+        execution.output = self.output;
+        execution.error = self.error;
+        execution.cause = self.cause;
+        execution.stop_time = self.stop_time;
+        execution.frames = frames;
+        execution.next_frame_id = self.next_frame_id;
+        execution.last_event_id = self.last_event_id;
+        execution.transitions = self.transitions;
+        execution.version = self.version;
+        ExecutionRecord {
+            execution,
+            meta: self.meta,
+        }
+    }
+}
+
+/// What one step writes besides the header.
+#[derive(Debug, Clone, Copy)]
+pub struct StepWrite<'a> {
+    /// Frames to write (taken from the record's `execution.frames`).
+    pub frames_changed: &'a [FrameId],
+    pub frames_removed: &'a [FrameId],
+    pub history: &'a [HistoryEvent],
+    pub outbox: &'a [OutboxEntry],
+}
+
+/// Result of [`crate::Store::create_execution`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created {
+    New,
+    /// An execution with this ARN already exists (header only).
+    Existing(Box<ExecutionRecord>),
+}
+
+/// An effect committed with its step, performed after the commit and then
+/// deleted. Its id is deterministic (`{execution arn}#{version}#{index}`),
+/// so performing it again after a crash sends the same queue message id and
+/// the same invocation id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub id: String,
+    pub execution_arn: String,
+    /// Epoch ms of the commit.
+    pub created: i64,
+    pub effect: Effect,
+    /// The `#TestCase` of the execution, for the invoker.
+    pub test_case: Option<String>,
+}
+
+/// A page of results and the token of the next page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageRequest {
+    /// At most this many items (the caller bounds it, e.g. 1..=1000).
+    pub max_results: usize,
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HistoryQuery {
+    /// Events after this id (before it when `reverse`); `None`: from the start (end).
+    pub after: Option<u64>,
+    pub limit: usize,
+    pub reverse: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecutionQuery {
+    pub state_machine_arn: String,
+    pub status: Option<Status>,
+    pub page: PageRequest,
+}
+
+/// A line of ListExecutions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionSummary {
+    pub execution_arn: String,
+    pub state_machine_arn: String,
+    pub name: String,
+    pub status: Status,
+    pub start_date: i64,
+    pub stop_date: Option<i64>,
+}
+
+/// What a queue message asks for. Messages carry ids and the event, never
+/// the execution: the worker loads it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum MessageBody {
+    /// Feed this event to the execution.
+    Event(Event),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueMessage {
+    /// Deduplication id: a second send with the same id is dropped while
+    /// the first is queued.
+    pub id: String,
+    pub execution_arn: String,
+    /// Epoch ms at which the message becomes visible.
+    pub due: i64,
+    pub body: MessageBody,
+}
+
+/// A received message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    /// Pass to [`crate::Queue::ack`].
+    pub receipt: String,
+    pub message: QueueMessage,
+    /// How many times it was received, this one included.
+    pub attempts: u32,
+}
+
+/// Who asks for a task, for the invoker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvokeContext {
+    pub execution_arn: String,
+    /// Stable across repeats of the same invocation (the outbox entry id).
+    pub invocation_id: String,
+    pub test_case: Option<String>,
+}

@@ -1,0 +1,681 @@
+//! The contract every [`Store`] + [`Queue`] backend must pass.
+//!
+//! Call [`run_all`] from a test of the backend's crate with a function that
+//! makes a fresh, empty backend:
+//!
+//! ```ignore
+//! #[tokio::test]
+//! async fn embedded_memory_passes_the_contract() {
+//!     flowstate_runtime::contract::run_all(|| Embedded::memory().unwrap()).await;
+//! }
+//! ```
+//!
+//! Failures panic with the name of the broken rule (this is test code).
+
+use flowstate_asl::definition::StateMachine;
+use flowstate_engine::{advance, Env, Event, Execution, ExecutionInfo, Limits, Status};
+use flowstate_ports::{
+    Created, ExecutionMeta, ExecutionQuery, ExecutionRecord, HistoryQuery, MessageBody,
+    OutboxEntry, PageRequest, Queue, QueueMessage, StateMachineRecord, StepWrite, Store,
+    StoreError, WorkflowType,
+};
+use serde_json::json;
+use std::fmt::Debug;
+use std::future::Future;
+use std::sync::Arc;
+
+fn ok<T, E: Debug>(r: Result<T, E>, rule: &str) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => panic!("contract: {rule}: unexpected error {e:?}"),
+    }
+}
+
+/// Runs every contract test, each on a fresh backend from `make`.
+pub async fn run_all<B, F, Fut>(make: F)
+where
+    B: Store + Queue,
+    F: Fn() -> Fut,
+    Fut: Future<Output = B>,
+{
+    state_machines(&make().await).await;
+    idempotent_create(&make().await).await;
+    compare_and_set(&make().await).await;
+    frames_are_separate_records(&make().await).await;
+    history_order_and_pagination(&make().await).await;
+    list_executions(&make().await).await;
+    outbox(&make().await).await;
+    queue_due_order(&make().await).await;
+    queue_redelivery_and_ack(&make().await).await;
+    queue_dedup_and_release(&make().await).await;
+}
+
+fn machine_record(name: &str, rev: &str, definition: &str) -> StateMachineRecord {
+    StateMachineRecord {
+        arn: format!("arn:aws:states:us-east-1:123456789012:stateMachine:{name}"),
+        name: name.into(),
+        definition: definition.into(),
+        role_arn: "arn:aws:iam::123456789012:role/r".into(),
+        kind: WorkflowType::Standard,
+        creation_date: 1,
+        update_date: 1,
+        revision_id: rev.into(),
+        description: None,
+    }
+}
+
+const WAITS: &str = r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":10,"Next":"P"},"P":{"Type":"Pass","End":true}}}"#;
+const PARALLEL: &str = r#"{"StartAt":"Par","States":{"Par":{"Type":"Parallel","End":true,"Branches":[
+  {"StartAt":"A","States":{"A":{"Type":"Wait","Seconds":5,"End":true}}},
+  {"StartAt":"B","States":{"B":{"Type":"Wait","Seconds":7,"End":true}}}]}}}"#;
+
+/// A started execution of `definition` and its first step's pieces.
+fn started(
+    definition: &str,
+    name: &str,
+    start: i64,
+) -> (
+    ExecutionRecord,
+    flowstate_engine::Step,
+    Vec<OutboxEntry>,
+    Arc<StateMachine>,
+) {
+    let sm = Arc::new(ok(
+        StateMachine::from_json_str(definition),
+        "test definition parses",
+    ));
+    let info = ExecutionInfo {
+        arn: format!("arn:aws:states:us-east-1:123456789012:execution:M:{name}"),
+        name: name.into(),
+        state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:M".into(),
+        state_machine_name: "M".into(),
+        role_arn: "arn:aws:iam::123456789012:role/r".into(),
+        region: "us-east-1".into(),
+        start_time: start,
+        input: Arc::new(json!({"n": name})),
+        limits: Limits::STANDARD,
+        timeout_seconds: None,
+    };
+    let mut rec = ExecutionRecord {
+        execution: Execution::new(info),
+        meta: ExecutionMeta {
+            revision_id: "rev-1".into(),
+            kind: WorkflowType::Standard,
+            test_case: None,
+        },
+    };
+    let step = ok(
+        advance(
+            &mut rec.execution,
+            &sm,
+            Event::Start,
+            &Env {
+                now: start,
+                token_key: b"k",
+            },
+        ),
+        "start",
+    );
+    let outbox = crate::service::outbox_entries(&rec, &step.effects, start);
+    (rec, step, outbox, sm)
+}
+
+fn write<'a>(step: &'a flowstate_engine::Step, outbox: &'a [OutboxEntry]) -> StepWrite<'a> {
+    StepWrite {
+        frames_changed: &step.frames_changed,
+        frames_removed: &step.frames_removed,
+        history: &step.history,
+        outbox,
+    }
+}
+
+async fn state_machines<B: Store>(b: &B) {
+    let a = machine_record("A", "a1", WAITS);
+    ok(b.create_state_machine(&a).await, "create state machine");
+    assert_eq!(
+        b.create_state_machine(&a).await,
+        Err(StoreError::AlreadyExists(a.arn.clone())),
+        "contract: a second create of the same ARN is AlreadyExists"
+    );
+    assert_eq!(
+        ok(b.get_state_machine(&a.arn).await, "get"),
+        Some(a.clone())
+    );
+    let mut a2 = a.clone();
+    a2.revision_id = "a2".into();
+    a2.definition = PARALLEL.into();
+    ok(b.update_state_machine(&a2).await, "update");
+    assert_eq!(
+        ok(b.get_state_machine(&a.arn).await, "get"),
+        Some(a2.clone()),
+        "contract: update replaces"
+    );
+    assert_eq!(
+        ok(b.get_revision("a1").await, "old revision"),
+        Some(a.clone()),
+        "contract: old revisions are kept"
+    );
+    let missing = machine_record("Missing", "m1", WAITS);
+    assert!(
+        matches!(
+            b.update_state_machine(&missing).await,
+            Err(StoreError::NotFound(_))
+        ),
+        "contract: update of a missing state machine is NotFound"
+    );
+    for n in ["C", "B", "D"] {
+        ok(
+            b.create_state_machine(&machine_record(n, &format!("{n}1"), WAITS))
+                .await,
+            "create",
+        );
+    }
+    let mut names = Vec::new();
+    let mut token = None;
+    loop {
+        let page = ok(
+            b.list_state_machines(&PageRequest {
+                max_results: 3,
+                next_token: token,
+            })
+            .await,
+            "list",
+        );
+        assert!(
+            page.items.len() <= 3,
+            "contract: pages hold at most max_results"
+        );
+        names.extend(page.items.into_iter().map(|s| s.name));
+        token = page.next_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(
+        names,
+        ["A", "B", "C", "D"],
+        "contract: state machines listed by ARN across pages"
+    );
+    assert!(ok(b.delete_state_machine(&a.arn).await, "delete"));
+    assert!(!ok(b.delete_state_machine(&a.arn).await, "delete again"));
+    assert_eq!(ok(b.get_state_machine(&a.arn).await, "get"), None);
+    assert!(
+        ok(b.get_revision("a2").await, "revision after delete").is_some(),
+        "contract: revisions outlive deletes"
+    );
+}
+
+async fn idempotent_create<B: Store>(b: &B) {
+    let (rec, step, outbox, _) = started(WAITS, "e1", 1000);
+    assert_eq!(
+        ok(
+            b.create_execution(&rec, &write(&step, &outbox)).await,
+            "create"
+        ),
+        Created::New
+    );
+    let (again, step2, outbox2, _) = started(WAITS, "e1", 2000);
+    match ok(
+        b.create_execution(&again, &write(&step2, &outbox2)).await,
+        "create again",
+    ) {
+        Created::Existing(existing) => {
+            assert_eq!(
+                existing.execution.info.start_time, 1000,
+                "contract: the first execution is kept"
+            );
+            assert_eq!(existing.execution.version, rec.execution.version);
+        }
+        Created::New => {
+            panic!("contract: a second create of the same ARN must return the existing execution")
+        }
+    }
+    let history = ok(
+        b.history(
+            &rec.execution.info.arn,
+            &HistoryQuery {
+                after: None,
+                limit: 100,
+                reverse: false,
+            },
+        )
+        .await,
+        "h",
+    );
+    assert_eq!(
+        history.len(),
+        step.history.len(),
+        "contract: the losing create writes no history"
+    );
+}
+
+async fn compare_and_set<B: Store>(b: &B) {
+    let (mut rec, step, outbox, sm) = started(WAITS, "cas", 1000);
+    ok(
+        b.create_execution(&rec, &write(&step, &outbox)).await,
+        "create",
+    );
+    let v1 = rec.execution.version;
+    let frame = rec
+        .execution
+        .frames
+        .values()
+        .next()
+        .map(|f| (f.id, f.seq))
+        .unwrap_or((0, 0));
+    let mut other = rec.clone();
+    let ev = Event::TimerFired {
+        frame: frame.0,
+        seq: frame.1,
+        timer: flowstate_engine::Timer::WaitState,
+    };
+    let s2 = ok(
+        advance(
+            &mut rec.execution,
+            &sm,
+            ev.clone(),
+            &Env {
+                now: 11_000,
+                token_key: b"k",
+            },
+        ),
+        "advance",
+    );
+    ok(
+        b.commit_step(&rec, v1, &write(&s2, &[])).await,
+        "first commit wins",
+    );
+    let s3 = ok(
+        advance(
+            &mut other.execution,
+            &sm,
+            ev,
+            &Env {
+                now: 11_000,
+                token_key: b"k",
+            },
+        ),
+        "advance",
+    );
+    assert_eq!(
+        b.commit_step(&other, v1, &write(&s3, &[])).await,
+        Err(StoreError::Conflict),
+        "contract: a commit on a stale version is a Conflict"
+    );
+    let loaded = ok(
+        b.load_execution(&rec.execution.info.arn, true).await,
+        "load",
+    );
+    let loaded = loaded.unwrap_or_else(|| panic!("contract: committed execution loads"));
+    assert_eq!(
+        loaded.execution, rec.execution,
+        "contract: load returns what was committed"
+    );
+    assert_eq!(loaded.execution.status, Status::Succeeded);
+    let h = ok(
+        b.history(
+            &rec.execution.info.arn,
+            &HistoryQuery {
+                after: None,
+                limit: 1000,
+                reverse: false,
+            },
+        )
+        .await,
+        "h",
+    );
+    assert_eq!(
+        h.len() as u64,
+        rec.execution.last_event_id,
+        "contract: the loser's history is not written"
+    );
+    assert_eq!(
+        ok(
+            b.load_execution("arn:aws:states:us-east-1:1:execution:M:none", true)
+                .await,
+            "load missing"
+        ),
+        None
+    );
+}
+
+async fn frames_are_separate_records<B: Store>(b: &B) {
+    let (mut rec, step, outbox, sm) = started(PARALLEL, "par", 1000);
+    ok(
+        b.create_execution(&rec, &write(&step, &outbox)).await,
+        "create",
+    );
+    let loaded = ok(
+        b.load_execution(&rec.execution.info.arn, true).await,
+        "load",
+    )
+    .map(|r| r.execution);
+    assert_eq!(
+        loaded.as_ref(),
+        Some(&rec.execution),
+        "contract: frames load back"
+    );
+    let header = ok(
+        b.load_execution(&rec.execution.info.arn, false).await,
+        "header",
+    );
+    let header = header.unwrap_or_else(|| panic!("contract: header loads"));
+    assert!(
+        header.execution.frames.is_empty(),
+        "contract: a header load has no frames"
+    );
+    assert_eq!(header.execution.version, rec.execution.version);
+    // Finish branch A: only its frame (and the parent's counters) change.
+    let (fid, seq) = rec
+        .execution
+        .frames
+        .values()
+        .find(|f| matches!(f.waiting, flowstate_engine::Waiting::WaitState { .. }))
+        .map(|f| (f.id, f.seq))
+        .unwrap_or((1, 0));
+    let v = rec.execution.version;
+    let ev = Event::TimerFired {
+        frame: fid,
+        seq,
+        timer: flowstate_engine::Timer::WaitState,
+    };
+    let s = ok(
+        advance(
+            &mut rec.execution,
+            &sm,
+            ev,
+            &Env {
+                now: 6000,
+                token_key: b"k",
+            },
+        ),
+        "advance",
+    );
+    assert!(s.frames_changed.len() < rec.execution.frames.len() + 1);
+    ok(b.commit_step(&rec, v, &write(&s, &[])).await, "commit");
+    let loaded = ok(
+        b.load_execution(&rec.execution.info.arn, true).await,
+        "load",
+    )
+    .map(|r| r.execution);
+    assert_eq!(
+        loaded.as_ref(),
+        Some(&rec.execution),
+        "contract: changed and removed frames are applied"
+    );
+}
+
+async fn history_order_and_pagination<B: Store>(b: &B) {
+    let (rec, step, outbox, _) = started(PARALLEL, "hist", 1000);
+    ok(
+        b.create_execution(&rec, &write(&step, &outbox)).await,
+        "create",
+    );
+    let arn = &rec.execution.info.arn;
+    let n = step.history.len() as u64;
+    assert!(n >= 4);
+    let all = ok(
+        b.history(
+            arn,
+            &HistoryQuery {
+                after: None,
+                limit: 1000,
+                reverse: false,
+            },
+        )
+        .await,
+        "h",
+    );
+    assert_eq!(
+        all.iter().map(|e| e.id).collect::<Vec<_>>(),
+        (1..=n).collect::<Vec<_>>(),
+        "contract: id order"
+    );
+    assert_eq!(
+        all, step.history,
+        "contract: history events load back as written"
+    );
+    let page = ok(
+        b.history(
+            arn,
+            &HistoryQuery {
+                after: Some(2),
+                limit: 2,
+                reverse: false,
+            },
+        )
+        .await,
+        "h",
+    );
+    assert_eq!(
+        page.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [3, 4],
+        "contract: after + limit"
+    );
+    let rev = ok(
+        b.history(
+            arn,
+            &HistoryQuery {
+                after: None,
+                limit: 2,
+                reverse: true,
+            },
+        )
+        .await,
+        "h",
+    );
+    assert_eq!(
+        rev.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [n, n - 1],
+        "contract: reverse order"
+    );
+    let rev2 = ok(
+        b.history(
+            arn,
+            &HistoryQuery {
+                after: Some(n - 1),
+                limit: 100,
+                reverse: true,
+            },
+        )
+        .await,
+        "h",
+    );
+    assert_eq!(
+        rev2.first().map(|e| e.id),
+        Some(n - 2),
+        "contract: reverse pages continue before the token"
+    );
+    assert_eq!(rev2.len() as u64, n - 2);
+}
+
+async fn list_executions<B: Store>(b: &B) {
+    for i in 0..5 {
+        let (mut rec, step, outbox, sm) = started(WAITS, &format!("x{i}"), 1000 + i);
+        ok(
+            b.create_execution(&rec, &write(&step, &outbox)).await,
+            "create",
+        );
+        if i % 2 == 0 {
+            let v = rec.execution.version;
+            let s = ok(
+                advance(
+                    &mut rec.execution,
+                    &sm,
+                    Event::Stop {
+                        error: None,
+                        cause: None,
+                    },
+                    &Env {
+                        now: 5000,
+                        token_key: b"k",
+                    },
+                ),
+                "stop",
+            );
+            ok(b.commit_step(&rec, v, &write(&s, &[])).await, "commit");
+        }
+    }
+    let sm_arn = "arn:aws:states:us-east-1:123456789012:stateMachine:M".to_string();
+    let mut names = Vec::new();
+    let mut token = None;
+    loop {
+        let q = ExecutionQuery {
+            state_machine_arn: sm_arn.clone(),
+            status: None,
+            page: PageRequest {
+                max_results: 2,
+                next_token: token,
+            },
+        };
+        let page = ok(b.list_executions(&q).await, "list");
+        names.extend(page.items.into_iter().map(|s| s.name));
+        token = page.next_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(
+        names,
+        ["x4", "x3", "x2", "x1", "x0"],
+        "contract: newest first across pages"
+    );
+    let q = ExecutionQuery {
+        state_machine_arn: sm_arn.clone(),
+        status: Some(Status::Aborted),
+        page: PageRequest {
+            max_results: 100,
+            next_token: None,
+        },
+    };
+    let aborted: Vec<String> = ok(b.list_executions(&q).await, "list")
+        .items
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(aborted, ["x4", "x2", "x0"], "contract: status filter");
+    let q = ExecutionQuery {
+        state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:Other".into(),
+        status: None,
+        page: PageRequest {
+            max_results: 100,
+            next_token: None,
+        },
+    };
+    assert!(
+        ok(b.list_executions(&q).await, "list").items.is_empty(),
+        "contract: by state machine"
+    );
+}
+
+async fn outbox<B: Store>(b: &B) {
+    let (rec, step, outbox, _) = started(PARALLEL, "ob", 1000);
+    assert_eq!(outbox.len(), 2, "two Wait timers");
+    ok(
+        b.create_execution(&rec, &write(&step, &outbox)).await,
+        "create",
+    );
+    let pending = ok(b.pending_outbox(i64::MAX, 100).await, "pending");
+    assert_eq!(
+        pending, outbox,
+        "contract: outbox entries are committed with the step"
+    );
+    assert!(
+        ok(b.pending_outbox(999, 100).await, "pending").is_empty(),
+        "contract: created_before filters"
+    );
+    ok(
+        b.complete_outbox(&[outbox[0].id.clone(), "unknown".into()])
+            .await,
+        "complete",
+    );
+    assert_eq!(
+        ok(b.pending_outbox(i64::MAX, 100).await, "pending"),
+        outbox[1..].to_vec()
+    );
+}
+
+fn msg(id: &str, due: i64) -> QueueMessage {
+    QueueMessage {
+        id: id.into(),
+        execution_arn: "arn:aws:states:us-east-1:1:execution:M:q".into(),
+        due,
+        body: MessageBody::Event(Event::Stop {
+            error: None,
+            cause: None,
+        }),
+    }
+}
+
+async fn queue_due_order<Q: Queue>(q: &Q) {
+    assert_eq!(
+        ok(q.next_due().await, "next_due"),
+        None,
+        "contract: an empty queue has no next due"
+    );
+    ok(q.send(&msg("late", 3000)).await, "send");
+    ok(q.send(&msg("early", 1000)).await, "send");
+    ok(q.send(&msg("mid", 2000)).await, "send");
+    ok(q.send(&msg("early2", 1000)).await, "send");
+    assert_eq!(ok(q.next_due().await, "next_due"), Some(1000));
+    assert!(
+        ok(q.receive(999, 10, 100).await, "receive").is_empty(),
+        "contract: nothing before it is due"
+    );
+    let got = ok(q.receive(2500, 10, 100_000).await, "receive");
+    let ids: Vec<&str> = got.iter().map(|d| d.message.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["early", "early2", "mid"],
+        "contract: due order, then send order"
+    );
+    assert_eq!(
+        got[0].message,
+        msg("early", 1000),
+        "contract: messages come back as sent"
+    );
+}
+
+async fn queue_redelivery_and_ack<Q: Queue>(q: &Q) {
+    ok(q.send(&msg("a", 1000)).await, "send");
+    ok(q.send(&msg("b", 1000)).await, "send");
+    let got = ok(q.receive(1000, 1, 500).await, "receive");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].attempts, 1);
+    let second = ok(q.receive(1000, 10, 500).await, "receive");
+    assert_eq!(
+        second
+            .iter()
+            .map(|d| d.message.id.as_str())
+            .collect::<Vec<_>>(),
+        ["b"],
+        "contract: in-flight is hidden"
+    );
+    ok(q.ack(&second[0].receipt).await, "ack");
+    let again = ok(q.receive(1600, 10, 500).await, "receive");
+    assert_eq!(
+        again.len(),
+        1,
+        "contract: unacked messages come back after the visibility timeout, acked ones do not"
+    );
+    assert_eq!(again[0].message.id, "a");
+    assert_eq!(again[0].attempts, 2, "contract: attempts count deliveries");
+    ok(q.ack(&again[0].receipt).await, "ack");
+    assert!(ok(q.receive(10_000, 10, 500).await, "receive").is_empty());
+    assert_eq!(ok(q.next_due().await, "next_due"), None);
+}
+
+async fn queue_dedup_and_release<Q: Queue>(q: &Q) {
+    ok(q.send(&msg("d", 1000)).await, "send");
+    ok(q.send(&msg("d", 1000)).await, "send twice");
+    let got = ok(q.receive(1000, 10, 60_000).await, "receive");
+    assert_eq!(got.len(), 1, "contract: a message id is queued once");
+    assert!(ok(q.receive(1000, 10, 60_000).await, "receive").is_empty());
+    ok(q.release_all().await, "release");
+    let got = ok(q.receive(1000, 10, 60_000).await, "receive");
+    assert_eq!(
+        got.len(),
+        1,
+        "contract: release_all makes in-flight messages visible"
+    );
+}

@@ -1,0 +1,52 @@
+//! A Map over 10,000 items, with tasks and MaxConcurrency, survives a
+//! crash mid-way and duplicate delivery with the same output and history.
+//! Run as an EXPRESS machine (durably, through start_execution): 10,000
+//! inline iterations write ~70,000 history events, past STANDARD's limit
+//! of 25,000 (such an execution fails, as in Step Functions).
+
+mod durable_support;
+
+use durable_support::*;
+use flowstate_ports::WorkflowType;
+use serde_json::json;
+
+const MAP: &str = r#"{
+  "StartAt": "Each",
+  "States": {
+    "Each": {
+      "Type": "Map", "MaxConcurrency": 100,
+      "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "Work", "States": {
+        "Work": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:echo",
+                 "Parameters": {"item.$": "$"}, "End": true}}},
+      "End": true
+    }
+  }
+}"#;
+
+#[tokio::test]
+async fn a_map_over_10000_items_survives_a_crash_and_duplicates() {
+    let items: Vec<u32> = (0..10_000).collect();
+    let inputs = [json!(items)];
+    let (clean, total, _) = run_kind(MAP, &inputs, None, false, WorkflowType::Express).await;
+    assert_eq!(clean[0].status, flowstate_engine::Status::Succeeded);
+    let out = clean[0]
+        .output
+        .as_ref()
+        .and_then(|o| o.as_array())
+        .map(|a| a.len());
+    assert_eq!(out, Some(10_000));
+    let (crashed, _, did) = run_kind(
+        MAP,
+        &inputs,
+        Some((total / 2, CrashMode::After)),
+        true,
+        WorkflowType::Express,
+    )
+    .await;
+    assert!(did);
+    assert_eq!(crashed[0].output, clean[0].output);
+    assert!(
+        crashed[0].history == clean[0].history,
+        "same history after a crash with duplicates"
+    );
+}

@@ -1,0 +1,413 @@
+//! Harness for the durable runtime tests: an embedded backend wrapped to
+//! inject crashes or duplicate messages, a deterministic invoker, and a
+//! driver that runs executions to their end with simulated time, answering
+//! `.waitForTaskToken` callbacks and restarting the service after a crash.
+
+// Test harness: a failed set-up should stop the test loudly.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use flowstate_embedded::Embedded;
+use flowstate_engine::history::HistoryEvent;
+use flowstate_engine::Status;
+use flowstate_ports::*;
+use flowstate_runtime::{Config, CreateStateMachine, Service, ServiceError, StartExecution};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// When the Nth I/O call fails: before doing it, or after doing it (the
+/// effect happened but the caller never learns: a crash right after).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrashMode {
+    Before,
+    After,
+}
+
+#[derive(Default)]
+pub struct Faults {
+    pub calls: AtomicUsize,
+    pub crash_at: AtomicUsize,
+    pub after: AtomicBool,
+    pub duplicate_sends: AtomicBool,
+    pub crashed: AtomicBool,
+}
+
+impl Faults {
+    /// Counts one I/O call; says whether it must fail, and when.
+    fn tick(&self) -> Option<CrashMode> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        if n == self.crash_at.load(Ordering::SeqCst) {
+            self.crashed.store(true, Ordering::SeqCst);
+            Some(if self.after.load(Ordering::SeqCst) {
+                CrashMode::After
+            } else {
+                CrashMode::Before
+            })
+        } else {
+            None
+        }
+    }
+}
+
+/// The embedded backend with fault injection on every call.
+#[derive(Clone)]
+pub struct Faulty {
+    pub inner: Embedded,
+    pub faults: Arc<Faults>,
+}
+
+fn crash() -> StoreError {
+    StoreError::Backend("injected crash".into())
+}
+
+macro_rules! io {
+    ($self:ident, $call:expr) => {{
+        match $self.faults.tick() {
+            Some(CrashMode::Before) => Err(crash()),
+            Some(CrashMode::After) => {
+                let _ = $call.await;
+                Err(crash())
+            }
+            None => $call.await,
+        }
+    }};
+}
+
+impl Store for Faulty {
+    async fn create_state_machine(&self, sm: &StateMachineRecord) -> Result<(), StoreError> {
+        self.inner.create_state_machine(sm).await
+    }
+    async fn update_state_machine(&self, sm: &StateMachineRecord) -> Result<(), StoreError> {
+        self.inner.update_state_machine(sm).await
+    }
+    async fn get_state_machine(&self, arn: &str) -> Result<Option<StateMachineRecord>, StoreError> {
+        self.inner.get_state_machine(arn).await
+    }
+    async fn get_revision(&self, id: &str) -> Result<Option<StateMachineRecord>, StoreError> {
+        io!(self, self.inner.get_revision(id))
+    }
+    async fn delete_state_machine(&self, arn: &str) -> Result<bool, StoreError> {
+        self.inner.delete_state_machine(arn).await
+    }
+    async fn list_state_machines(
+        &self,
+        page: &PageRequest,
+    ) -> Result<Page<StateMachineRecord>, StoreError> {
+        self.inner.list_state_machines(page).await
+    }
+    async fn create_execution(
+        &self,
+        r: &ExecutionRecord,
+        s: &StepWrite<'_>,
+    ) -> Result<Created, StoreError> {
+        io!(self, self.inner.create_execution(r, s))
+    }
+    async fn load_execution(
+        &self,
+        arn: &str,
+        frames: bool,
+    ) -> Result<Option<ExecutionRecord>, StoreError> {
+        io!(self, self.inner.load_execution(arn, frames))
+    }
+    async fn commit_step(
+        &self,
+        r: &ExecutionRecord,
+        v: u64,
+        s: &StepWrite<'_>,
+    ) -> Result<(), StoreError> {
+        io!(self, self.inner.commit_step(r, v, s))
+    }
+    async fn history(&self, arn: &str, q: &HistoryQuery) -> Result<Vec<HistoryEvent>, StoreError> {
+        self.inner.history(arn, q).await
+    }
+    async fn list_executions(
+        &self,
+        q: &ExecutionQuery,
+    ) -> Result<Page<ExecutionSummary>, StoreError> {
+        self.inner.list_executions(q).await
+    }
+    async fn complete_outbox(&self, ids: &[String]) -> Result<(), StoreError> {
+        io!(self, self.inner.complete_outbox(ids))
+    }
+    async fn pending_outbox(
+        &self,
+        before: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        io!(self, self.inner.pending_outbox(before, limit))
+    }
+}
+
+impl Queue for Faulty {
+    async fn send(&self, m: &QueueMessage) -> Result<(), StoreError> {
+        if self.faults.duplicate_sends.load(Ordering::SeqCst) {
+            let mut dup = m.clone();
+            dup.id = format!("{}#dup", m.id);
+            self.inner.send(&dup).await?;
+        }
+        io!(self, self.inner.send(m))
+    }
+    async fn receive(&self, now: i64, max: usize, vis: i64) -> Result<Vec<Delivery>, StoreError> {
+        io!(self, self.inner.receive(now, max, vis))
+    }
+    async fn ack(&self, receipt: &str) -> Result<(), StoreError> {
+        io!(self, self.inner.ack(receipt))
+    }
+    async fn next_due(&self) -> Result<Option<i64>, StoreError> {
+        self.inner.next_due().await
+    }
+    async fn release_all(&self) -> Result<(), StoreError> {
+        self.inner.release_all().await
+    }
+}
+
+/// Deterministic tasks. `echo` returns its parameters; `fail` always fails
+/// with `Custom.Boom`; `.waitForTaskToken` resources record the token.
+#[derive(Clone, Default)]
+pub struct Tasks {
+    pub tokens: Arc<Mutex<Vec<String>>>,
+    pub calls: Arc<AtomicUsize>,
+}
+
+impl Invoker for Tasks {
+    async fn invoke(&self, _ctx: &InvokeContext, task: &TaskInvocation) -> TaskResult {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if let Some(t) = &task.task_token {
+            let mut tokens = self.tokens.lock().unwrap();
+            if !tokens.contains(t) {
+                tokens.push(t.clone());
+            }
+            return TaskResult::AwaitingCallback;
+        }
+        if task.resource.ends_with(":fail") {
+            return TaskResult::Failed(flowstate_asl::errors::Failure::new(
+                "Custom.Boom",
+                "always fails",
+            ));
+        }
+        TaskResult::Succeeded(task.parameters.clone())
+    }
+}
+
+pub type Svc = Service<Faulty, Faulty, Tasks, SimulatedClock>;
+
+pub const START: i64 = 1_700_000_000_000;
+
+pub fn service(db: &Embedded, faults: &Arc<Faults>, tasks: &Tasks, clock: &SimulatedClock) -> Svc {
+    let f = Faulty {
+        inner: db.clone(),
+        faults: faults.clone(),
+    };
+    let config = Config {
+        spawn_tasks: false,
+        token_key: b"test-key".to_vec(),
+        ..Config::default()
+    };
+    Service::new(f.clone(), f, tasks.clone(), clock.clone(), config)
+}
+
+/// One execution's observable result: status, output, and its history
+/// without timestamps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub status: Status,
+    pub output: Option<Value>,
+    pub history: Vec<(u64, u64, String, Value)>,
+}
+
+/// Runs `inputs` on `definition` to the end. With `crash_at = Some((n,
+/// mode))` the nth counted I/O call fails; the service is then dropped and
+/// a new one recovers from the same database, as after a process crash.
+pub async fn run(
+    definition: &str,
+    inputs: &[Value],
+    crash_at: Option<(usize, CrashMode)>,
+    duplicate: bool,
+) -> (Vec<Outcome>, usize, bool) {
+    run_kind(
+        definition,
+        inputs,
+        crash_at,
+        duplicate,
+        WorkflowType::Standard,
+    )
+    .await
+}
+
+/// [`run`] with the state machine's type.
+pub async fn run_kind(
+    definition: &str,
+    inputs: &[Value],
+    crash_at: Option<(usize, CrashMode)>,
+    duplicate: bool,
+    kind: WorkflowType,
+) -> (Vec<Outcome>, usize, bool) {
+    let db = Embedded::memory().unwrap();
+    let faults = Arc::new(Faults::default());
+    if let Some((n, mode)) = crash_at {
+        faults.crash_at.store(n, Ordering::SeqCst);
+        faults
+            .after
+            .store(mode == CrashMode::After, Ordering::SeqCst);
+    }
+    faults.duplicate_sends.store(duplicate, Ordering::SeqCst);
+    let tasks = Tasks::default();
+    let clock = SimulatedClock::new(START);
+    let mut svc = service(&db, &faults, &tasks, &clock);
+    let sm = svc
+        .create_state_machine(CreateStateMachine {
+            name: "M".into(),
+            definition: definition.into(),
+            role_arn: "arn:aws:iam::123456789012:role/r".into(),
+            kind,
+            description: None,
+        })
+        .await
+        .unwrap();
+    let mut arns = Vec::new();
+    let mut answered: Vec<String> = Vec::new();
+    let mut i = 0;
+    let mut restarts = 0;
+    loop {
+        assert!(restarts < 10, "too many restarts");
+        let result: Result<bool, ServiceError> = async {
+            while i < inputs.len() {
+                let name = format!("e{i}");
+                let started = svc
+                    .start_execution(StartExecution {
+                        state_machine_arn: sm.arn.clone(),
+                        name: Some(name),
+                        input: Some(inputs[i].to_string()),
+                    })
+                    .await?;
+                if !arns.contains(&started.execution_arn) {
+                    arns.push(started.execution_arn);
+                }
+                i += 1;
+            }
+            loop {
+                svc.run_due(1_000_000).await?;
+                let pending: Vec<String> = {
+                    let tokens = tasks.tokens.lock().unwrap();
+                    tokens
+                        .iter()
+                        .filter(|t| !answered.contains(t))
+                        .cloned()
+                        .collect()
+                };
+                if pending.is_empty() {
+                    // Nothing due and no callback to answer: time moves on.
+                    match svc.queue().next_due().await? {
+                        Some(due) => {
+                            clock.advance_to(due);
+                            continue;
+                        }
+                        None => return Ok(true),
+                    }
+                }
+                for t in pending {
+                    match svc
+                        .send_task_success(&t, &json!({"callback": "ok"}).to_string())
+                        .await
+                    {
+                        Ok(()) | Err(ServiceError::TaskTimedOut(_)) => answered.push(t),
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+        .await;
+        match result {
+            Ok(_) => break,
+            Err(e) => {
+                assert!(
+                    e.to_string().contains("injected crash"),
+                    "unexpected error {e}"
+                );
+                restarts += 1;
+                // The process died: a new service on the same data.
+                drop(svc);
+                svc = service(&db, &faults, &tasks, &clock);
+                svc.recover().await.unwrap();
+            }
+        }
+    }
+    // Reading the outcome is not part of the run: no more faults.
+    let calls = faults.calls.load(Ordering::SeqCst);
+    faults.crash_at.store(0, Ordering::SeqCst);
+    let mut outcomes = Vec::new();
+    for arn in &arns {
+        let d = svc.describe_execution(arn).await.unwrap();
+        let history = db
+            .history(
+                arn,
+                &HistoryQuery {
+                    after: None,
+                    limit: 100_000,
+                    reverse: false,
+                },
+            )
+            .await
+            .unwrap();
+        let history = history
+            .into_iter()
+            .map(|e| {
+                let mut v = e.to_aws_json(true);
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("timestamp");
+                }
+                (e.id, e.previous_event_id, e.type_name().to_string(), v)
+            })
+            .collect();
+        outcomes.push(Outcome {
+            status: d.status,
+            output: d.output.map(|o| (*o).clone()),
+            history,
+        });
+    }
+    // Nothing is left behind: no pending effects, no messages.
+    assert_eq!(
+        db.pending_outbox(i64::MAX, 10).await.unwrap(),
+        vec![],
+        "outbox drained"
+    );
+    assert_eq!(db.next_due().await.unwrap(), None, "queue drained");
+    (outcomes, calls, faults.crashed.load(Ordering::SeqCst))
+}
+
+/// Waits, a retried-then-caught task, a callback, Parallel and a Map with
+/// MaxConcurrency.
+pub const WORKFLOW: &str = r#"{
+  "StartAt": "Prepare",
+  "States": {
+    "Prepare": {"Type": "Pass", "Result": {"items": [1, 2, 3, 4]}, "ResultPath": "$.data", "Next": "Pause"},
+    "Pause": {"Type": "Wait", "Seconds": 3600, "Next": "Flaky"},
+    "Flaky": {
+      "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:fail",
+      "Retry": [{"ErrorEquals": ["Custom.Boom"], "IntervalSeconds": 2, "MaxAttempts": 2, "BackoffRate": 2}],
+      "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.caught", "Next": "Fan"}],
+      "End": true
+    },
+    "Fan": {
+      "Type": "Parallel", "ResultPath": "$.parallel", "Next": "Each",
+      "Branches": [
+        {"StartAt": "Callback", "States": {"Callback": {
+          "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+          "Parameters": {"FunctionName": "approve", "Payload": {"token.$": "$$.Task.Token"}},
+          "HeartbeatSeconds": 600, "TimeoutSeconds": 86400, "End": true}}},
+        {"StartAt": "Short", "States": {
+          "Short": {"Type": "Wait", "Seconds": 5, "Next": "Echo"},
+          "Echo": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:echo",
+                   "Parameters": {"branch": "b"}, "End": true}}}
+      ]
+    },
+    "Each": {
+      "Type": "Map", "ItemsPath": "$.data.items", "MaxConcurrency": 2, "ResultPath": "$.mapped",
+      "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "Work", "States": {
+        "Work": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:echo",
+                 "Parameters": {"item.$": "$"}, "Next": "Rest"},
+        "Rest": {"Type": "Wait", "Seconds": 1, "End": true}}},
+      "End": true
+    }
+  }
+}"#;
