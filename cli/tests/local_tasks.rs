@@ -172,9 +172,7 @@ fn the_state_machine_name_defaults_to_the_file_name_without_asl_and_the_error_sa
     assert_eq!(o.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
-        stderr.contains(
-            "StateMachines has no state machine 'orders' (its state machines: Orders)"
-        ),
+        stderr.contains("StateMachines has no state machine 'orders' (its state machines: Orders)"),
         "{stderr}"
     );
     assert!(stderr.contains("--state-machine-name"), "{stderr}");

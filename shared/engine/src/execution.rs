@@ -50,8 +50,14 @@ pub struct Limits {
 }
 
 impl Limits {
-    pub const STANDARD: Limits = Limits { max_history_events: Some(25_000), max_payload_bytes: 256 * 1024 };
-    pub const EXPRESS: Limits = Limits { max_history_events: None, max_payload_bytes: 256 * 1024 };
+    pub const STANDARD: Limits = Limits {
+        max_history_events: Some(25_000),
+        max_payload_bytes: 256 * 1024,
+    };
+    pub const EXPRESS: Limits = Limits {
+        max_history_events: None,
+        max_payload_bytes: 256 * 1024,
+    };
 }
 
 /// Who and what an execution is: fixed at start.
@@ -127,9 +133,13 @@ pub enum Waiting {
     Nothing,
     Task(TaskWait),
     /// A Wait state's timer, due at the given time.
-    WaitState { due: i64 },
+    WaitState {
+        due: i64,
+    },
     /// Retry back-off of the current state.
-    Retry { due: i64 },
+    Retry {
+        due: i64,
+    },
     Children(Join),
     /// A Map iteration not started yet (MaxConcurrency).
     NotStarted,
@@ -172,11 +182,30 @@ pub struct Join {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Event {
     Start,
-    TaskSucceeded { frame: FrameId, seq: u64, output: Value },
-    TaskFailed { frame: FrameId, seq: u64, error: String, cause: Option<String> },
-    TaskHeartbeat { frame: FrameId, seq: u64 },
-    TimerFired { frame: FrameId, seq: u64, timer: Timer },
-    Stop { error: Option<String>, cause: Option<String> },
+    TaskSucceeded {
+        frame: FrameId,
+        seq: u64,
+        output: Value,
+    },
+    TaskFailed {
+        frame: FrameId,
+        seq: u64,
+        error: String,
+        cause: Option<String>,
+    },
+    TaskHeartbeat {
+        frame: FrameId,
+        seq: u64,
+    },
+    TimerFired {
+        frame: FrameId,
+        seq: u64,
+        timer: Timer,
+    },
+    Stop {
+        error: Option<String>,
+        cause: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -191,8 +220,17 @@ pub enum Timer {
 /// What a step asks the world to do, after the step is committed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Effect {
-    InvokeTask { frame: FrameId, seq: u64, invocation: crate::driver::TaskInvocation },
-    ScheduleTimer { frame: FrameId, seq: u64, timer: Timer, at: i64 },
+    InvokeTask {
+        frame: FrameId,
+        seq: u64,
+        invocation: crate::driver::TaskInvocation,
+    },
+    ScheduleTimer {
+        frame: FrameId,
+        seq: u64,
+        timer: Timer,
+        at: i64,
+    },
     /// The execution ended with this status (notifications, waiting callers).
     Finished { status: Status },
 }

@@ -23,12 +23,31 @@ pub struct HistoryEvent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind")]
 pub enum Details {
-    ExecutionStarted { input: Arc<Value>, role_arn: String, state_machine_arn: String },
-    ExecutionSucceeded { output: Arc<Value> },
-    ExecutionFailed { error: Option<String>, cause: Option<String> },
-    ExecutionAborted { error: Option<String>, cause: Option<String> },
-    ExecutionTimedOut { error: Option<String>, cause: Option<String> },
-    StateEntered { state_type: StateType, name: String, input: Arc<Value> },
+    ExecutionStarted {
+        input: Arc<Value>,
+        role_arn: String,
+        state_machine_arn: String,
+    },
+    ExecutionSucceeded {
+        output: Arc<Value>,
+    },
+    ExecutionFailed {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    ExecutionAborted {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    ExecutionTimedOut {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    StateEntered {
+        state_type: StateType,
+        name: String,
+        input: Arc<Value>,
+    },
     StateExited {
         state_type: StateType,
         name: String,
@@ -44,32 +63,89 @@ pub enum Details {
         timeout_seconds: Option<u64>,
         heartbeat_seconds: Option<u64>,
     },
-    TaskStarted { resource_type: String, resource: String },
-    TaskSubmitted { resource_type: String, resource: String, output: Arc<Value> },
-    TaskSucceeded { resource_type: String, resource: String, output: Arc<Value> },
-    TaskFailed { resource_type: String, resource: String, error: Option<String>, cause: Option<String> },
-    TaskTimedOut { resource_type: String, resource: String, error: Option<String>, cause: Option<String> },
-    LambdaFunctionScheduled { resource: String, input: Arc<Value>, timeout_seconds: Option<u64> },
+    TaskStarted {
+        resource_type: String,
+        resource: String,
+    },
+    TaskSubmitted {
+        resource_type: String,
+        resource: String,
+        output: Arc<Value>,
+    },
+    TaskSucceeded {
+        resource_type: String,
+        resource: String,
+        output: Arc<Value>,
+    },
+    TaskFailed {
+        resource_type: String,
+        resource: String,
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    TaskTimedOut {
+        resource_type: String,
+        resource: String,
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    LambdaFunctionScheduled {
+        resource: String,
+        input: Arc<Value>,
+        timeout_seconds: Option<u64>,
+    },
     LambdaFunctionStarted,
-    LambdaFunctionSucceeded { output: Arc<Value> },
-    LambdaFunctionFailed { error: Option<String>, cause: Option<String> },
-    LambdaFunctionTimedOut { error: Option<String>, cause: Option<String> },
+    LambdaFunctionSucceeded {
+        output: Arc<Value>,
+    },
+    LambdaFunctionFailed {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    LambdaFunctionTimedOut {
+        error: Option<String>,
+        cause: Option<String>,
+    },
     ParallelStateStarted,
     ParallelStateSucceeded,
     ParallelStateFailed,
     ParallelStateAborted,
-    MapStateStarted { length: usize },
+    MapStateStarted {
+        length: usize,
+    },
     MapStateSucceeded,
     MapStateFailed,
     MapStateAborted,
-    MapIterationStarted { name: String, index: usize },
-    MapIterationSucceeded { name: String, index: usize },
-    MapIterationFailed { name: String, index: usize },
-    MapIterationAborted { name: String, index: usize },
-    MapRunStarted { map_run_arn: String },
+    MapIterationStarted {
+        name: String,
+        index: usize,
+    },
+    MapIterationSucceeded {
+        name: String,
+        index: usize,
+    },
+    MapIterationFailed {
+        name: String,
+        index: usize,
+    },
+    MapIterationAborted {
+        name: String,
+        index: usize,
+    },
+    MapRunStarted {
+        map_run_arn: String,
+    },
     MapRunSucceeded,
-    MapRunFailed { error: Option<String>, cause: Option<String> },
-    EvaluationFailed { error: Option<String>, cause: Option<String>, state: String, location: Option<String> },
+    MapRunFailed {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    EvaluationFailed {
+        error: Option<String>,
+        cause: Option<String>,
+        state: String,
+        location: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,7 +277,11 @@ impl HistoryEvent {
             }
         };
         let (key, details) = match &self.details {
-            Details::ExecutionStarted { input, role_arn, state_machine_arn } => {
+            Details::ExecutionStarted {
+                input,
+                role_arn,
+                state_machine_arn,
+            } => {
                 let mut d = Map::new();
                 data(input, "input", &mut d);
                 d.insert("roleArn".into(), json!(role_arn));
@@ -213,26 +293,47 @@ impl HistoryEvent {
                 data(output, "output", &mut d);
                 ("executionSucceededEventDetails", Value::Object(d))
             }
-            Details::ExecutionFailed { error, cause } => ("executionFailedEventDetails", error_cause(error, cause)),
-            Details::ExecutionAborted { error, cause } => ("executionAbortedEventDetails", error_cause(error, cause)),
-            Details::ExecutionTimedOut { error, cause } => ("executionTimedOutEventDetails", error_cause(error, cause)),
+            Details::ExecutionFailed { error, cause } => {
+                ("executionFailedEventDetails", error_cause(error, cause))
+            }
+            Details::ExecutionAborted { error, cause } => {
+                ("executionAbortedEventDetails", error_cause(error, cause))
+            }
+            Details::ExecutionTimedOut { error, cause } => {
+                ("executionTimedOutEventDetails", error_cause(error, cause))
+            }
             Details::StateEntered { name, input, .. } => {
                 let mut d = Map::new();
                 d.insert("name".into(), json!(name));
                 data(input, "input", &mut d);
                 ("stateEnteredEventDetails", Value::Object(d))
             }
-            Details::StateExited { name, output, assigned_variables, .. } => {
+            Details::StateExited {
+                name,
+                output,
+                assigned_variables,
+                ..
+            } => {
                 let mut d = Map::new();
                 d.insert("name".into(), json!(name));
                 data(output, "output", &mut d);
                 if let Some(vars) = assigned_variables {
                     d.insert("assignedVariables".into(), Value::Object(vars.clone()));
-                    d.insert("assignedVariablesDetails".into(), json!({"truncated": false}));
+                    d.insert(
+                        "assignedVariablesDetails".into(),
+                        json!({"truncated": false}),
+                    );
                 }
                 ("stateExitedEventDetails", Value::Object(d))
             }
-            Details::TaskScheduled { resource_type, resource, region, parameters, timeout_seconds, heartbeat_seconds } => {
+            Details::TaskScheduled {
+                resource_type,
+                resource,
+                region,
+                parameters,
+                timeout_seconds,
+                heartbeat_seconds,
+            } => {
                 let mut d = Map::new();
                 d.insert("resourceType".into(), json!(resource_type));
                 d.insert("resource".into(), json!(resource));
@@ -246,24 +347,41 @@ impl HistoryEvent {
                 }
                 ("taskScheduledEventDetails", Value::Object(d))
             }
-            Details::TaskStarted { resource_type, resource } => {
-                ("taskStartedEventDetails", json!({"resourceType": resource_type, "resource": resource}))
-            }
-            Details::TaskSubmitted { resource_type, resource, output } => {
+            Details::TaskStarted {
+                resource_type,
+                resource,
+            } => (
+                "taskStartedEventDetails",
+                json!({"resourceType": resource_type, "resource": resource}),
+            ),
+            Details::TaskSubmitted {
+                resource_type,
+                resource,
+                output,
+            } => {
                 let mut d = Map::new();
                 d.insert("resourceType".into(), json!(resource_type));
                 d.insert("resource".into(), json!(resource));
                 data(output, "output", &mut d);
                 ("taskSubmittedEventDetails", Value::Object(d))
             }
-            Details::TaskSucceeded { resource_type, resource, output } => {
+            Details::TaskSucceeded {
+                resource_type,
+                resource,
+                output,
+            } => {
                 let mut d = Map::new();
                 d.insert("resourceType".into(), json!(resource_type));
                 d.insert("resource".into(), json!(resource));
                 data(output, "output", &mut d);
                 ("taskSucceededEventDetails", Value::Object(d))
             }
-            Details::TaskFailed { resource_type, resource, error, cause } => {
+            Details::TaskFailed {
+                resource_type,
+                resource,
+                error,
+                cause,
+            } => {
                 let mut d = Map::new();
                 d.insert("resourceType".into(), json!(resource_type));
                 d.insert("resource".into(), json!(resource));
@@ -272,7 +390,12 @@ impl HistoryEvent {
                 }
                 ("taskFailedEventDetails", Value::Object(d))
             }
-            Details::TaskTimedOut { resource_type, resource, error, cause } => {
+            Details::TaskTimedOut {
+                resource_type,
+                resource,
+                error,
+                cause,
+            } => {
                 let mut d = Map::new();
                 d.insert("resourceType".into(), json!(resource_type));
                 d.insert("resource".into(), json!(resource));
@@ -281,7 +404,11 @@ impl HistoryEvent {
                 }
                 ("taskTimedOutEventDetails", Value::Object(d))
             }
-            Details::LambdaFunctionScheduled { resource, input, timeout_seconds } => {
+            Details::LambdaFunctionScheduled {
+                resource,
+                input,
+                timeout_seconds,
+            } => {
                 let mut d = Map::new();
                 d.insert("resource".into(), json!(resource));
                 data(input, "input", &mut d);
@@ -295,26 +422,46 @@ impl HistoryEvent {
                 data(output, "output", &mut d);
                 ("lambdaFunctionSucceededEventDetails", Value::Object(d))
             }
-            Details::LambdaFunctionFailed { error, cause } => ("lambdaFunctionFailedEventDetails", error_cause(error, cause)),
-            Details::LambdaFunctionTimedOut { error, cause } => {
-                ("lambdaFunctionTimedOutEventDetails", error_cause(error, cause))
+            Details::LambdaFunctionFailed { error, cause } => (
+                "lambdaFunctionFailedEventDetails",
+                error_cause(error, cause),
+            ),
+            Details::LambdaFunctionTimedOut { error, cause } => (
+                "lambdaFunctionTimedOutEventDetails",
+                error_cause(error, cause),
+            ),
+            Details::MapStateStarted { length } => {
+                ("mapStateStartedEventDetails", json!({"length": length}))
             }
-            Details::MapStateStarted { length } => ("mapStateStartedEventDetails", json!({"length": length})),
-            Details::MapIterationStarted { name, index } => {
-                ("mapIterationStartedEventDetails", json!({"name": name, "index": index}))
+            Details::MapIterationStarted { name, index } => (
+                "mapIterationStartedEventDetails",
+                json!({"name": name, "index": index}),
+            ),
+            Details::MapIterationSucceeded { name, index } => (
+                "mapIterationSucceededEventDetails",
+                json!({"name": name, "index": index}),
+            ),
+            Details::MapIterationFailed { name, index } => (
+                "mapIterationFailedEventDetails",
+                json!({"name": name, "index": index}),
+            ),
+            Details::MapIterationAborted { name, index } => (
+                "mapIterationAbortedEventDetails",
+                json!({"name": name, "index": index}),
+            ),
+            Details::MapRunStarted { map_run_arn } => (
+                "mapRunStartedEventDetails",
+                json!({"mapRunArn": map_run_arn}),
+            ),
+            Details::MapRunFailed { error, cause } => {
+                ("mapRunFailedEventDetails", error_cause(error, cause))
             }
-            Details::MapIterationSucceeded { name, index } => {
-                ("mapIterationSucceededEventDetails", json!({"name": name, "index": index}))
-            }
-            Details::MapIterationFailed { name, index } => {
-                ("mapIterationFailedEventDetails", json!({"name": name, "index": index}))
-            }
-            Details::MapIterationAborted { name, index } => {
-                ("mapIterationAbortedEventDetails", json!({"name": name, "index": index}))
-            }
-            Details::MapRunStarted { map_run_arn } => ("mapRunStartedEventDetails", json!({"mapRunArn": map_run_arn})),
-            Details::MapRunFailed { error, cause } => ("mapRunFailedEventDetails", error_cause(error, cause)),
-            Details::EvaluationFailed { error, cause, state, location } => {
+            Details::EvaluationFailed {
+                error,
+                cause,
+                state,
+                location,
+            } => {
                 let mut d = match error_cause(error, cause) {
                     Value::Object(m) => m,
                     _ => Map::new(),

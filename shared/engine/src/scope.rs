@@ -29,7 +29,10 @@ impl EvalScope<'_> {
     pub fn context_value(&self) -> Value {
         let info = &self.exec.info;
         let mut state = Map::new();
-        state.insert("EnteredTime".into(), json!(iso_millis(self.frame.entered_time)));
+        state.insert(
+            "EnteredTime".into(),
+            json!(iso_millis(self.frame.entered_time)),
+        );
         state.insert("Name".into(), json!(self.state_name));
         if let Some(r) = self.retry_count {
             state.insert("RetryCount".into(), json!(r));
@@ -46,13 +49,19 @@ impl EvalScope<'_> {
                 "RedriveCount": 0,
             }),
         );
-        ctx.insert("StateMachine".into(), json!({"Id": info.state_machine_arn, "Name": info.state_machine_name}));
+        ctx.insert(
+            "StateMachine".into(),
+            json!({"Id": info.state_machine_arn, "Name": info.state_machine_name}),
+        );
         ctx.insert("State".into(), Value::Object(state));
         if let Some(t) = self.task_token {
             ctx.insert("Task".into(), json!({ "Token": t }));
         }
         if let Some((index, value)) = self.map_item {
-            ctx.insert("Map".into(), json!({"Item": {"Index": index, "Value": value}}));
+            ctx.insert(
+                "Map".into(),
+                json!({"Item": {"Index": index, "Value": value}}),
+            );
         }
         Value::Object(ctx)
     }

@@ -46,13 +46,23 @@ pub fn issue(key: &[u8], execution_arn: &str, frame: u64, seq: u64) -> String {
 
 pub fn verify(key: &[u8], token: &str) -> Result<TokenRef, TokenError> {
     let (body, sig) = token.split_once('.').ok_or(TokenError::Malformed)?;
-    let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| TokenError::Malformed)?;
+    let sig = URL_SAFE_NO_PAD
+        .decode(sig)
+        .map_err(|_| TokenError::Malformed)?;
     let mut mac = HmacSha256::new_from_slice(key).map_err(|_| TokenError::Malformed)?;
     mac.update(body.as_bytes());
-    mac.verify_slice(&sig).map_err(|_| TokenError::BadSignature)?;
-    let raw = URL_SAFE_NO_PAD.decode(body).map_err(|_| TokenError::Malformed)?;
-    let parts: (String, u64, u64) = serde_json::from_slice(&raw).map_err(|_| TokenError::Malformed)?;
-    Ok(TokenRef { execution_arn: parts.0, frame: parts.1, seq: parts.2 })
+    mac.verify_slice(&sig)
+        .map_err(|_| TokenError::BadSignature)?;
+    let raw = URL_SAFE_NO_PAD
+        .decode(body)
+        .map_err(|_| TokenError::Malformed)?;
+    let parts: (String, u64, u64) =
+        serde_json::from_slice(&raw).map_err(|_| TokenError::Malformed)?;
+    Ok(TokenRef {
+        execution_arn: parts.0,
+        frame: parts.1,
+        seq: parts.2,
+    })
 }
 
 #[cfg(test)]
@@ -62,7 +72,14 @@ mod tests {
     #[test]
     fn issued_tokens_verify_and_forged_ones_do_not() {
         let t = issue(b"k", "arn:x", 3, 7);
-        assert_eq!(verify(b"k", &t).unwrap(), TokenRef { execution_arn: "arn:x".into(), frame: 3, seq: 7 });
+        assert_eq!(
+            verify(b"k", &t).unwrap(),
+            TokenRef {
+                execution_arn: "arn:x".into(),
+                frame: 3,
+                seq: 7
+            }
+        );
         assert_eq!(verify(b"other", &t), Err(TokenError::BadSignature));
         assert_eq!(verify(b"k", "garbage"), Err(TokenError::Malformed));
     }

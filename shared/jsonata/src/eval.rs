@@ -1064,10 +1064,7 @@ impl<'a> Evaluator<'a> {
             vals.push(self.eval(a, input, env)?);
         }
         let Some(f) = proc_ else {
-            return Err(error(
-                "T1006",
-                "Attempted to invoke a non-function",
-            ));
+            return Err(error("T1006", "Attempted to invoke a non-function"));
         };
         self.apply(&f, vals, input, env, &proc_name)
     }
@@ -1173,10 +1170,7 @@ impl<'a> Evaluator<'a> {
             }
             let pname = proc_name(procedure);
             let Some(next) = next else {
-                return Err(error(
-                    "T1006",
-                    "Attempted to invoke a non-function",
-                ));
+                return Err(error("T1006", "Attempted to invoke a non-function"));
             };
             result = self.apply_inner(&next, vals, input, env, &pname)?;
         }
@@ -1192,10 +1186,7 @@ impl<'a> Evaluator<'a> {
         name: &str,
     ) -> R {
         let Val::Func(func) = f else {
-            return Err(error(
-                "T1006",
-                "Attempted to invoke a non-function",
-            ));
+            return Err(error("T1006", "Attempted to invoke a non-function"));
         };
         self.tick()?;
         match func.as_ref() {
