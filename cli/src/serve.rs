@@ -45,6 +45,11 @@ pub struct ServeArgs {
     /// format), used by executions started on `STATE_MACHINE_ARN#TestCase`.
     #[arg(long)]
     pub mock_config: Option<PathBuf>,
+    /// Create (or update) a state machine from every `*.asl.json`,
+    /// `*.asl.yaml` and `*.asl.yml` file under this folder at start, named
+    /// after the file (`order.asl.json` → `order`). Repeatable.
+    #[arg(long = "load", value_name = "DIR")]
+    pub load: Vec<PathBuf>,
 }
 
 /// How long in-flight requests may take to finish after a shutdown signal
@@ -104,6 +109,10 @@ async fn serve(
         .recover()
         .await
         .context("cannot recover pending work from the store")?;
+
+    for dir in &args.load {
+        load_state_machines(&service, dir).await?;
+    }
 
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
         .await
@@ -266,4 +275,108 @@ impl Invoker for LocalInvoker {
             }
         }
     }
+}
+
+/// Definition files under `dir`, recursively, in name order.
+fn definition_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.path());
+    for e in entries {
+        let p = e.path();
+        if p.is_dir() {
+            definition_files(&p, out)?;
+        } else if let Some(name) = p.file_name().and_then(|n| n.to_str()) {
+            if [".asl.json", ".asl.yaml", ".asl.yml"]
+                .iter()
+                .any(|x| name.ends_with(x))
+            {
+                out.push(p);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `--load DIR`: creates or updates a state machine per definition file.
+/// A file that is not a valid definition is reported and skipped, so one
+/// broken example does not keep the server from starting.
+async fn load_state_machines<S, Q, I, C>(
+    service: &Service<S, Q, I, C>,
+    dir: &std::path::Path,
+) -> anyhow::Result<()>
+where
+    S: flowstate_ports::Store,
+    Q: flowstate_ports::Queue,
+    I: Invoker,
+    C: flowstate_ports::Clock,
+{
+    let mut files = Vec::new();
+    definition_files(dir, &mut files).with_context(|| format!("cannot read {}", dir.display()))?;
+    for file in files {
+        let file_name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let name = file_name
+            .split(".asl.")
+            .next()
+            .unwrap_or(file_name)
+            .to_string();
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        let definition = match flowstate_asl::definition::parse_document(&text) {
+            Ok(v) => v.to_string(),
+            Err(m) => {
+                eprintln!("flowstate serve: skipped {}: {m}", file.display());
+                continue;
+            }
+        };
+        let created = service
+            .create_state_machine(flowstate_runtime::CreateStateMachine {
+                name: name.clone(),
+                definition: definition.clone(),
+                role_arn: "arn:aws:iam::123456789012:role/flowstate".into(),
+                kind: flowstate_ports::WorkflowType::Standard,
+                description: None,
+            })
+            .await;
+        let outcome = match created {
+            Ok(sm) => Ok(sm.arn),
+            Err(e) if e.code() == "StateMachineAlreadyExists" => {
+                let arn = e.to_string();
+                let arn = service
+                    .list_state_machines(flowstate_ports::PageRequest::default())
+                    .await
+                    .ok()
+                    .and_then(|page| {
+                        page.items
+                            .into_iter()
+                            .find(|sm| sm.name == name)
+                            .map(|sm| sm.arn)
+                    })
+                    .unwrap_or(arn);
+                service
+                    .update_state_machine(
+                        &arn,
+                        flowstate_runtime::UpdateStateMachine {
+                            definition: Some(definition),
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .map(|sm| sm.arn)
+            }
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(arn) => println!("flowstate serve: loaded {} as {arn}", file.display()),
+            Err(e) if e.code() == "InvalidDefinition" => eprintln!(
+                "flowstate serve: skipped {}: not a valid definition (`flowstate validate {}` lists why)",
+                file.display(),
+                file.display()
+            ),
+            Err(e) => eprintln!("flowstate serve: skipped {}: {e}", file.display()),
+        }
+    }
+    Ok(())
 }
