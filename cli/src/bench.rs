@@ -37,7 +37,18 @@ pub struct BenchArgs {
     /// Print one JSON object per workload instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Benchmark this definition instead of `<workload>.asl.json`, with the
+    /// workload's input and expected output (e.g. a JSONata rewrite of it).
+    #[arg(long, requires = "workload")]
+    pub definition: Option<PathBuf>,
 }
+
+/// The JSONata rewrite of payload-transform, run as an extra row when the
+/// project's `benches/` folder is at hand.
+const JSONATA_VARIANT: (&str, &str) = (
+    "payload-transform",
+    "benches/jsonata/payload-transform-jsonata.asl.json",
+);
 
 fn read_json(path: &Path) -> anyhow::Result<Value> {
     let text =
@@ -95,9 +106,18 @@ struct Measured {
     parse: Duration,
 }
 
-fn measure_one(dir: &Path, name: &str, min_time: Duration) -> anyhow::Result<Measured> {
-    let def_text = std::fs::read_to_string(dir.join(format!("{name}.asl.json")))
-        .with_context(|| format!("cannot read workload {name} in {}", dir.display()))?;
+fn measure_one(
+    dir: &Path,
+    name: &str,
+    definition: Option<&Path>,
+    min_time: Duration,
+) -> anyhow::Result<Measured> {
+    let def_path = match definition {
+        Some(p) => p.to_path_buf(),
+        None => dir.join(format!("{name}.asl.json")),
+    };
+    let def_text = std::fs::read_to_string(&def_path)
+        .with_context(|| format!("cannot read workload {name}: {}", def_path.display()))?;
     let input = read_json(&dir.join(format!("{name}.input.json")))?;
     let expected = read_json(&dir.join(format!("{name}.expected.json")))?;
     let opts = RunOptions {
@@ -199,7 +219,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     let min_time = Duration::from_secs_f64(args.seconds.max(0.0));
     if let Some(name) = &args.workload {
-        let m = measure_one(&args.workloads, name, min_time)?;
+        let m = measure_one(&args.workloads, name, args.definition.as_deref(), min_time)?;
         let secs = m.median.as_secs_f64();
         println!(
             "{}",
@@ -221,7 +241,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let mut failed = false;
     if !args.json {
         println!(
-            "{:<18} {:>6} {:>11} {:>11} {:>12} {:>14} {:>12} {:>9} {:>9}",
+            "{:<25} {:>6} {:>11} {:>11} {:>12} {:>14} {:>12} {:>9} {:>9}",
             "workload",
             "runs",
             "median ms",
@@ -233,17 +253,33 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             "parse ms"
         );
     }
-    for name in WORKLOADS {
-        let out = std::process::Command::new(&exe)
-            .arg("bench")
+    let mut rows: Vec<(String, &str, Option<&str>)> = WORKLOADS
+        .iter()
+        .map(|w| (w.to_string(), *w, None))
+        .collect();
+    if Path::new(JSONATA_VARIANT.1).is_file() {
+        rows.push((
+            "payload-transform/jsonata".into(),
+            JSONATA_VARIANT.0,
+            Some(JSONATA_VARIANT.1),
+        ));
+    }
+    for (label, name, definition) in rows {
+        let mut cmd = std::process::Command::new(&exe);
+        cmd.arg("bench")
             .arg("--workloads")
             .arg(&args.workloads)
             .arg("--workload")
             .arg(name)
             .arg("--seconds")
-            .arg(args.seconds.to_string())
+            .arg(args.seconds.to_string());
+        if let Some(d) = definition {
+            cmd.arg("--definition").arg(d);
+        }
+        let out = cmd
             .output()
             .context("cannot start the benchmark child process")?;
+        let name = label.as_str();
         if !out.status.success() {
             failed = true;
             eprintln!(
@@ -260,7 +296,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         let v: Value = serde_json::from_str(line.trim()).context("bad child output")?;
         let f = |k: &str| v.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN);
         println!(
-            "{:<18} {:>6} {:>11.3} {:>11.3} {:>12} {:>14.0} {:>12.0} {:>9.1} {:>9.3}",
+            "{:<25} {:>6} {:>11.3} {:>11.3} {:>12} {:>14.0} {:>12.0} {:>9.1} {:>9.3}",
             name,
             v["runs"],
             f("median_ms"),
