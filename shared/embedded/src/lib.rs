@@ -7,7 +7,13 @@
 //! - Group commit: one writer thread owns the connection and applies every
 //!   operation waiting for it in one transaction (each in a savepoint, so a
 //!   failed one does not undo the others). With WAL and
-//!   `synchronous=NORMAL`, a batch costs about one commit.
+//!   `synchronous=NORMAL`, a batch costs about one commit. Reads of a file
+//!   database use read connections of their own (WAL readers do not wait
+//!   for the writer), and a checkpoint thread copies the WAL back.
+//! - A step writes only what it changed: the header (without the
+//!   execution's input, stored once), each changed frame's small state, a
+//!   frame's input only when the step set it (`Frame::data_rev`), and one
+//!   history row for the step's events.
 //! - [`load_or_create_token_key`]: the task-token key, made on first start
 //!   and kept in the data directory (mode 0600).
 //!

@@ -9,7 +9,10 @@ use flowstate_ports::{
     StepWrite, Store, StoreError,
 };
 use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(backend)
@@ -26,36 +29,81 @@ struct Rows {
     status: &'static str,
     start_time: i64,
     version: i64,
+    /// The header without the execution's input (stored once, apart).
     header: String,
-    frames: Vec<(i64, String)>,
+    /// Written by `create_execution` only.
+    input: String,
+    /// Each changed frame's state, and its data when this step changed it.
+    frames: Vec<(i64, String, Option<String>)>,
     removed: Vec<i64>,
-    history: Vec<(i64, String)>,
+    /// The id of the step's first event and the step's events (a JSON array).
+    history: Option<(i64, String)>,
     outbox: Vec<(String, i64, String)>,
 }
 
-fn rows(record: &ExecutionRecord, step: &StepWrite<'_>) -> Result<Rows, StoreError> {
+/// A frame's large fields, kept in a row of their own.
+#[derive(Serialize)]
+struct FrameDataRef<'a> {
+    input: &'a Arc<Value>,
+    effective: &'a Option<Arc<Value>>,
+}
+
+#[derive(Deserialize)]
+struct FrameData {
+    input: Arc<Value>,
+    effective: Option<Arc<Value>>,
+}
+
+fn null() -> Arc<Value> {
+    static NULL: OnceLock<Arc<Value>> = OnceLock::new();
+    NULL.get_or_init(|| Arc::new(Value::Null)).clone()
+}
+
+fn rows(record: &ExecutionRecord, step: &StepWrite<'_>, create: bool) -> Result<Rows, StoreError> {
     let e = &record.execution;
     let mut frames = Vec::with_capacity(step.frames_changed.len());
     for id in step.frames_changed {
         if let Some(f) = e.frames.get(id) {
-            frames.push((*id as i64, to_json(f)?));
+            // The engine stamps `data_rev` with the version of the step
+            // that set `input`/`effective` (0: unknown, write it).
+            let data = if f.data_rev == e.version || f.data_rev == 0 || create {
+                Some(to_json(&FrameDataRef {
+                    input: &f.input,
+                    effective: &f.effective,
+                })?)
+            } else {
+                None
+            };
+            let state = Frame {
+                input: null(),
+                effective: None,
+                ..f.clone()
+            };
+            frames.push((*id as i64, to_json(&state)?, data));
         }
     }
-    let mut history = Vec::with_capacity(step.history.len());
-    for h in step.history {
-        history.push((h.id as i64, to_json(h)?));
-    }
+    let history = match step.history.first() {
+        Some(first) => Some((first.id as i64, to_json(&step.history)?)),
+        None => None,
+    };
     let mut outbox = Vec::with_capacity(step.outbox.len());
     for o in step.outbox {
         outbox.push((o.id.clone(), o.created, to_json(o)?));
     }
+    let mut header = ExecutionHeader::of(record);
+    header.info.input = null();
     Ok(Rows {
         arn: e.info.arn.clone(),
         sm_arn: e.info.state_machine_arn.clone(),
         status: e.status.as_str(),
         start_time: e.info.start_time,
         version: e.version as i64,
-        header: to_json(&ExecutionHeader::of(record))?,
+        header: to_json(&header)?,
+        input: if create {
+            to_json(&e.info.input)?
+        } else {
+            String::new()
+        },
         frames,
         removed: step.frames_removed.iter().map(|f| *f as i64).collect(),
         history,
@@ -63,31 +111,54 @@ fn rows(record: &ExecutionRecord, step: &StepWrite<'_>) -> Result<Rows, StoreErr
     })
 }
 
-fn write_rows(conn: &Connection, r: &Rows, insert: bool) -> rusqlite::Result<()> {
-    if insert {
-        conn.prepare_cached(
-            "INSERT INTO executions(arn, sm_arn, status, start_time, version, header) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?
-        .execute(params![r.arn, r.sm_arn, r.status, r.start_time, r.version, r.header])?;
-    } else {
-        conn.prepare_cached(
-            "UPDATE executions SET status = ?2, version = ?3, header = ?4 WHERE arn = ?1",
-        )?
-        .execute(params![r.arn, r.status, r.version, r.header])?;
-    }
+/// Writes a step's rows for the execution with id `exec` (`None`: insert it).
+fn write_rows(conn: &Connection, r: &Rows, exec: Option<i64>) -> rusqlite::Result<()> {
+    let exec = match exec {
+        None => {
+            conn.prepare_cached(
+                "INSERT INTO executions(arn, sm_arn, status, start_time, version, header, input)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                r.arn,
+                r.sm_arn,
+                r.status,
+                r.start_time,
+                r.version,
+                r.header,
+                r.input
+            ])?;
+            conn.last_insert_rowid()
+        }
+        Some(id) => {
+            conn.prepare_cached(
+                "UPDATE executions SET status = ?2, version = ?3, header = ?4 WHERE id = ?1",
+            )?
+            .execute(params![id, r.status, r.version, r.header])?;
+            id
+        }
+    };
     let mut put =
-        conn.prepare_cached("INSERT OR REPLACE INTO frames(arn, id, body) VALUES (?1, ?2, ?3)")?;
-    for (id, body) in &r.frames {
-        put.execute(params![r.arn, id, body])?;
+        conn.prepare_cached("INSERT OR REPLACE INTO frames(exec, id, state) VALUES (?1, ?2, ?3)")?;
+    let mut put_data = conn
+        .prepare_cached("INSERT OR REPLACE INTO frame_data(exec, id, data) VALUES (?1, ?2, ?3)")?;
+    for (id, state, data) in &r.frames {
+        put.execute(params![exec, id, state])?;
+        if let Some(data) = data {
+            put_data.execute(params![exec, id, data])?;
+        }
     }
-    let mut del = conn.prepare_cached("DELETE FROM frames WHERE arn = ?1 AND id = ?2")?;
+    let mut del = conn.prepare_cached("DELETE FROM frames WHERE exec = ?1 AND id = ?2")?;
+    let mut del_data = conn.prepare_cached("DELETE FROM frame_data WHERE exec = ?1 AND id = ?2")?;
     for id in &r.removed {
-        del.execute(params![r.arn, id])?;
+        del.execute(params![exec, id])?;
+        del_data.execute(params![exec, id])?;
     }
-    let mut hist =
-        conn.prepare_cached("INSERT OR REPLACE INTO history(arn, id, body) VALUES (?1, ?2, ?3)")?;
-    for (id, body) in &r.history {
-        hist.execute(params![r.arn, id, body])?;
+    if let Some((first, body)) = &r.history {
+        conn.prepare_cached(
+            "INSERT OR REPLACE INTO history(exec, first, body) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![exec, first, body])?;
     }
     let mut out = conn
         .prepare_cached("INSERT OR REPLACE INTO outbox(id, created, body) VALUES (?1, ?2, ?3)")?;
@@ -97,29 +168,57 @@ fn write_rows(conn: &Connection, r: &Rows, insert: bool) -> rusqlite::Result<()>
     Ok(())
 }
 
+/// The id and version of an execution.
+fn find(conn: &Connection, arn: &str) -> Result<Option<(i64, i64)>, StoreError> {
+    conn.prepare_cached("SELECT id, version FROM executions WHERE arn = ?1")
+        .and_then(|mut s| {
+            s.query_row(params![arn], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .map_err(backend)
+}
+
 fn load(
     conn: &Connection,
     arn: &str,
     with_frames: bool,
 ) -> Result<Option<ExecutionRecord>, StoreError> {
-    let header: Option<String> = conn
-        .prepare_cached("SELECT header FROM executions WHERE arn = ?1")
-        .and_then(|mut s| s.query_row(params![arn], |r| r.get(0)).optional())
+    let row: Option<(i64, String, String)> = conn
+        .prepare_cached("SELECT id, header, input FROM executions WHERE arn = ?1")
+        .and_then(|mut s| {
+            s.query_row(params![arn], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()
+        })
         .map_err(backend)?;
-    let Some(header) = header else {
+    let Some((exec, header, input)) = row else {
         return Ok(None);
     };
-    let header: ExecutionHeader = from_json(&header)?;
+    let mut header: ExecutionHeader = from_json(&header)?;
+    header.info.input = from_json(&input)?;
     let mut frames = BTreeMap::new();
     if with_frames {
         let mut stmt = conn
-            .prepare_cached("SELECT body FROM frames WHERE arn = ?1 ORDER BY id")
+            .prepare_cached("SELECT state FROM frames WHERE exec = ?1")
             .map_err(backend)?;
-        let mut q = stmt.query(params![arn]).map_err(backend)?;
+        let mut q = stmt.query(params![exec]).map_err(backend)?;
         while let Some(row) = q.next().map_err(backend)? {
             let body: String = row.get(0).map_err(backend)?;
             let f: Frame = from_json(&body)?;
             frames.insert(f.id as FrameId, f);
+        }
+        drop(q);
+        let mut stmt = conn
+            .prepare_cached("SELECT id, data FROM frame_data WHERE exec = ?1")
+            .map_err(backend)?;
+        let mut q = stmt.query(params![exec]).map_err(backend)?;
+        while let Some(row) = q.next().map_err(backend)? {
+            let id: i64 = row.get(0).map_err(backend)?;
+            let body: String = row.get(1).map_err(backend)?;
+            let d: FrameData = from_json(&body)?;
+            if let Some(f) = frames.get_mut(&(id as FrameId)) {
+                f.input = d.input;
+                f.effective = d.effective;
+            }
         }
     }
     Ok(Some(header.into_record(frames)))
@@ -176,7 +275,7 @@ impl Store for Embedded {
 
     async fn get_state_machine(&self, arn: &str) -> Result<Option<StateMachineRecord>, StoreError> {
         let arn = arn.to_string();
-        self.call(move |c| {
+        self.read(move |c| {
             get_body(c, "SELECT body FROM state_machines WHERE arn = ?1", &arn)?
                 .map(|b| from_json(&b))
                 .transpose()
@@ -189,7 +288,7 @@ impl Store for Embedded {
         revision_id: &str,
     ) -> Result<Option<StateMachineRecord>, StoreError> {
         let id = revision_id.to_string();
-        self.call(move |c| {
+        self.read(move |c| {
             get_body(c, "SELECT body FROM revisions WHERE revision_id = ?1", &id)?
                 .map(|b| from_json(&b))
                 .transpose()
@@ -214,7 +313,7 @@ impl Store for Embedded {
     ) -> Result<Page<StateMachineRecord>, StoreError> {
         let after = page.next_token.clone().unwrap_or_default();
         let limit = page.max_results.max(1);
-        self.call(move |c| {
+        self.read(move |c| {
             let mut stmt = c
                 .prepare_cached(
                     "SELECT arn, body FROM state_machines WHERE arn > ?1 ORDER BY arn LIMIT ?2",
@@ -244,12 +343,12 @@ impl Store for Embedded {
         record: &ExecutionRecord,
         step: &StepWrite<'_>,
     ) -> Result<Created, StoreError> {
-        let rows = rows(record, step)?;
+        let rows = rows(record, step, true)?;
         self.call(move |c| {
             if let Some(existing) = load(c, &rows.arn, false)? {
                 return Ok(Created::Existing(Box::new(existing)));
             }
-            write_rows(c, &rows, true).map_err(backend)?;
+            write_rows(c, &rows, None).map_err(backend)?;
             Ok(Created::New)
         })
         .await
@@ -261,7 +360,7 @@ impl Store for Embedded {
         frames: bool,
     ) -> Result<Option<ExecutionRecord>, StoreError> {
         let arn = arn.to_string();
-        self.call(move |c| load(c, &arn, frames)).await
+        self.read(move |c| load(c, &arn, frames)).await
     }
 
     async fn commit_step(
@@ -270,18 +369,14 @@ impl Store for Embedded {
         expected_version: u64,
         step: &StepWrite<'_>,
     ) -> Result<(), StoreError> {
-        let rows = rows(record, step)?;
+        let rows = rows(record, step, false)?;
         self.call(move |c| {
-            let v: Option<i64> = c
-                .prepare_cached("SELECT version FROM executions WHERE arn = ?1")
-                .and_then(|mut s| s.query_row(params![rows.arn], |r| r.get(0)).optional())
-                .map_err(backend)?;
-            match v {
+            let id = match find(c, &rows.arn)? {
                 None => return Err(StoreError::NotFound(rows.arn.clone())),
-                Some(v) if v != expected_version as i64 => return Err(StoreError::Conflict),
-                Some(_) => {}
-            }
-            write_rows(c, &rows, false).map_err(backend)
+                Some((_, v)) if v != expected_version as i64 => return Err(StoreError::Conflict),
+                Some((id, _)) => id,
+            };
+            write_rows(c, &rows, Some(id)).map_err(backend)
         })
         .await
     }
@@ -293,25 +388,50 @@ impl Store for Embedded {
     ) -> Result<Vec<HistoryEvent>, StoreError> {
         let arn = arn.to_string();
         let query = query.clone();
-        self.call(move |c| {
-            let sql = if query.reverse {
-                "SELECT body FROM history WHERE arn = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
-            } else {
-                "SELECT body FROM history WHERE arn = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
+        self.read(move |c| {
+            let Some((exec, _)) = find(c, &arn)? else {
+                return Ok(Vec::new());
             };
-            let bound = match (query.after, query.reverse) {
-                (Some(a), _) => a as i64,
-                (None, true) => i64::MAX,
-                (None, false) => 0,
+            // One row per step, keyed by its first event's id: start at
+            // the row holding the first event wanted.
+            let (sql, bound) = if query.reverse {
+                (
+                    "SELECT body FROM history WHERE exec = ?1 AND first < ?2 ORDER BY first DESC",
+                    query.after.map(|a| a as i64).unwrap_or(i64::MAX),
+                )
+            } else {
+                (
+                    "SELECT body FROM history WHERE exec = ?1 AND first >= COALESCE(
+                        (SELECT MAX(first) FROM history WHERE exec = ?1 AND first <= ?2 + 1), 0)
+                     ORDER BY first",
+                    query.after.map(|a| a as i64).unwrap_or(0),
+                )
             };
             let mut stmt = c.prepare_cached(sql).map_err(backend)?;
-            let mut q = stmt
-                .query(params![arn, bound, query.limit as i64])
-                .map_err(backend)?;
+            let mut q = stmt.query(params![exec, bound]).map_err(backend)?;
             let mut out = Vec::new();
-            while let Some(row) = q.next().map_err(backend)? {
+            while out.len() < query.limit {
+                let Some(row) = q.next().map_err(backend)? else {
+                    break;
+                };
                 let body: String = row.get(0).map_err(backend)?;
-                out.push(from_json(&body)?);
+                let events: Vec<HistoryEvent> = from_json(&body)?;
+                if query.reverse {
+                    out.extend(
+                        events
+                            .into_iter()
+                            .rev()
+                            .filter(|e| (e.id as i64) < bound)
+                            .take(query.limit - out.len()),
+                    );
+                } else {
+                    out.extend(
+                        events
+                            .into_iter()
+                            .filter(|e| (e.id as i64) > bound)
+                            .take(query.limit - out.len()),
+                    );
+                }
             }
             Ok(out)
         })
@@ -335,7 +455,7 @@ impl Store for Embedded {
             }
         };
         let limit = query.page.max_results.max(1);
-        self.call(move |c| {
+        self.read(move |c| {
             let status = query.status.map(|s| s.as_str()).unwrap_or("");
             let (time, arn) = cursor.unwrap_or((i64::MAX, String::new()));
             let mut stmt = c
@@ -399,7 +519,7 @@ impl Store for Embedded {
         created_before: i64,
         limit: usize,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
-        self.call(move |c| {
+        self.read(move |c| {
             let mut stmt = c
                 .prepare_cached(
                     "SELECT body FROM outbox WHERE created <= ?1 ORDER BY created, id LIMIT ?2",
@@ -486,7 +606,7 @@ impl Queue for Embedded {
     }
 
     async fn next_due(&self) -> Result<Option<i64>, StoreError> {
-        self.call(|c| {
+        self.read(|c| {
             c.query_row("SELECT MIN(visible_at) FROM queue", [], |r| {
                 r.get::<_, Option<i64>>(0)
             })

@@ -329,6 +329,7 @@ impl Run<'_, '_> {
                 seq: 0,
                 waiting: Waiting::Nothing,
                 hidden,
+                data_rev: self.exec.version + 1,
             },
         );
         id
@@ -411,6 +412,7 @@ impl Run<'_, '_> {
             f.entered_time = now;
             f.retry_counts.clear();
             f.effective = None;
+            f.data_rev = self.exec.version + 1;
             f.waiting = Waiting::Nothing;
         }
     }
@@ -469,6 +471,7 @@ impl Run<'_, '_> {
                 let f = self.exec.frames.get_mut(&fid)?;
                 f.state = n;
                 f.input = output.clone();
+                f.data_rev = self.exec.version + 1;
                 self.input_sizes.insert(fid, (output, size));
                 Some(Resume::Enter)
             }
@@ -1075,6 +1078,7 @@ impl Run<'_, '_> {
             .ok_or_else(|| runtime("internal: frame vanished"))?;
         f.seq = seq;
         f.effective = Some(input);
+        f.data_rev = self.exec.version + 1;
         let timeout_at = timeout.map(|t| now.saturating_add((t as i64).saturating_mul(1000)));
         let heartbeat_deadline =
             heartbeat.map(|h| now.saturating_add((h as i64).saturating_mul(1000)));
@@ -1220,6 +1224,7 @@ impl Run<'_, '_> {
             .get_mut(&fid)
             .ok_or_else(|| runtime("internal: frame vanished"))?;
         f.effective = Some(input);
+        f.data_rev = self.exec.version + 1;
         f.seq += 1;
         f.waiting = Waiting::Children(Join {
             map: false,
@@ -1382,6 +1387,7 @@ impl Run<'_, '_> {
             .get_mut(&fid)
             .ok_or_else(|| runtime("internal: frame vanished"))?;
         f.effective = Some(effective);
+        f.data_rev = self.exec.version + 1;
         f.seq += 1;
         f.waiting = Waiting::Children(Join {
             map: true,

@@ -124,6 +124,12 @@ pub struct Frame {
     /// Iteration frames of a Distributed Map keep their history out of the
     /// execution's (it belongs to the Map Run).
     pub hidden: bool,
+    /// The execution version of the step that last set `input` or
+    /// `effective` (0: unknown). A store may keep those large fields apart
+    /// and rewrite them only when `data_rev == execution.version`, i.e. when
+    /// the step being committed changed them.
+    #[serde(default)]
+    pub data_rev: u64,
 }
 
 /// What a frame waits for.

@@ -773,10 +773,17 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             };
             let step = match advance(&mut rec.execution, &machine, event.clone(), &env) {
                 Ok(step) => step,
-                // The mutated value is dropped here; the store has the truth.
+                // `advance` checks these before it changes anything: the
+                // value is still the stored one, keep it decoded (a Map's
+                // duplicate deliveries would otherwise reload every frame).
                 Err(
                     EngineError::Stale { .. } | EngineError::Ended(_) | EngineError::AlreadyStarted,
-                ) => return Ok(Applied::Dropped),
+                ) => {
+                    self.cache_put(rec);
+                    return Ok(Applied::Dropped);
+                }
+                // Any other failure may leave a half-advanced value: dropped
+                // here; the store has the truth.
                 Err(e) => return Err(ServiceError::Internal(format!("{arn}: {e}"))),
             };
             let outbox = outbox_entries(&rec, &step.effects, now);
@@ -805,6 +812,12 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         rec: ExecutionRecord,
         outbox: Vec<OutboxEntry>,
     ) -> Result<(), ServiceError> {
+        self.cache_put(rec);
+        self.perform(outbox).await
+    }
+
+    /// Keeps a running execution decoded for its next step.
+    fn cache_put(&self, rec: ExecutionRecord) {
         if rec.execution.status == Status::Running && self.inner.config.cache_capacity > 0 {
             let mut cache = lock(&self.inner.cache);
             if cache.len() >= self.inner.config.cache_capacity {
@@ -815,7 +828,6 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             }
             cache.insert(rec.execution.info.arn.clone(), rec);
         }
-        self.perform(outbox).await
     }
 
     /// Performs outbox entries, then deletes them. Timers become queue
