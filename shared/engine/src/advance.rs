@@ -746,11 +746,11 @@ impl Run<'_, '_> {
                     match self.eval_jsonata(f, t, states, "Condition")? {
                         Value::Bool(b) => b,
                         other => {
-                            return Err(flowstate_asl::jsonata::query_error(format!(
-                                "The JSONata expression specified for the field 'Choices[{i}].Condition' returned an unexpected result type. Expected 'boolean', but was '{}' for value: {}",
-                                dataflow::type_name(&other),
-                                other
-                            )))
+                            return Err(unexpected_type(
+                                &format!("Choices[{i}].Condition"),
+                                "boolean",
+                                &other,
+                            ))
                         }
                     }
                 }
@@ -808,13 +808,7 @@ impl Run<'_, '_> {
                     let v = self.eval_jsonata(f, t, states, field)?;
                     match v {
                         Value::String(_) => v,
-                        other => {
-                            return Err(flowstate_asl::jsonata::query_error(format!(
-                                "The JSONata expression specified for the field '{field}' returned an unexpected result type. Expected 'string', but was '{}' for value: {}",
-                                dataflow::type_name(&other),
-                                other
-                            )))
-                        }
+                        other => return Err(unexpected_type(field, "string", &other)),
                     }
                 }
             };
@@ -867,13 +861,7 @@ impl Run<'_, '_> {
                         let v = self.eval_jsonata(f, t, states, "Seconds")?;
                         match dataflow::as_exact_i64(&v) {
                             Some(n) if n >= 0 => n,
-                            _ => {
-                                return Err(flowstate_asl::jsonata::query_error(format!(
-                                    "The JSONata expression specified for the field 'Seconds' returned an unexpected result type. Expected 'integer', but was '{}' for value: {}",
-                                    dataflow::type_name(&v),
-                                    v
-                                )))
-                            }
+                            _ => return Err(unexpected_type("Seconds", "integer", &v)),
                         }
                     }
                 };
@@ -983,13 +971,7 @@ impl Run<'_, '_> {
                 let v = self.eval_jsonata(f, t, states, field)?;
                 match dataflow::as_exact_i64(&v) {
                     Some(n) if n >= 0 => Some(n as u64),
-                    _ => {
-                        return Err(flowstate_asl::jsonata::query_error(format!(
-                            "The JSONata expression specified for the field '{field}' returned an unexpected result type. Expected 'integer', but was '{}' for value: {}",
-                            dataflow::type_name(&v),
-                            v
-                        )))
-                    }
+                    _ => return Err(unexpected_type(field, "integer", &v)),
                 }
             }
         })
@@ -1443,13 +1425,9 @@ impl Run<'_, '_> {
             Some(Dynamic::Jsonata(t)) => {
                 let states = self.states_binding(f, &state.name, None, None, None, None);
                 let v = self.eval_jsonata(f, t, states, field)?;
-                v.as_f64().map(Some).ok_or_else(|| {
-                    flowstate_asl::jsonata::query_error(format!(
-                        "The JSONata expression specified for the field '{field}' returned an unexpected result type. Expected 'number', but was '{}' for value: {}",
-                        dataflow::type_name(&v),
-                        v
-                    ))
-                })
+                v.as_f64()
+                    .map(Some)
+                    .ok_or_else(|| unexpected_type(field, "number", &v))
             }
         }
     }
@@ -1888,6 +1866,15 @@ impl Run<'_, '_> {
         self.finish_frame(fid, Err(failure));
         None
     }
+}
+
+/// `States.QueryEvaluationError` for a JSONata field whose value has the
+/// wrong type, in Step Functions' words.
+fn unexpected_type(field: &str, expected: &str, value: &Value) -> Failure {
+    flowstate_asl::jsonata::query_error(format!(
+        "The JSONata expression specified for the field '{field}' returned an unexpected result type. Expected '{expected}', but was '{}' for value: {value}",
+        dataflow::type_name(value)
+    ))
 }
 
 /// Retry back-off in milliseconds for the attempt after `used` earlier ones.
