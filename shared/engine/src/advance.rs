@@ -427,6 +427,9 @@ impl Run<'_, '_> {
     ) -> Option<Resume> {
         let f = self.exec.frames.get(&fid)?;
         let state = self.sm.state(f.state);
+        let variable_problem = assigned
+            .as_ref()
+            .and_then(|vars| variable_limit_exceeded(&f.variables, vars, &state.name));
         let limit = self.exec.info.limits.max_payload_bytes;
         let size = self
             .known_size(fid, &output)
@@ -440,6 +443,13 @@ impl Run<'_, '_> {
                 ),
             );
             self.finish_frame(fid, Err(failure));
+            return None;
+        }
+        if let Some(cause) = variable_problem {
+            self.finish_frame(
+                fid,
+                Err(Failure::states(StatesError::DataLimitExceeded, cause)),
+            );
             return None;
         }
         let recorded = assigned.as_ref().map(|vars| {
@@ -1866,6 +1876,45 @@ impl Run<'_, '_> {
         self.finish_frame(fid, Err(failure));
         None
     }
+}
+
+/// Step Functions' variable limits: 256 KiB per variable, 256 KiB for all
+/// the variables of one `Assign`, 10 MiB for all the variables an execution
+/// holds in a scope. Returns the cause when `assigned` breaks one.
+fn variable_limit_exceeded(
+    current: &Map<String, Value>,
+    assigned: &Map<String, Value>,
+    state: &str,
+) -> Option<String> {
+    const ONE: usize = 256 * 1024;
+    const TOTAL: usize = 10 * 1024 * 1024;
+    let mut assign_total = 0;
+    for (name, value) in assigned {
+        let size = dataflow::json_size(value);
+        if size > ONE {
+            return Some(format!(
+                "The state '{state}' assigned the variable '{name}' a value of {size} bytes, more than the 262144 bytes a variable may hold."
+            ));
+        }
+        assign_total += size;
+    }
+    if assign_total > ONE {
+        return Some(format!(
+            "The state '{state}' assigned {assign_total} bytes of variables at once, more than the 262144 bytes one Assign may hold."
+        ));
+    }
+    let kept: usize = current
+        .iter()
+        .filter(|(k, _)| !assigned.contains_key(*k))
+        .map(|(_, v)| dataflow::json_size(v))
+        .sum();
+    if kept + assign_total > TOTAL {
+        return Some(format!(
+            "The state '{state}' would bring the variables to {} bytes, more than the 10485760 bytes an execution may hold.",
+            kept + assign_total
+        ));
+    }
+    None
 }
 
 /// `States.QueryEvaluationError` for a JSONata field whose value has the

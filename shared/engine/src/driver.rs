@@ -313,3 +313,39 @@ fn next_from_world(
         timer: timer_of(key),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run_def(def: &str) -> RunOutcome {
+        let sm = StateMachine::from_json_str(def).expect("valid definition");
+        run_simulated(&sm, json!({}), &mut NoTasks, &RunOptions::default())
+    }
+
+    #[test]
+    fn a_variable_over_256_kib_fails_with_data_limit_exceeded() {
+        let out = run_def(
+            r#"{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass",
+                "Assign":{"big":"{% $join($map([1..30000], function($i){'0123456789'})) %}"},"End":true}}}"#,
+        );
+        assert_eq!(out.execution.status, Status::Failed);
+        assert_eq!(
+            out.execution.error.as_deref(),
+            Some("States.DataLimitExceeded")
+        );
+        assert!(out.execution.cause.as_deref().unwrap().contains("'big'"));
+    }
+
+    #[test]
+    fn variables_under_the_limits_are_kept_and_recorded() {
+        let out = run_def(
+            r#"{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Pass",
+                "Assign":{"x":"{% $join($map([1..1000], function($i){'0123456789'})) %}"},"Next":"B"},
+                "B":{"Type":"Pass","Output":"{% $length($x) %}","End":true}}}"#,
+        );
+        assert_eq!(out.execution.status, Status::Succeeded);
+        assert_eq!(out.execution.output.as_deref(), Some(&json!(10000)));
+    }
+}
