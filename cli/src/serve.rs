@@ -1,11 +1,13 @@
 //! `flowstate serve`: the Step Functions API on a local port, over the
-//! durable runtime and the embedded store.
+//! durable runtime and the embedded store (or, with `--backend aws`,
+//! DynamoDB + SQS).
 //!
 //! Wiring only: the protocol is `flowstate_api::router`, the operations are
 //! `flowstate_runtime::Service`, the store and timers are
-//! `flowstate_embedded::Embedded`. What this module adds is the Task
-//! invoker ([`LocalInvoker`]: `flowstate.toml` handlers, mocked responses)
-//! and the process lifecycle (recover, worker, graceful shutdown).
+//! `flowstate_embedded::Embedded` or `flowstate_aws::Backend`. What this
+//! module adds is the Task invoker ([`LocalInvoker`]: `flowstate.toml`
+//! handlers, mocked responses) and the process lifecycle (recover, worker,
+//! graceful shutdown).
 
 use crate::tasks::mock::{InvocationCounters, MockConfig};
 use crate::tasks::{load_config, LocalTasks, TaskConfig};
@@ -14,7 +16,7 @@ use clap::Args;
 use flowstate_asl::errors::{Failure, StatesError};
 use flowstate_embedded::{load_or_create_token_key, Embedded};
 use flowstate_engine::driver::{TaskHandler, TaskInvocation, TaskResult};
-use flowstate_ports::{InvokeContext, Invoker, SystemClock};
+use flowstate_ports::{InvokeContext, Invoker, Queue, Store, SystemClock};
 use flowstate_runtime::{Config, Service};
 use std::future::Future;
 use std::io::Write;
@@ -50,6 +52,29 @@ pub struct ServeArgs {
     /// after the file (`order.asl.json` → `order`). Repeatable.
     #[arg(long = "load", value_name = "DIR")]
     pub load: Vec<PathBuf>,
+    /// Where executions and timers are kept: `embedded` (SQLite in
+    /// --data-dir, or --memory) or `aws` (a DynamoDB table and an SQS
+    /// queue, reached through the standard AWS configuration:
+    /// AWS_ENDPOINT_URL, AWS_REGION, AWS_PROFILE, credentials). With `aws`,
+    /// --data-dir still holds the task token key.
+    #[arg(long, value_enum, default_value_t = BackendKind::Embedded)]
+    pub backend: BackendKind,
+    /// The DynamoDB table (`--backend aws`).
+    #[arg(long, required_if_eq("backend", "aws"))]
+    pub table: Option<String>,
+    /// The SQS queue of steps (`--backend aws`); its dead-letter queue is
+    /// QUEUE-dlq.
+    #[arg(long, required_if_eq("backend", "aws"))]
+    pub queue: Option<String>,
+    /// Create the table and the queues when missing (`--backend aws`).
+    #[arg(long)]
+    pub create_resources: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendKind {
+    Embedded,
+    Aws,
 }
 
 /// How long in-flight requests may take to finish after a shutdown signal
@@ -66,6 +91,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(p) => Some(Arc::new((MockConfig::load(p)?, InvocationCounters::new()))),
         None => None,
     };
+    let invoker = LocalInvoker { tasks, mocks };
+    if args.backend == BackendKind::Aws {
+        return serve_aws(args, invoker);
+    }
     let (db, token_key) = if args.memory {
         // A fresh key per process: tokens cannot outlive a memory store anyway.
         let key = [
@@ -88,21 +117,58 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(args, db, token_key, LocalInvoker { tasks, mocks }))?;
+    let where_ = if args.memory {
+        "in memory".to_string()
+    } else {
+        format!("data in {}", args.data_dir.display())
+    };
+    runtime.block_on(serve(args, db.clone(), db, token_key, invoker, where_))?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(
+/// `--backend aws`: DynamoDB + SQS from the standard AWS configuration.
+fn serve_aws(args: ServeArgs, invoker: LocalInvoker) -> anyhow::Result<ExitCode> {
+    let (Some(table), Some(queue)) = (args.table.clone(), args.queue.clone()) else {
+        anyhow::bail!("--backend aws needs --table and --queue");
+    };
+    let token_key = load_or_create_token_key(&args.data_dir).with_context(|| {
+        format!(
+            "cannot read or create the token key in {}",
+            args.data_dir.display()
+        )
+    })?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let settings = flowstate_aws::Settings::new(&table, &queue);
+        let backend = flowstate_aws::Backend::from_env(settings).await;
+        if args.create_resources {
+            backend
+                .create_resources()
+                .await
+                .context("cannot create the AWS resources")?;
+        }
+        let where_ = format!("DynamoDB table {table}, SQS queue {queue}");
+        serve(args, backend.clone(), backend, token_key, invoker, where_).await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve<S: Store, Q: Queue>(
     args: ServeArgs,
-    db: Embedded,
+    store: S,
+    queue: Q,
     token_key: Vec<u8>,
     invoker: LocalInvoker,
+    where_: String,
 ) -> anyhow::Result<()> {
     let config = Config {
         token_key,
         ..Config::default()
     };
-    let service = Service::new(db.clone(), db, invoker, SystemClock, config);
+    let service = Service::new(store, queue, invoker, SystemClock, config);
     // Effects committed before a crash but not performed are performed now;
     // timers already due fire as soon as the worker starts.
     let recovered = service
@@ -134,11 +200,6 @@ async fn serve(
         async move { service.run_worker(stopped).await }
     });
 
-    let where_ = if args.memory {
-        "in memory".to_string()
-    } else {
-        format!("data in {}", args.data_dir.display())
-    };
     // Tests and scripts read this line for the port (`--port 0`).
     println!("flowstate serve: listening on http://{addr} ({where_})");
     println!("flowstate serve: open http://{addr}/ to design, run and inspect workflows");

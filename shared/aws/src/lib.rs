@@ -1,0 +1,147 @@
+//! Flowstate's AWS backends: the [`Store`] on DynamoDB and the [`Queue`] on
+//! SQS, bundled in one [`Backend`] value (the runtime and the contract suite
+//! take one value implementing both).
+//!
+//! - **DynamoDB** (one table, keys `PK`/`SK`, one global secondary index
+//!   `GSI1`): state machines and their revisions, the execution header, one
+//!   item per frame, one item per history event, outbox entries. A step is
+//!   one `TransactWriteItems` conditioned on the header's `ver`; a step too
+//!   large for one transaction writes its new records ahead under keys that
+//!   only the committed header makes visible. Values larger than one item
+//!   are split over chunk items. The layout is described in `dynamo.rs`.
+//! - **SQS** (a standard queue and its dead-letter queue): messages carry
+//!   ids and events, their due time in the body and a `DelaySeconds` of at
+//!   most 900; a message received before it is due is sent again. See
+//!   `sqs.rs` for how the queue follows the caller's clock.
+//!
+//! Both clients come from the standard AWS configuration
+//! (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_PROFILE`, credentials chain):
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), flowstate_aws::Error> {
+//! use flowstate_aws::{Backend, Settings};
+//! let backend = Backend::from_env(Settings::new("flowstate", "flowstate-steps")).await;
+//! backend.create_resources().await?; // table, queue and dead-letter queue when missing
+//! # Ok(()) }
+//! ```
+//!
+//! SDK errors never leave this crate: the ports see [`StoreError`]
+//! (`Conflict` for a lost compare-and-set), set-up code sees [`Error`].
+
+mod codec;
+mod dynamo;
+mod resources;
+mod sqs;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use flowstate_ports::StoreError;
+use std::sync::{Arc, Mutex};
+
+pub use flowstate_ports::{Queue, Store};
+
+/// Names of the AWS resources a [`Backend`] uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The DynamoDB table.
+    pub table: String,
+    /// The SQS queue of steps (standard, not FIFO: FIFO queues have no
+    /// per-message delay).
+    pub queue: String,
+    /// The dead-letter queue; `{queue}-dlq` by default.
+    pub dead_letter_queue: String,
+    /// Receives after which SQS moves a message to the dead-letter queue.
+    pub max_receive_count: u32,
+}
+
+impl Settings {
+    pub fn new(table: impl Into<String>, queue: impl Into<String>) -> Settings {
+        let queue = queue.into();
+        Settings {
+            table: table.into(),
+            dead_letter_queue: format!("{queue}-dlq"),
+            queue,
+            max_receive_count: 10,
+        }
+    }
+}
+
+/// Failures of set-up operations ([`Backend::create_resources`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("creating DynamoDB table '{table}': {message}")]
+    Table { table: String, message: String },
+    #[error("creating SQS queue '{queue}': {message}")]
+    Queue { queue: String, message: String },
+}
+
+/// DynamoDB store + SQS queue. Cheap to clone (shared inside).
+#[derive(Clone)]
+pub struct Backend {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dynamo: aws_sdk_dynamodb::Client,
+    sqs: aws_sdk_sqs::Client,
+    settings: Settings,
+    /// Resolved on first use (GetQueueUrl) or by `create_resources`.
+    queue_url: tokio::sync::OnceCell<String>,
+    /// What this process knows of the messages it sent and received.
+    local: Mutex<sqs::Local>,
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backend")
+            .field("settings", &self.inner.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Backend {
+    /// A backend on clients built from `config` (no call is made yet).
+    pub fn new(config: &SdkConfig, settings: Settings) -> Backend {
+        Backend {
+            inner: Arc::new(Inner {
+                dynamo: aws_sdk_dynamodb::Client::new(config),
+                sqs: aws_sdk_sqs::Client::new(config),
+                settings,
+                queue_url: tokio::sync::OnceCell::new(),
+                local: Mutex::new(sqs::Local::default()),
+            }),
+        }
+    }
+
+    /// A backend configured by the standard AWS environment: region,
+    /// credentials and profile as the AWS CLI reads them, and
+    /// `AWS_ENDPOINT_URL` (e.g. an emulator such as moto).
+    pub async fn from_env(settings: Settings) -> Backend {
+        let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        Backend::new(&config, settings)
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    fn table(&self) -> &str {
+        &self.inner.settings.table
+    }
+}
+
+/// An SDK failure as the ports report it. `DisplayErrorContext` keeps the
+/// whole cause chain (service code and message), which `Display` drops.
+pub(crate) fn backend_error<E: std::error::Error + Send + Sync + 'static>(
+    what: &str,
+    err: E,
+) -> StoreError {
+    StoreError::Backend(format!(
+        "{what}: {}",
+        aws_sdk_dynamodb::error::DisplayErrorContext(err)
+    ))
+}
+
+pub(crate) fn corrupt(what: &str, err: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(format!("corrupt record ({what}): {err}"))
+}

@@ -1,0 +1,166 @@
+//! Creates the table and the queues when they are missing (`flowstate serve
+//! --create-resources`, tests). Deployments create them with the SAM
+//! template instead, which adds point-in-time recovery, KMS and alarms.
+
+use crate::{Backend, Error};
+use aws_sdk_dynamodb::operation::create_table::CreateTableError;
+use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TableStatus,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+use std::time::Duration;
+
+fn table_error(table: &str, message: impl std::fmt::Display) -> Error {
+    Error::Table {
+        table: table.to_string(),
+        message: message.to_string(),
+    }
+}
+
+fn queue_error(queue: &str, message: impl std::fmt::Display) -> Error {
+    Error::Queue {
+        queue: queue.to_string(),
+        message: message.to_string(),
+    }
+}
+
+fn ctx<E: std::error::Error + Send + Sync + 'static>(e: E) -> String {
+    aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()
+}
+
+impl Backend {
+    /// Creates what is missing: the table (on-demand, with `GSI1`), the
+    /// dead-letter queue, and the queue with a redrive policy to it. Safe
+    /// to call when everything exists.
+    pub async fn create_resources(&self) -> Result<(), Error> {
+        self.create_table().await?;
+        self.create_queues().await
+    }
+
+    async fn create_table(&self) -> Result<(), Error> {
+        let table = self.table();
+        let ddb = &self.inner.dynamo;
+        match ddb.describe_table().table_name(table).send().await {
+            Ok(_) => return self.wait_active().await,
+            Err(e) => match e.into_service_error() {
+                DescribeTableError::ResourceNotFoundException(_) => {}
+                other => return Err(table_error(table, ctx(other))),
+            },
+        }
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(|e| table_error(table, e))
+        };
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .map_err(|e| table_error(table, e))
+        };
+        // Only the summary attributes are copied to the index: listing
+        // executions never reads their (possibly large) bodies.
+        let gsi = GlobalSecondaryIndex::builder()
+            .index_name("GSI1")
+            .key_schema(key("GSI1PK", KeyType::Hash)?)
+            .key_schema(key("GSI1SK", KeyType::Range)?)
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::Include)
+                    .set_non_key_attributes(Some(
+                        ["nm", "sm", "st", "sd", "pd"].map(String::from).to_vec(),
+                    ))
+                    .build(),
+            )
+            .build()
+            .map_err(|e| table_error(table, e))?;
+        let created = ddb
+            .create_table()
+            .table_name(table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("PK")?)
+            .attribute_definitions(attr("SK")?)
+            .attribute_definitions(attr("GSI1PK")?)
+            .attribute_definitions(attr("GSI1SK")?)
+            .key_schema(key("PK", KeyType::Hash)?)
+            .key_schema(key("SK", KeyType::Range)?)
+            .global_secondary_indexes(gsi)
+            .send()
+            .await;
+        match created {
+            Ok(_) => {}
+            Err(e) => match e.into_service_error() {
+                // Created concurrently by another process: fine.
+                CreateTableError::ResourceInUseException(_) => {}
+                other => return Err(table_error(table, ctx(other))),
+            },
+        }
+        self.wait_active().await
+    }
+
+    async fn wait_active(&self) -> Result<(), Error> {
+        let table = self.table();
+        for _ in 0..120 {
+            let out = self
+                .inner
+                .dynamo
+                .describe_table()
+                .table_name(table)
+                .send()
+                .await
+                .map_err(|e| table_error(table, ctx(e)))?;
+            let status = out.table.and_then(|t| t.table_status);
+            if status == Some(TableStatus::Active) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        Err(table_error(table, "not ACTIVE after 60 s"))
+    }
+
+    async fn create_queues(&self) -> Result<(), Error> {
+        let settings = &self.inner.settings;
+        let sqs = &self.inner.sqs;
+        let dlq = &settings.dead_letter_queue;
+        let dlq_url = sqs
+            .create_queue()
+            .queue_name(dlq)
+            // The longest SQS keeps messages: time to inspect poison ones.
+            .attributes(QueueAttributeName::MessageRetentionPeriod, "1209600")
+            .send()
+            .await
+            .map_err(|e| queue_error(dlq, ctx(e)))?
+            .queue_url
+            .ok_or_else(|| queue_error(dlq, "CreateQueue returned no URL"))?;
+        let dlq_arn = sqs
+            .get_queue_attributes()
+            .queue_url(&dlq_url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map_err(|e| queue_error(dlq, ctx(e)))?
+            .attributes
+            .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+            .ok_or_else(|| queue_error(dlq, "no QueueArn"))?;
+        let redrive = serde_json::json!({
+            "deadLetterTargetArn": dlq_arn,
+            "maxReceiveCount": settings.max_receive_count.to_string(),
+        });
+        let url = sqs
+            .create_queue()
+            .queue_name(&settings.queue)
+            .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
+            .send()
+            .await
+            .map_err(|e| queue_error(&settings.queue, ctx(e)))?
+            .queue_url
+            .ok_or_else(|| queue_error(&settings.queue, "CreateQueue returned no URL"))?;
+        self.set_queue_url(url);
+        Ok(())
+    }
+}

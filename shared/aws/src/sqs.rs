@@ -1,0 +1,475 @@
+//! [`Queue`] on an SQS standard queue.
+//!
+//! A message body is small JSON: the [`QueueMessage`] (ids and the event),
+//! its due time and a send sequence number. `DelaySeconds` is the time to
+//! the due time by the wall clock, at most 900 s; a message received
+//! before it is due (a longer timer, or clock skew) is sent again with the
+//! remaining delay and the received copy deleted — a fresh message each
+//! time, so a one-year timer never approaches the dead-letter queue's
+//! receive count. Bodies over [`SPILL_BYTES`] (a task result near the
+//! 256 KiB payload limit) are stored in the table and the message carries
+//! only their key.
+//!
+//! **Whose time.** The ports give the queue the caller's clock (`now` in
+//! [`Queue::receive`]), which is the wall clock in production and a
+//! simulated one in tests. SQS counts delays and visibility timeouts in
+//! wall-clock seconds. The queue reconciles the two with what this
+//! process knows of the messages it sent and received ([`Local`]):
+//! dueness is always decided against the caller's `now`; a message this
+//! process delivered becomes visible again when the caller's time passes
+//! its visibility deadline (`ChangeMessageVisibility` to 0) even if SQS's
+//! whole-second timeout has not run out; [`Queue::next_due`] is exact for
+//! the messages this process sent. With the wall clock this is SQS's own
+//! behaviour with millisecond precision; with a simulated clock set in the
+//! past (delays are then zero) it is the embedded queue's.
+//!
+//! **Duplicates.** A send whose id this process has queued and not acked
+//! is dropped, and copies of one id received in one batch (or while
+//! another copy is in flight here) are deleted. Across processes duplicates can remain;
+//! the runtime drops events that no longer apply, so they cost a receive,
+//! never a transition.
+
+use crate::codec::{key, Item};
+use crate::{backend_error, corrupt, Backend};
+use aws_sdk_sqs::operation::delete_message::DeleteMessageError;
+use aws_sdk_sqs::operation::get_queue_url::GetQueueUrlError;
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use flowstate_ports::{Delivery, Queue, QueueMessage, StoreError};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// SQS's limit on `DelaySeconds`.
+pub const MAX_DELAY_SECONDS: i64 = 900;
+/// Bodies larger than this go to the table (SQS takes 256 KiB, and a task
+/// result may be that large by itself).
+pub const SPILL_BYTES: usize = 64 * 1024;
+/// SQS's limit on a visibility timeout (12 hours).
+const MAX_VISIBILITY_SECONDS: i64 = 43_200;
+/// A queued message this long overdue that a receive did not return was
+/// consumed by another process or dead-lettered: forget it.
+const FORGET_AFTER_MS: i64 = 60_000;
+
+/// The body of an SQS message.
+#[derive(Debug, Serialize, Deserialize)]
+struct Wire {
+    id: String,
+    due: i64,
+    /// Send order among messages due at the same time.
+    seq: u64,
+    /// The message, unless it was spilled to the table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    m: Option<QueueMessage>,
+}
+
+/// What this process knows of messages it sent or received and has not
+/// acked: their due times and, when delivered here, the receipt handle and
+/// the caller-time end of their invisibility.
+#[derive(Debug, Default)]
+pub(crate) struct Local {
+    entries: HashMap<String, Entry>,
+    last_seq: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    due: i64,
+    spilled: bool,
+    /// Receipt handle and caller-time end of invisibility, while a copy
+    /// delivered here is being processed.
+    in_flight: Option<(String, i64)>,
+    /// SQS's id of that copy: the same message received again (its SQS
+    /// timeout ran out first) is a redelivery, another one a duplicate.
+    message_id: Option<String>,
+}
+
+fn wall_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Whole seconds until `due` by the wall clock, rounded up (never early),
+/// within SQS's 0..=900.
+fn delay_seconds(due: i64) -> i32 {
+    let ms = due - wall_ms();
+    (ms.max(0) + 999).div_euclid(1000).min(MAX_DELAY_SECONDS) as i32
+}
+
+fn spill_pk(id: &str) -> String {
+    format!("QB#{id}")
+}
+
+fn spill_key(id: &str) -> Item {
+    key(spill_pk(id), "QB")
+}
+
+/// A received message before it is delivered.
+struct Candidate {
+    message_id: Option<String>,
+    due: i64,
+    seq: u64,
+    handle: String,
+    message: QueueMessage,
+    attempts: u32,
+    spilled: bool,
+}
+
+impl Backend {
+    fn local(&self) -> std::sync::MutexGuard<'_, Local> {
+        // A poisoned lock only means another thread panicked mid-update of
+        // a cache of hints; the data is still usable.
+        self.inner
+            .local
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) async fn queue_url(&self) -> Result<&str, StoreError> {
+        let url = self
+            .inner
+            .queue_url
+            .get_or_try_init(|| async {
+                let out = self
+                    .inner
+                    .sqs
+                    .get_queue_url()
+                    .queue_name(&self.inner.settings.queue)
+                    .send()
+                    .await
+                    .map_err(|e| match e.into_service_error() {
+                        GetQueueUrlError::QueueDoesNotExist(_) => StoreError::Backend(format!(
+                            "SQS queue '{}' does not exist (create it, or use --create-resources)",
+                            self.inner.settings.queue
+                        )),
+                        other => backend_error("GetQueueUrl", other),
+                    })?;
+                out.queue_url
+                    .ok_or_else(|| StoreError::Backend("GetQueueUrl: no URL".into()))
+            })
+            .await?;
+        Ok(url)
+    }
+
+    pub(crate) fn set_queue_url(&self, url: String) {
+        // Already set means resolved earlier to the same queue.
+        let _ = self.inner.queue_url.set(url);
+    }
+
+    fn next_seq(&self) -> u64 {
+        // Wall-clock microseconds keep the order across processes roughly;
+        // the counter makes it strict within one.
+        let mut local = self.local();
+        let now = wall_ms().max(0) as u64 * 1000;
+        local.last_seq = now.max(local.last_seq + 1);
+        local.last_seq
+    }
+
+    async fn send_raw(&self, body: String, due: i64) -> Result<(), StoreError> {
+        let url = self.queue_url().await?;
+        self.inner
+            .sqs
+            .send_message()
+            .queue_url(url)
+            .message_body(body)
+            .delay_seconds(delay_seconds(due))
+            .send()
+            .await
+            .map_err(|e| backend_error("SendMessage", e))?;
+        Ok(())
+    }
+
+    async fn delete_raw(&self, handle: &str) -> Result<(), StoreError> {
+        let url = self.queue_url().await?;
+        match self
+            .inner
+            .sqs
+            .delete_message()
+            .queue_url(url)
+            .receipt_handle(handle)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => match e.into_service_error() {
+                // The handle is stale: the message was received again (and
+                // will be processed and dropped as stale) or is gone.
+                DeleteMessageError::ReceiptHandleIsInvalid(_) => Ok(()),
+                other => Err(backend_error("DeleteMessage", other)),
+            },
+        }
+    }
+
+    /// Makes a received message visible again at once. Failures are left
+    /// to SQS's own visibility timeout, which ends a little later.
+    async fn release(&self, handle: &str) {
+        let Ok(url) = self.queue_url().await else {
+            return;
+        };
+        let result = self
+            .inner
+            .sqs
+            .change_message_visibility()
+            .queue_url(url)
+            .receipt_handle(handle)
+            .visibility_timeout(0)
+            .send()
+            .await;
+        // Not in flight any more, a stale handle, or a failed call: in
+        // each case SQS's own timeout (or an ack) settles the message.
+        drop(result);
+    }
+
+    /// Decodes a received body; `Ok(None)` for a spilled body that is gone
+    /// (its message was acked: this is a late duplicate).
+    async fn decode(&self, body: &str) -> Result<Option<(Wire, QueueMessage, bool)>, StoreError> {
+        let mut wire: Wire = serde_json::from_str(body).map_err(|e| corrupt("queue message", e))?;
+        if let Some(m) = wire.m.take() {
+            return Ok(Some((wire, m, false)));
+        }
+        match self.get_item(&spill_pk(&wire.id), "QB").await? {
+            Some(item) => {
+                let bytes = self.read_body(&item).await?;
+                let m = serde_json::from_str(&bytes).map_err(|e| corrupt("queue message", e))?;
+                Ok(Some((wire, m, true)))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+impl Queue for Backend {
+    async fn send(&self, message: &QueueMessage) -> Result<(), StoreError> {
+        if self.local().entries.contains_key(&message.id) {
+            return Ok(());
+        }
+        let json = crate::codec::to_json(message)?;
+        let seq = self.next_seq();
+        let spilled = json.len() > SPILL_BYTES;
+        let wire = Wire {
+            id: message.id.clone(),
+            due: message.due,
+            seq,
+            m: (!spilled).then(|| message.clone()),
+        };
+        if spilled {
+            let encoded = crate::codec::encode(&spill_pk(&message.id), "QB", Item::new(), &json);
+            self.batch_write(encoded.into_items().collect(), Vec::new())
+                .await?;
+        }
+        let body = serde_json::to_string(&wire).map_err(|e| corrupt("queue message", e))?;
+        self.send_raw(body, message.due).await?;
+        self.local().entries.insert(
+            message.id.clone(),
+            Entry {
+                due: message.due,
+                spilled,
+                in_flight: None,
+                message_id: None,
+            },
+        );
+        Ok(())
+    }
+
+    async fn receive(
+        &self,
+        now: i64,
+        max: usize,
+        visibility_ms: i64,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let url = self.queue_url().await?.to_string();
+        let max = max.max(1);
+        // Messages delivered here whose invisibility ended in the caller's
+        // time come back now.
+        let expired: Vec<String> = {
+            let mut local = self.local();
+            local
+                .entries
+                .values_mut()
+                .filter(|e| e.in_flight.as_ref().is_some_and(|(_, until)| *until <= now))
+                .filter_map(|e| e.in_flight.take().map(|(h, _)| h))
+                .collect()
+        };
+        for handle in &expired {
+            self.release(handle).await;
+        }
+        let visibility = ((visibility_ms.max(0) + 999) / 1000).min(MAX_VISIBILITY_SECONDS) as i32;
+        let mut candidates: Vec<Candidate> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut drained = false;
+        for _ in 0..max.div_ceil(10) + 1 {
+            if candidates.len() >= max {
+                break;
+            }
+            let want = (max - candidates.len()).min(10) as i32;
+            let out = self
+                .inner
+                .sqs
+                .receive_message()
+                .queue_url(&url)
+                .max_number_of_messages(want)
+                .visibility_timeout(visibility)
+                .wait_time_seconds(0)
+                .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+                .send()
+                .await
+                .map_err(|e| backend_error("ReceiveMessage", e))?;
+            let messages = out.messages.unwrap_or_default();
+            let got = messages.len();
+            for m in messages {
+                let message_id = m.message_id;
+                let (Some(handle), Some(body)) = (m.receipt_handle, m.body) else {
+                    continue;
+                };
+                let attempts = m
+                    .attributes
+                    .as_ref()
+                    .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(1);
+                let (wire, message, spilled) = match self.decode(&body).await {
+                    Ok(Some(decoded)) => decoded,
+                    Ok(None) => {
+                        self.delete_raw(&handle).await?;
+                        continue;
+                    }
+                    // A body nobody can read is a poison message: left
+                    // in flight, SQS moves it to the dead-letter queue
+                    // after the redrive policy's receive count.
+                    Err(_) => continue,
+                };
+                if wire.due > now {
+                    // Not due: a fresh copy with the remaining delay.
+                    self.send_raw(body, wire.due).await?;
+                    self.delete_raw(&handle).await?;
+                    continue;
+                }
+                let duplicate_of_in_flight = self.local().entries.get(&wire.id).is_some_and(|e| {
+                    e.in_flight.is_some() && message_id.is_some() && e.message_id != message_id
+                });
+                if duplicate_of_in_flight || !seen.insert(wire.id.clone()) {
+                    self.delete_raw(&handle).await?;
+                    continue;
+                }
+                candidates.push(Candidate {
+                    message_id,
+                    due: wire.due,
+                    seq: wire.seq,
+                    handle,
+                    message,
+                    attempts,
+                    spilled,
+                });
+            }
+            if got < want as usize {
+                drained = true;
+                break;
+            }
+        }
+        candidates.sort_by_key(|c| (c.due, c.seq));
+        let extra = if candidates.len() > max {
+            candidates.split_off(max)
+        } else {
+            Vec::new()
+        };
+        for c in &extra {
+            self.release(&c.handle).await;
+        }
+        let mut local = self.local();
+        if drained {
+            local.entries.retain(|_, e| {
+                e.in_flight.is_some() || e.due >= now.saturating_sub(FORGET_AFTER_MS)
+            });
+        }
+        let mut deliveries = Vec::with_capacity(candidates.len());
+        for c in candidates {
+            let entry = local.entries.entry(c.message.id.clone()).or_insert(Entry {
+                due: c.due,
+                spilled: c.spilled,
+                in_flight: None,
+                message_id: None,
+            });
+            entry.in_flight = Some((c.handle.clone(), now.saturating_add(visibility_ms)));
+            entry.message_id = c.message_id;
+            entry.spilled |= c.spilled;
+            deliveries.push(Delivery {
+                // The id rides along so that `ack` can forget the message
+                // without a lookup (handles contain no newline).
+                receipt: format!("{}\n{}", c.handle, c.message.id),
+                message: c.message,
+                attempts: c.attempts,
+            });
+        }
+        Ok(deliveries)
+    }
+
+    async fn ack(&self, receipt: &str) -> Result<(), StoreError> {
+        let (handle, id) = receipt.split_once('\n').unwrap_or((receipt, ""));
+        self.delete_raw(handle).await?;
+        let entry = self.local().entries.remove(id);
+        if entry.is_some_and(|e| e.spilled) {
+            self.batch_write(Vec::new(), vec![spill_key(id)]).await?;
+        }
+        Ok(())
+    }
+
+    async fn next_due(&self) -> Result<Option<i64>, StoreError> {
+        let known = {
+            let local = self.local();
+            local
+                .entries
+                .values()
+                .map(|e| match &e.in_flight {
+                    Some((_, until)) => *until,
+                    None => e.due,
+                })
+                .min()
+        };
+        if known.is_some() {
+            return Ok(known);
+        }
+        // Nothing sent from here: ask SQS whether anything is queued at
+        // all (sent by another process, or before a restart).
+        let url = self.queue_url().await?;
+        let out = self
+            .inner
+            .sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .map_err(|e| backend_error("GetQueueAttributes", e))?;
+        let attrs = out.attributes.unwrap_or_default();
+        let count = |name: QueueAttributeName| -> u64 {
+            attrs.get(&name).and_then(|v| v.parse().ok()).unwrap_or(0)
+        };
+        let visible = count(QueueAttributeName::ApproximateNumberOfMessages);
+        let later = count(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+            + count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible);
+        Ok(if visible > 0 {
+            Some(wall_ms())
+        } else if later > 0 {
+            // Unknown exactly; a second is SQS's own granularity.
+            Some(wall_ms() + 1000)
+        } else {
+            None
+        })
+    }
+
+    async fn release_all(&self) -> Result<(), StoreError> {
+        let handles: Vec<String> = self
+            .local()
+            .entries
+            .values_mut()
+            .filter_map(|e| e.in_flight.take().map(|(h, _)| h))
+            .collect();
+        for handle in &handles {
+            self.release(handle).await;
+        }
+        Ok(())
+    }
+}
