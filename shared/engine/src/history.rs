@@ -256,6 +256,28 @@ fn error_cause(error: &Option<String>, cause: &Option<String>) -> Value {
     Value::Object(m)
 }
 
+/// The `resourceType`/`resource` pair every Task event detail starts with.
+fn task_fields(resource_type: &str, resource: &str) -> Map<String, Value> {
+    let mut d = Map::new();
+    d.insert("resourceType".into(), json!(resource_type));
+    d.insert("resource".into(), json!(resource));
+    d
+}
+
+/// Task event details that end in an error and a cause.
+fn task_error(
+    resource_type: &str,
+    resource: &str,
+    error: &Option<String>,
+    cause: &Option<String>,
+) -> Value {
+    let mut d = task_fields(resource_type, resource);
+    if let Value::Object(ec) = error_cause(error, cause) {
+        d.extend(ec);
+    }
+    Value::Object(d)
+}
+
 impl HistoryEvent {
     pub fn type_name(&self) -> &'static str {
         self.details.type_name()
@@ -334,9 +356,7 @@ impl HistoryEvent {
                 timeout_seconds,
                 heartbeat_seconds,
             } => {
-                let mut d = Map::new();
-                d.insert("resourceType".into(), json!(resource_type));
-                d.insert("resource".into(), json!(resource));
+                let mut d = task_fields(resource_type, resource);
                 d.insert("region".into(), json!(region));
                 d.insert("parameters".into(), text(parameters));
                 if let Some(t) = timeout_seconds {
@@ -352,16 +372,14 @@ impl HistoryEvent {
                 resource,
             } => (
                 "taskStartedEventDetails",
-                json!({"resourceType": resource_type, "resource": resource}),
+                Value::Object(task_fields(resource_type, resource)),
             ),
             Details::TaskSubmitted {
                 resource_type,
                 resource,
                 output,
             } => {
-                let mut d = Map::new();
-                d.insert("resourceType".into(), json!(resource_type));
-                d.insert("resource".into(), json!(resource));
+                let mut d = task_fields(resource_type, resource);
                 data(output, "output", &mut d);
                 ("taskSubmittedEventDetails", Value::Object(d))
             }
@@ -370,9 +388,7 @@ impl HistoryEvent {
                 resource,
                 output,
             } => {
-                let mut d = Map::new();
-                d.insert("resourceType".into(), json!(resource_type));
-                d.insert("resource".into(), json!(resource));
+                let mut d = task_fields(resource_type, resource);
                 data(output, "output", &mut d);
                 ("taskSucceededEventDetails", Value::Object(d))
             }
@@ -381,29 +397,19 @@ impl HistoryEvent {
                 resource,
                 error,
                 cause,
-            } => {
-                let mut d = Map::new();
-                d.insert("resourceType".into(), json!(resource_type));
-                d.insert("resource".into(), json!(resource));
-                if let Value::Object(ec) = error_cause(error, cause) {
-                    d.extend(ec);
-                }
-                ("taskFailedEventDetails", Value::Object(d))
-            }
+            } => (
+                "taskFailedEventDetails",
+                task_error(resource_type, resource, error, cause),
+            ),
             Details::TaskTimedOut {
                 resource_type,
                 resource,
                 error,
                 cause,
-            } => {
-                let mut d = Map::new();
-                d.insert("resourceType".into(), json!(resource_type));
-                d.insert("resource".into(), json!(resource));
-                if let Value::Object(ec) = error_cause(error, cause) {
-                    d.extend(ec);
-                }
-                ("taskTimedOutEventDetails", Value::Object(d))
-            }
+            } => (
+                "taskTimedOutEventDetails",
+                task_error(resource_type, resource, error, cause),
+            ),
             Details::LambdaFunctionScheduled {
                 resource,
                 input,
@@ -484,5 +490,47 @@ impl HistoryEvent {
         };
         m.insert(key.into(), details);
         Value::Object(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_failed_details_carry_resource_error_and_cause() {
+        let e = HistoryEvent {
+            id: 5,
+            previous_event_id: 4,
+            timestamp: 1_500,
+            details: Details::TaskFailed {
+                resource_type: "lambda".into(),
+                resource: "invoke".into(),
+                error: Some("Boom".into()),
+                cause: None,
+            },
+        };
+        assert_eq!(
+            e.to_aws_json(true),
+            json!({"timestamp": 1.5, "type": "TaskFailed", "id": 5, "previousEventId": 4,
+                   "taskFailedEventDetails": {"resourceType": "lambda", "resource": "invoke", "error": "Boom"}})
+        );
+    }
+
+    #[test]
+    fn task_started_details_name_the_resource() {
+        let e = HistoryEvent {
+            id: 3,
+            previous_event_id: 2,
+            timestamp: 0,
+            details: Details::TaskStarted {
+                resource_type: "sqs".into(),
+                resource: "sendMessage".into(),
+            },
+        };
+        assert_eq!(
+            e.to_aws_json(false)["taskStartedEventDetails"],
+            json!({"resourceType": "sqs", "resource": "sendMessage"})
+        );
     }
 }
