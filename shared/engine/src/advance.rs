@@ -12,6 +12,7 @@
 //! `Step::history` atomically, then perform `Step::effects`. If `advance`
 //! returns an error, discard the execution value it was given.
 
+use crate::dataflow::runtime;
 use crate::execution::*;
 use crate::history::{Details, HistoryEvent, StateType};
 use crate::scope::EvalScope;
@@ -120,10 +121,6 @@ struct Run<'a, 'e> {
     /// The size of the output `output_stage` just built, when it could be
     /// derived from the input's size (a ResultPath merge), for `exit`.
     size_hint: RefCell<Option<(Arc<Value>, usize)>>,
-}
-
-fn runtime(cause: impl Into<String>) -> Failure {
-    Failure::states(StatesError::Runtime, cause)
 }
 
 impl Run<'_, '_> {

@@ -9,7 +9,8 @@ use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::sync::Arc;
 
-fn runtime(cause: String) -> Failure {
+/// `States.Runtime` with the given cause (without the state prefix).
+pub(crate) fn runtime(cause: impl Into<String>) -> Failure {
     Failure::states(StatesError::Runtime, cause)
 }
 
