@@ -26,9 +26,11 @@
 //! ```
 
 mod clock;
+mod notify;
 mod records;
 
 pub use clock::{Clock, SimulatedClock, SystemClock};
+pub use notify::{Notifier, NotifyFuture, StatusChange, DETAIL_TYPE, SOURCE};
 pub use flowstate_engine::driver::{TaskInvocation, TaskResult};
 pub use records::*;
 
