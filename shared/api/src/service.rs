@@ -210,6 +210,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Backend for Service<S, Q, I, C> {
                 state_machine_arn: i.state_machine_arn,
                 name: i.name,
                 input: i.input,
+                parent: None,
             },
         )
         .await?;
@@ -229,6 +230,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Backend for Service<S, Q, I, C> {
                 state_machine_arn: i.state_machine_arn,
                 name: i.name,
                 input: i.input,
+                parent: None,
             },
         )
         .await?;

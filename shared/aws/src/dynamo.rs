@@ -931,6 +931,14 @@ impl Store for Backend {
         self.batch_write(Vec::new(), keys).await
     }
 
+    async fn outbox_entry(&self, id: &str) -> Result<Option<OutboxEntry>, StoreError> {
+        let (pk, sk) = outbox_key(id);
+        match self.get_item(&pk, &sk).await? {
+            Some(item) => Ok(Some(self.read_json("outbox entry", &item).await?)),
+            None => Ok(None),
+        }
+    }
+
     async fn pending_outbox(
         &self,
         created_before: i64,

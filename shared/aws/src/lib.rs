@@ -38,6 +38,7 @@ use flowstate_ports::StoreError;
 use std::sync::{Arc, Mutex};
 
 pub use flowstate_ports::{Queue, Store};
+pub use sqs::{MAX_DELAY_SECONDS, SPILL_BYTES};
 
 /// Names of the AWS resources a [`Backend`] uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +52,11 @@ pub struct Settings {
     pub dead_letter_queue: String,
     /// Receives after which SQS moves a message to the dead-letter queue.
     pub max_receive_count: u32,
+    /// Keep track of the messages this process sent and received (a
+    /// long-running worker that polls the queue itself). Off in Lambda
+    /// functions: the event source receives, other instances consume what
+    /// this one sends, and the bookkeeping would only grow.
+    pub track_messages: bool,
 }
 
 impl Settings {
@@ -61,6 +67,7 @@ impl Settings {
             dead_letter_queue: format!("{queue}-dlq"),
             queue,
             max_receive_count: 10,
+            track_messages: true,
         }
     }
 }

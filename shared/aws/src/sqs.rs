@@ -239,9 +239,45 @@ impl Backend {
     }
 }
 
+/// Messages delivered by Lambda's SQS event source (the stepper function):
+/// SQS deletes a record when the function reports it done, so there is no
+/// ack here.
+impl Backend {
+    /// The message in a record's body if it is due at `now`. A message not
+    /// due yet (a timer longer than 900 s) is sent again with the remaining
+    /// delay and `None` returned: the caller reports the record done. `None`
+    /// also for a late duplicate whose spilled body is gone.
+    pub async fn accept_record(
+        &self,
+        body: &str,
+        now: i64,
+    ) -> Result<Option<QueueMessage>, StoreError> {
+        let Some((wire, message, _)) = self.decode(body).await? else {
+            return Ok(None);
+        };
+        if wire.due > now {
+            self.send_raw(body.to_string(), wire.due).await?;
+            return Ok(None);
+        }
+        Ok(Some(message))
+    }
+
+    /// After a record's message was handled: deletes its spilled body, if
+    /// it had one.
+    pub async fn finish_record(&self, body: &str) -> Result<(), StoreError> {
+        let wire: Wire = serde_json::from_str(body).map_err(|e| corrupt("queue message", e))?;
+        if wire.m.is_none() {
+            self.batch_write(Vec::new(), vec![spill_key(&wire.id)])
+                .await?;
+        }
+        Ok(())
+    }
+}
+
 impl Queue for Backend {
     async fn send(&self, message: &QueueMessage) -> Result<(), StoreError> {
-        if self.local().entries.contains_key(&message.id) {
+        let tracked = self.inner.settings.track_messages;
+        if tracked && self.local().entries.contains_key(&message.id) {
             return Ok(());
         }
         let json = crate::codec::to_json(message)?;
@@ -260,6 +296,9 @@ impl Queue for Backend {
         }
         let body = serde_json::to_string(&wire).map_err(|e| corrupt("queue message", e))?;
         self.send_raw(body, message.due).await?;
+        if !tracked {
+            return Ok(());
+        }
         self.local().entries.insert(
             message.id.clone(),
             Entry {

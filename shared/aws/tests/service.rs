@@ -92,6 +92,7 @@ async fn start<C: Clock>(s: &Svc<C>, arn: &str, name: &str, input: &Value) -> St
         state_machine_arn: arn.into(),
         name: Some(name.into()),
         input: Some(input.to_string()),
+        ..Default::default()
     })
     .await
     .unwrap()

@@ -61,6 +61,7 @@ async fn start_many(svc: &Svc, arn: &str, prefix: &str, n: usize, workers: usize
                     state_machine_arn: arn.clone(),
                     name: Some(format!("{prefix}-{i}")),
                     input: Some(r#"{"order":42,"items":[1,2,3]}"#.into()),
+                    ..Default::default()
                 })
                 .await
                 .expect("start");

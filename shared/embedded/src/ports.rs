@@ -514,6 +514,16 @@ impl Store for Embedded {
         .await
     }
 
+    async fn outbox_entry(&self, id: &str) -> Result<Option<OutboxEntry>, StoreError> {
+        let id = id.to_string();
+        self.read(move |c| {
+            get_body(c, "SELECT body FROM outbox WHERE id = ?1", &id)?
+                .map(|body| from_json(&body))
+                .transpose()
+        })
+        .await
+    }
+
     async fn pending_outbox(
         &self,
         created_before: i64,

@@ -66,6 +66,7 @@ fn start(arn: &str, name: &str, input: &str) -> StartExecution {
         state_machine_arn: arn.into(),
         name: Some(name.into()),
         input: Some(input.into()),
+        ..Default::default()
     }
 }
 

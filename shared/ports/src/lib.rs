@@ -30,8 +30,8 @@ mod notify;
 mod records;
 
 pub use clock::{Clock, SimulatedClock, SystemClock};
-pub use notify::{Notifier, NotifyFuture, StatusChange, DETAIL_TYPE, SOURCE};
 pub use flowstate_engine::driver::{TaskInvocation, TaskResult};
+pub use notify::{Notifier, NotifyFuture, StatusChange, DETAIL_TYPE, SOURCE};
 pub use records::*;
 
 use flowstate_engine::history::HistoryEvent;
@@ -154,6 +154,12 @@ pub trait Store: Send + Sync + 'static {
         &self,
         ids: &[String],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// One outbox entry by id, if it was not performed (deleted) yet.
+    fn outbox_entry(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<OutboxEntry>, StoreError>> + Send;
 
     /// Outbox entries not yet performed, created at or before
     /// `created_before` (epoch ms), oldest first.

@@ -59,6 +59,24 @@ pub struct ExecutionMeta {
     /// The `#TestCase` suffix of the state machine ARN it was started with
     /// (Step Functions Local's mocked-integration convention).
     pub test_case: Option<String>,
+    /// Set when a parent execution started this one with
+    /// `states:startExecution.sync` (or `.sync:2`): the parent's task is
+    /// answered when this execution ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ParentTask>,
+}
+
+/// The Task of a parent execution that waits for a child execution
+/// (`arn:aws:states:::states:startExecution.sync[:2]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParentTask {
+    pub execution_arn: String,
+    pub frame: FrameId,
+    /// The task's sequence number in that frame (stale answers are dropped).
+    pub seq: u64,
+    /// `.sync:2`: the child's input and output are shown as JSON values
+    /// rather than JSON text.
+    pub json_output: bool,
 }
 
 /// An execution as stored: the engine's value plus [`ExecutionMeta`].
@@ -202,6 +220,10 @@ pub struct ExecutionSummary {
 pub enum MessageBody {
     /// Feed this event to the execution.
     Event(Event),
+    /// Perform this outbox entry (a Task invocation deferred to a worker,
+    /// see `Config::defer_tasks` in the runtime), then feed its result to
+    /// the execution. Carries the entry's id, never its payload.
+    Perform { outbox_id: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

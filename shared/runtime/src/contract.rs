@@ -102,6 +102,7 @@ fn started(
             revision_id: "rev-1".into(),
             kind: WorkflowType::Standard,
             test_case: None,
+            parent: None,
         },
     };
     let step = ok(
@@ -116,7 +117,7 @@ fn started(
         ),
         "start",
     );
-    let outbox = crate::service::outbox_entries(&rec, &step.effects, start);
+    let outbox = crate::service::outbox_entries(&rec, &step.effects, start, false);
     (rec, step, outbox, sm)
 }
 
@@ -584,10 +585,20 @@ async fn outbox<B: Store>(b: &B) {
         ok(b.pending_outbox(999, 100).await, "pending").is_empty(),
         "contract: created_before filters"
     );
+    assert_eq!(
+        ok(b.outbox_entry(&outbox[1].id).await, "outbox_entry").as_ref(),
+        Some(&outbox[1]),
+        "contract: an outbox entry is read back by id"
+    );
     ok(
         b.complete_outbox(&[outbox[0].id.clone(), "unknown".into()])
             .await,
         "complete",
+    );
+    assert_eq!(
+        ok(b.outbox_entry(&outbox[0].id).await, "outbox_entry"),
+        None,
+        "contract: a completed entry is gone"
     );
     assert_eq!(
         ok(b.pending_outbox(i64::MAX, 100).await, "pending"),

@@ -115,7 +115,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             match advance(&mut candidate.execution, &machine, event, &env) {
                 Ok(step) => {
                     rec = candidate;
-                    for entry in outbox_entries(&rec, &step.effects, now) {
+                    for entry in outbox_entries(&rec, &step.effects, now, false) {
                         match entry.effect {
                             Effect::InvokeTask {
                                 frame,

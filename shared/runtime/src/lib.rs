@@ -28,15 +28,18 @@
 //! [`Invoker`]: flowstate_ports::Invoker
 //! [`Clock`]: flowstate_ports::Clock
 
+mod children;
 pub mod contract;
 mod error;
 mod express;
+mod finished;
 mod locks;
 pub mod names;
 mod service;
 mod worker;
 
 pub use error::ServiceError;
+pub use finished::status_change;
 pub use service::{
     header, Applied, Config, CreateStateMachine, ExecutionDescription, HistoryPage, HistoryRequest,
     Service, StartExecution, StartedExecution, UpdateStateMachine,

@@ -12,9 +12,9 @@ use flowstate_engine::{
 };
 use flowstate_ports::{
     Clock, Created, ExecutionHeader, ExecutionMeta, ExecutionQuery, ExecutionRecord,
-    ExecutionSummary, HistoryQuery, InvokeContext, Invoker, MessageBody, OutboxEntry, Page,
-    PageRequest, Queue, QueueMessage, StateMachineRecord, StepWrite, Store, StoreError, TaskResult,
-    WorkflowType,
+    ExecutionSummary, HistoryQuery, InvokeContext, Invoker, MessageBody, Notifier, OutboxEntry,
+    Page, PageRequest, Queue, QueueMessage, StateMachineRecord, StepWrite, Store, StoreError,
+    TaskResult, WorkflowType,
 };
 use serde_json::Value;
 use std::collections::HashMap;
@@ -40,6 +40,13 @@ pub struct Config {
     pub cache_capacity: usize,
     /// The periodic outbox sweep performs entries older than this.
     pub outbox_sweep_age_ms: i64,
+    /// Hand Task invocations to the queue (a `Perform` message, performed
+    /// by whichever worker receives it) instead of performing them in the
+    /// process that committed the step. The AWS deployment sets this: the
+    /// API function answers StartExecution without waiting for a task, and
+    /// the stepper applies a task's result in the same invocation that
+    /// performed it (one queue message per task, not two).
+    pub defer_tasks: bool,
 }
 
 impl Default for Config {
@@ -53,6 +60,7 @@ impl Default for Config {
             spawn_tasks: true,
             cache_capacity: 1024,
             outbox_sweep_age_ms: 300_000,
+            defer_tasks: false,
         }
     }
 }
@@ -84,6 +92,8 @@ pub struct StartExecution {
     pub name: Option<String>,
     /// JSON text; `{}` when absent.
     pub input: Option<String>,
+    /// The parent's task, for `states:startExecution.sync` children.
+    pub parent: Option<flowstate_ports::ParentTask>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -165,6 +175,8 @@ pub(crate) struct Inner<S, Q, I, C> {
     pub(crate) in_flight: Mutex<std::collections::HashSet<String>>,
     /// Express executions running in memory, by ARN: callbacks go there.
     pub(crate) sync_waiters: Mutex<HashMap<String, tokio::sync::mpsc::UnboundedSender<Event>>>,
+    /// Told of every execution that ends (set once, before work starts).
+    pub(crate) notifier: std::sync::OnceLock<Arc<dyn Notifier>>,
 }
 
 /// The Step Functions operations over a [`Store`], a [`Queue`], an
@@ -275,8 +287,15 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                 wake: tokio::sync::Notify::new(),
                 in_flight: Mutex::new(Default::default()),
                 sync_waiters: Mutex::new(HashMap::new()),
+                notifier: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Publishes every execution's end through `notifier` from now on.
+    /// Returns false (and changes nothing) if a notifier was set already.
+    pub fn set_notifier(&self, notifier: Arc<dyn Notifier>) -> bool {
+        self.inner.notifier.set(notifier).is_ok()
     }
 
     pub fn store(&self) -> &S {
@@ -508,6 +527,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                 revision_id: sm.revision_id.clone(),
                 kind: sm.kind,
                 test_case: test_case.map(str::to_string),
+                parent: req.parent.clone(),
             },
         })
     }
@@ -553,7 +573,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         };
         let step = advance(&mut rec.execution, &machine, Event::Start, &env)
             .map_err(|e| ServiceError::Internal(format!("cannot start {arn}: {e}")))?;
-        let outbox = outbox_entries(&rec, &step.effects, now);
+        let outbox = outbox_entries(&rec, &step.effects, now, self.keeps_finished(&rec));
         let write = StepWrite {
             frames_changed: &step.frames_changed,
             frames_removed: &step.frames_removed,
@@ -786,7 +806,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                 // here; the store has the truth.
                 Err(e) => return Err(ServiceError::Internal(format!("{arn}: {e}"))),
             };
-            let outbox = outbox_entries(&rec, &step.effects, now);
+            let outbox = outbox_entries(&rec, &step.effects, now, self.keeps_finished(&rec));
             let write = StepWrite {
                 frames_changed: &step.frames_changed,
                 frames_removed: &step.frames_removed,
@@ -832,7 +852,19 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
 
     /// Performs outbox entries, then deletes them. Timers become queue
     /// messages; tasks are invoked and their results queued.
-    pub(crate) async fn perform(&self, outbox: Vec<OutboxEntry>) -> Result<(), ServiceError> {
+    ///
+    /// A plain function returning a boxed future: performing a Task may
+    /// start a child execution, whose first step is performed here again,
+    /// and the compiler cannot prove a recursive `async fn` `Send`.
+    pub(crate) fn perform(
+        &self,
+        outbox: Vec<OutboxEntry>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ServiceError>> + Send + '_>>
+    {
+        Box::pin(self.perform_entries(outbox))
+    }
+
+    async fn perform_entries(&self, outbox: Vec<OutboxEntry>) -> Result<(), ServiceError> {
         if outbox.is_empty() {
             return Ok(());
         }
@@ -858,6 +890,18 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                     self.inner.queue.send(&msg).await?;
                     done.push(entry.id);
                 }
+                Effect::InvokeTask { .. } if self.inner.config.defer_tasks => {
+                    // The entry stays pending until a worker performed it.
+                    let msg = QueueMessage {
+                        id: format!("{}#perform", entry.id),
+                        execution_arn: entry.execution_arn.clone(),
+                        due: self.inner.clock.now(),
+                        body: MessageBody::Perform {
+                            outbox_id: entry.id.clone(),
+                        },
+                    };
+                    self.inner.queue.send(&msg).await?;
+                }
                 Effect::InvokeTask { .. } => {
                     if self.inner.config.spawn_tasks {
                         if !lock(&self.inner.in_flight).insert(entry.id.clone()) {
@@ -874,7 +918,10 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                         self.invoke_task(entry).await?;
                     }
                 }
-                Effect::Finished { .. } => done.push(entry.id),
+                Effect::Finished { .. } => {
+                    self.finished(&entry).await?;
+                    done.push(entry.id);
+                }
             }
         }
         self.inner.wake.notify_one();
@@ -885,34 +932,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
     }
 
     async fn invoke_task(&self, entry: OutboxEntry) -> Result<(), ServiceError> {
-        let Effect::InvokeTask {
-            frame,
-            seq,
-            invocation,
-        } = &entry.effect
-        else {
-            return Ok(());
-        };
-        let ctx = InvokeContext {
-            execution_arn: entry.execution_arn.clone(),
-            invocation_id: entry.id.clone(),
-            test_case: entry.test_case.clone(),
-        };
-        let event = match self.inner.invoker.invoke(&ctx, invocation).await {
-            TaskResult::Succeeded(output) => Some(Event::TaskSucceeded {
-                frame: *frame,
-                seq: *seq,
-                output,
-            }),
-            TaskResult::Failed(f) => Some(Event::TaskFailed {
-                frame: *frame,
-                seq: *seq,
-                error: f.error,
-                cause: f.cause,
-            }),
-            TaskResult::AwaitingCallback => None,
-        };
-        if let Some(event) = event {
+        if let Some(event) = self.task_outcome(&entry).await? {
             let msg = QueueMessage {
                 id: format!("{}#result", entry.id),
                 execution_arn: entry.execution_arn.clone(),
@@ -927,6 +947,69 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             .complete_outbox(std::slice::from_ref(&entry.id))
             .await?;
         Ok(())
+    }
+
+    /// Performs a Task invocation; the event that answers it, or `None`
+    /// while the task waits for a callback (or for a child execution).
+    async fn task_outcome(&self, entry: &OutboxEntry) -> Result<Option<Event>, ServiceError> {
+        let Effect::InvokeTask {
+            frame,
+            seq,
+            invocation,
+        } = &entry.effect
+        else {
+            return Ok(None);
+        };
+        let result = match crate::children::nested_pattern(&invocation.resource) {
+            Some(pattern) => {
+                self.start_child(&entry.id, *frame, *seq, pattern, invocation)
+                    .await?
+            }
+            None => {
+                let ctx = InvokeContext {
+                    execution_arn: entry.execution_arn.clone(),
+                    invocation_id: entry.id.clone(),
+                    test_case: entry.test_case.clone(),
+                };
+                self.inner.invoker.invoke(&ctx, invocation).await
+            }
+        };
+        Ok(match result {
+            TaskResult::Succeeded(output) => Some(Event::TaskSucceeded {
+                frame: *frame,
+                seq: *seq,
+                output,
+            }),
+            TaskResult::Failed(f) => Some(Event::TaskFailed {
+                frame: *frame,
+                seq: *seq,
+                error: f.error,
+                cause: f.cause,
+            }),
+            TaskResult::AwaitingCallback => None,
+        })
+    }
+
+    /// A `Perform` message: performs the deferred Task invocation and
+    /// applies its result right here (no second message). A repeat after
+    /// the entry was completed finds nothing to do.
+    async fn perform_deferred(&self, outbox_id: &str) -> Result<Applied, ServiceError> {
+        let Some(entry) = self.inner.store.outbox_entry(outbox_id).await? else {
+            return Ok(Applied::Dropped);
+        };
+        let applied = match self.task_outcome(&entry).await? {
+            Some(event) => match self.apply(&entry.execution_arn, event).await {
+                Ok(a) => a,
+                Err(ServiceError::ExecutionDoesNotExist(_)) => Applied::Dropped,
+                Err(e) => return Err(e),
+            },
+            None => Applied::Dropped,
+        };
+        self.inner
+            .store
+            .complete_outbox(std::slice::from_ref(&entry.id))
+            .await?;
+        Ok(applied)
     }
 
     /// Performs outbox entries created at or before `created_before` that
@@ -966,32 +1049,41 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         &self,
         delivery: &flowstate_ports::Delivery,
     ) -> Result<Applied, ServiceError> {
-        let MessageBody::Event(event) = &delivery.message.body;
-        let applied = match self
-            .apply(&delivery.message.execution_arn, event.clone())
-            .await
-        {
-            Ok(a) => a,
-            Err(ServiceError::ExecutionDoesNotExist(_)) => Applied::Dropped,
-            Err(e) => return Err(e),
-        };
+        let applied = self.handle(&delivery.message).await?;
         self.inner.queue.ack(&delivery.receipt).await?;
         Ok(applied)
     }
+
+    /// Does what a queue message asks, without acknowledging it (a Lambda
+    /// event source deletes the messages of a successful batch itself).
+    pub async fn handle(&self, message: &QueueMessage) -> Result<Applied, ServiceError> {
+        match &message.body {
+            MessageBody::Event(event) => {
+                match self.apply(&message.execution_arn, event.clone()).await {
+                    Ok(a) => Ok(a),
+                    Err(ServiceError::ExecutionDoesNotExist(_)) => Ok(Applied::Dropped),
+                    Err(e) => Err(e),
+                }
+            }
+            MessageBody::Perform { outbox_id } => self.perform_deferred(outbox_id).await,
+        }
+    }
 }
 
-/// The outbox entries of a step: every effect but `Finished`, with ids
+/// The outbox entries of a step: every effect (`Finished` only when it is
+/// kept: someone is told of the end), with ids
 /// derived from the execution and its new version.
 pub(crate) fn outbox_entries(
     rec: &ExecutionRecord,
     effects: &[Effect],
     now: i64,
+    keep_finished: bool,
 ) -> Vec<OutboxEntry> {
     let e = &rec.execution;
     effects
         .iter()
         .enumerate()
-        .filter(|(_, eff)| !matches!(eff, Effect::Finished { .. }))
+        .filter(|(_, eff)| keep_finished || !matches!(eff, Effect::Finished { .. }))
         .map(|(i, eff)| OutboxEntry {
             id: format!("{}#{}#{}", e.info.arn, e.version, i),
             execution_arn: e.info.arn.clone(),

@@ -129,6 +129,9 @@ impl Store for Faulty {
     async fn complete_outbox(&self, ids: &[String]) -> Result<(), StoreError> {
         io!(self, self.inner.complete_outbox(ids))
     }
+    async fn outbox_entry(&self, id: &str) -> Result<Option<OutboxEntry>, StoreError> {
+        io!(self, self.inner.outbox_entry(id))
+    }
     async fn pending_outbox(
         &self,
         before: i64,
@@ -278,6 +281,7 @@ pub async fn run_kind(
                         state_machine_arn: sm.arn.clone(),
                         name: Some(name),
                         input: Some(inputs[i].to_string()),
+                        parent: None,
                     })
                     .await?;
                 if !arns.contains(&started.execution_arn) {

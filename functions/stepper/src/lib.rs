@@ -1,0 +1,171 @@
+//! The stepper: what the `flowstate-lambda-stepper` function does with an
+//! invocation, apart from the Lambda runtime around it.
+//!
+//! - An **SQS batch** (Lambda's event source on the step queue): every
+//!   record is one queue message — an event for an execution, or a Task to
+//!   perform (`Perform`). Records are handled concurrently (steps of one
+//!   execution still one at a time), each in its own tracing span. A record
+//!   that fails is reported in `batchItemFailures`, so SQS redelivers only
+//!   it (and, after `maxReceiveCount` failures, moves it to the dead-letter
+//!   queue). A message not due yet (timers over 900 s) is sent again with
+//!   the remaining delay and reported done.
+//! - A **sweep** (the stack's schedule, `{"sweep": true}` or any scheduled
+//!   EventBridge event): effects committed by a step whose process died
+//!   before performing them (the outbox) are performed again.
+
+use flowstate_aws::Backend;
+use flowstate_ports::{Clock, Invoker};
+use flowstate_runtime::{Applied, Service, ServiceError};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tracing::Instrument;
+
+/// The service the stepper drives: DynamoDB + SQS, any invoker and clock.
+pub type StepperService<I, C> = Service<Backend, Backend, I, C>;
+
+/// Failures of a whole invocation (a record's failure is reported in the
+/// batch response instead).
+#[derive(Debug, thiserror::Error)]
+pub enum StepperError {
+    #[error("unrecognised invocation payload: expected an SQS event (Records) or a sweep ({{\"sweep\": true}} or a scheduled event): {0}")]
+    Payload(String),
+    #[error("outbox sweep failed: {0}")]
+    Sweep(#[from] ServiceError),
+}
+
+#[derive(Debug, Deserialize)]
+struct SqsEvent {
+    #[serde(rename = "Records")]
+    records: Vec<SqsRecord>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SqsRecord {
+    #[serde(rename = "messageId")]
+    message_id: String,
+    body: String,
+}
+
+/// How many records of one batch ran, and what became of them.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BatchReport {
+    pub committed: usize,
+    pub dropped: usize,
+    /// Not due yet: sent again with the remaining delay.
+    pub deferred: usize,
+    pub failed: usize,
+}
+
+/// The stepper over a service. `sweep_age_ms`: a sweep performs outbox
+/// entries older than this (longer than a Task may take, so a task being
+/// performed is not started twice).
+pub struct Stepper<I, C> {
+    service: StepperService<I, C>,
+    sweep_age_ms: i64,
+}
+
+impl<I: Invoker, C: Clock> Stepper<I, C> {
+    pub fn new(service: StepperService<I, C>, sweep_age_ms: i64) -> Self {
+        Stepper {
+            service,
+            sweep_age_ms,
+        }
+    }
+
+    pub fn service(&self) -> &StepperService<I, C> {
+        &self.service
+    }
+
+    /// Handles one invocation payload; the function's response.
+    pub async fn handle(&self, payload: Value) -> Result<Value, StepperError> {
+        if payload.get("Records").is_some() {
+            let event: SqsEvent = serde_json::from_value(payload)
+                .map_err(|e| StepperError::Payload(e.to_string()))?;
+            let (failures, report) = self.batch(event.records).await;
+            tracing::info!(?report, "batch done");
+            let failures: Vec<Value> = failures
+                .into_iter()
+                .map(|id| json!({"itemIdentifier": id}))
+                .collect();
+            return Ok(json!({"batchItemFailures": failures}));
+        }
+        let scheduled = payload.get("sweep").and_then(Value::as_bool) == Some(true)
+            || payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event");
+        if scheduled {
+            let before = self.service.clock().now() - self.sweep_age_ms;
+            let performed = self.service.sweep_outbox(before).await?;
+            tracing::info!(performed, "outbox swept");
+            return Ok(json!({"swept": performed}));
+        }
+        let shown: String = payload.to_string().chars().take(200).collect();
+        Err(StepperError::Payload(shown))
+    }
+
+    /// Handles the records of one SQS batch concurrently; the message ids
+    /// of the records that failed.
+    async fn batch(&self, records: Vec<SqsRecord>) -> (Vec<String>, BatchReport) {
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut ids = std::collections::HashMap::new();
+        for record in records {
+            let service = self.service.clone();
+            let span = tracing::info_span!(
+                "record",
+                message_id = %record.message_id,
+                execution_arn = tracing::field::Empty
+            );
+            let message_id = record.message_id.clone();
+            let handle = tasks.spawn(
+                async move {
+                    let outcome = one_record(&service, &record.body).await;
+                    if let Err(e) = &outcome {
+                        tracing::error!(error = %e, "record failed; SQS will redeliver it");
+                    }
+                    (record.message_id, outcome)
+                }
+                .instrument(span),
+            );
+            ids.insert(handle.id(), message_id);
+        }
+        let mut failed = Vec::new();
+        let mut report = BatchReport::default();
+        while let Some(joined) = tasks.join_next_with_id().await {
+            match joined {
+                Ok((_, (_, Ok(Outcome::Applied(Applied::Committed))))) => report.committed += 1,
+                Ok((_, (_, Ok(Outcome::Applied(Applied::Dropped))))) => report.dropped += 1,
+                Ok((_, (_, Ok(Outcome::NotDue)))) => report.deferred += 1,
+                Ok((_, (id, Err(_)))) => {
+                    report.failed += 1;
+                    failed.push(id);
+                }
+                Err(e) => {
+                    report.failed += 1;
+                    tracing::error!(error = %e, "a record's task panicked; SQS will redeliver it");
+                    if let Some(id) = ids.get(&e.id()) {
+                        failed.push(id.clone());
+                    }
+                }
+            }
+        }
+        (failed, report)
+    }
+}
+
+enum Outcome {
+    Applied(Applied),
+    NotDue,
+}
+
+async fn one_record<I: Invoker, C: Clock>(
+    service: &StepperService<I, C>,
+    body: &str,
+) -> Result<Outcome, ServiceError> {
+    let backend = service.queue();
+    let now = service.clock().now();
+    let Some(message) = backend.accept_record(body, now).await? else {
+        return Ok(Outcome::NotDue);
+    };
+    tracing::Span::current().record("execution_arn", message.execution_arn.as_str());
+    let applied = service.handle(&message).await?;
+    backend.finish_record(body).await?;
+    Ok(Outcome::Applied(applied))
+}

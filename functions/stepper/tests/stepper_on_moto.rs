@@ -1,0 +1,396 @@
+//! The stepper on DynamoDB + SQS (moto): executions started as the API
+//! function starts them (`defer_tasks`), then advanced only by SQS batches
+//! handed to the stepper as Lambda's event source hands them. Every AWS
+//! call goes through a counting proxy, which gives the cost meter: calls
+//! per execution for a chain of Pass/Choice states, one Lambda Task and a
+//! Wait (printed; run with `--nocapture` to see the table).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../../../shared/aws/tests/common/mod.rs"]
+#[allow(dead_code)] // shared with shared/aws's tests, which use all of it
+mod common;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_dynamodb::config::Credentials;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use flowstate_aws::{Backend, Settings};
+use flowstate_engine::Status;
+use flowstate_lambda_stepper::Stepper;
+use flowstate_ports::{InvokeContext, Invoker, Store, SystemClock, TaskInvocation, TaskResult};
+use flowstate_runtime::{Config, CreateStateMachine, Service, StartExecution};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+type Counts = Arc<Mutex<BTreeMap<String, u64>>>;
+
+/// An HTTP proxy in front of moto that counts requests by operation
+/// (`X-Amz-Target` for JSON protocols, `Action=` for query ones).
+async fn counting_proxy(target: String) -> (String, Counts) {
+    let counts: Counts = Arc::default();
+    let c = counts.clone();
+    let app = axum::Router::new().fallback(
+        move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+            let (counts, target) = (c.clone(), target.clone());
+            async move {
+                let op = operation(&headers, &body);
+                *counts.lock().unwrap().entry(op).or_default() += 1;
+                tokio::task::spawn_blocking(move || forward(&target, method, uri, headers, body))
+                    .await
+                    .unwrap()
+            }
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}"), counts)
+}
+
+fn operation(headers: &HeaderMap, body: &[u8]) -> String {
+    if let Some(t) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+        let (service, op) = t.split_once('.').unwrap_or(("?", t));
+        let service = if service.starts_with("DynamoDB") {
+            "dynamodb"
+        } else if service.starts_with("AmazonSQS") {
+            "sqs"
+        } else {
+            service
+        };
+        return format!("{service}:{op}");
+    }
+    let text = String::from_utf8_lossy(body);
+    let action = text
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("Action="))
+        .unwrap_or("?");
+    format!("query:{action}")
+}
+
+fn forward(
+    target: &str,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, HeaderMap, Vec<u8>) {
+    let url = format!(
+        "{target}{}",
+        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+    );
+    let mut req = ureq::request(method.as_str(), &url);
+    for (name, value) in &headers {
+        if name != "host" && name != "content-length" {
+            req = req.set(name.as_str(), value.to_str().unwrap_or_default());
+        }
+    }
+    let response = match req.send_bytes(&body) {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => {
+            return (
+                StatusCode::BAD_GATEWAY,
+                HeaderMap::new(),
+                e.to_string().into(),
+            )
+        }
+    };
+    let status = StatusCode::from_u16(response.status()).unwrap();
+    let mut out = HeaderMap::new();
+    for name in response.headers_names() {
+        if let (Ok(n), Some(v)) = (
+            axum::http::HeaderName::try_from(name.as_str()),
+            response.header(&name),
+        ) {
+            if n != "content-length" && n != "transfer-encoding" {
+                out.insert(n, v.parse().unwrap());
+            }
+        }
+    }
+    let mut bytes = Vec::new();
+    response.into_reader().read_to_end(&mut bytes).unwrap();
+    (status, out, bytes)
+}
+
+/// A Lambda function in-process: doubles `n`. Counts its invocations (on
+/// AWS each is one Lambda Invoke request).
+#[derive(Clone, Default)]
+struct Double {
+    calls: Arc<Mutex<u64>>,
+}
+
+impl Invoker for Double {
+    async fn invoke(&self, _ctx: &InvokeContext, task: &TaskInvocation) -> TaskResult {
+        *self.calls.lock().unwrap() += 1;
+        let n = task.parameters["n"].as_i64().unwrap_or(0);
+        TaskResult::Succeeded(json!({"n": n * 2}))
+    }
+}
+
+async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+        .load()
+        .await
+}
+
+struct World {
+    stepper: Stepper<Double, SystemClock>,
+    counts: Counts,
+    /// Talks to moto directly (not counted): plays Lambda's event source.
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+    /// The same table, read directly (not counted).
+    observer: Backend,
+}
+
+async fn world(moto: &common::Moto, name: &str) -> World {
+    let (proxy, counts) = counting_proxy(moto.endpoint.clone()).await;
+    let mut settings = Settings::new(format!("{name}-table"), format!("{name}-steps"));
+    settings.track_messages = false;
+    let backend = Backend::new(&sdk_config(&proxy).await, settings);
+    backend.create_resources().await.unwrap();
+    let config = Config {
+        spawn_tasks: false,
+        defer_tasks: true,
+        // The API and the stepper are different functions: nothing is
+        // decoded already when a step begins, so count the loads.
+        cache_capacity: 0,
+        ..Config::default()
+    };
+    let service = Service::new(
+        backend.clone(),
+        backend,
+        Double::default(),
+        SystemClock,
+        config,
+    );
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config(&moto.endpoint).await);
+    let queue_url = sqs
+        .get_queue_url()
+        .queue_name(format!("{name}-steps"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let mut settings = Settings::new(format!("{name}-table"), format!("{name}-steps"));
+    settings.track_messages = false;
+    let observer = Backend::new(&sdk_config(&moto.endpoint).await, settings);
+    World {
+        observer,
+        stepper: Stepper::new(service, 15 * 60 * 1000),
+        counts,
+        sqs,
+        queue_url,
+    }
+}
+
+impl World {
+    fn take_counts(&self) -> BTreeMap<String, u64> {
+        std::mem::take(&mut *self.counts.lock().unwrap())
+    }
+
+    /// Lambda's event source: receives batches, invokes the stepper,
+    /// deletes the records it reports done. Returns the number of stepper
+    /// invocations it took for the execution to end.
+    async fn drive(&self, arn: &str) -> (usize, usize) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let (mut invocations, mut records) = (0, 0);
+        loop {
+            let rec = self.observer.load_execution(arn, false).await.unwrap();
+            if rec.unwrap().execution.status != Status::Running {
+                return (invocations, records);
+            }
+            assert!(Instant::now() < deadline, "{arn} did not end");
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .unwrap();
+            let messages = out.messages.unwrap_or_default();
+            if messages.is_empty() {
+                continue;
+            }
+            let event = json!({"Records": messages.iter().map(|m| json!({
+                "messageId": m.message_id.clone().unwrap(),
+                "receiptHandle": m.receipt_handle.clone().unwrap(),
+                "body": m.body.clone().unwrap(),
+                "eventSource": "aws:sqs",
+            })).collect::<Vec<_>>()});
+            invocations += 1;
+            records += messages.len();
+            let response = self.stepper.handle(event).await.unwrap();
+            let failed: Vec<&str> = response["batchItemFailures"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["itemIdentifier"].as_str().unwrap())
+                .collect();
+            assert!(failed.is_empty(), "records failed: {response}");
+            for m in &messages {
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(m.receipt_handle.clone().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+async fn create(w: &World, name: &str, definition: Value) -> String {
+    w.stepper
+        .service()
+        .create_state_machine(CreateStateMachine {
+            name: name.into(),
+            definition: definition.to_string(),
+            role_arn: "arn:aws:iam::123456789012:role/r".into(),
+            kind: flowstate_ports::WorkflowType::Standard,
+            description: None,
+        })
+        .await
+        .unwrap()
+        .arn
+}
+
+async fn start(w: &World, machine: &str, name: &str) -> String {
+    w.stepper
+        .service()
+        .start_execution(StartExecution {
+            state_machine_arn: machine.into(),
+            name: Some(name.into()),
+            input: Some(r#"{"n": 3}"#.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .execution_arn
+}
+
+fn chain(length: usize) -> Value {
+    let mut states = serde_json::Map::new();
+    for i in 0..length {
+        let next = if i + 1 < length {
+            json!({"Next": format!("S{}", i + 1)})
+        } else {
+            json!({"End": true})
+        };
+        let state = if i % 2 == 0 {
+            let mut s = json!({"Type": "Pass"});
+            s.as_object_mut()
+                .unwrap()
+                .extend(next.as_object().unwrap().clone());
+            s
+        } else {
+            let target = next
+                .get("Next")
+                .cloned()
+                .unwrap_or(json!(format!("End{i}")));
+            if next.get("End").is_some() {
+                states.insert(format!("End{i}"), json!({"Type": "Succeed"}));
+            }
+            json!({"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericGreaterThan": 0, "Next": target}], "Default": target})
+        };
+        states.insert(format!("S{i}"), state);
+    }
+    json!({"StartAt": "S0", "States": states})
+}
+
+fn show(label: &str, counts: &BTreeMap<String, u64>) -> String {
+    let total: u64 = counts.values().sum();
+    format!("{label:<28} {total:>3} calls  {counts:?}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn executions_advance_through_sqs_batches_and_the_calls_are_counted() {
+    let moto = common::Moto::start();
+    let w = world(&moto, &format!("stepper-{}", std::process::id())).await;
+    let pass_chain = create(&w, "chain", chain(10)).await;
+    let task = create(
+        &w,
+        "task",
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:double", "End": true}}}),
+    )
+    .await;
+    let wait = create(
+        &w,
+        "wait",
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 2, "Next": "P"},
+            "P": {"Type": "Pass", "End": true}}}),
+    )
+    .await;
+    let mut table = Vec::new();
+
+    // Warm the definition cache, as a warm function has it.
+    let warm = start(&w, &pass_chain, "warm").await;
+    w.drive(&warm).await;
+    w.take_counts();
+
+    let arn = start(&w, &pass_chain, "c1").await;
+    let at_start = w.take_counts();
+    let (invocations, _) = w.drive(&arn).await;
+    let after = w.take_counts();
+    let d = w.stepper.service().describe_execution(&arn).await.unwrap();
+    assert_eq!(d.status, Status::Succeeded);
+    assert_eq!(
+        invocations, 0,
+        "a Pass/Choice chain ends within StartExecution"
+    );
+    assert!(after.is_empty(), "no call beyond the start: {after:?}");
+    table.push(show("chain of 10: start", &at_start));
+
+    let warm = start(&w, &task, "warm").await;
+    w.drive(&warm).await;
+    w.take_counts();
+    let arn = start(&w, &task, "t1").await;
+    let at_start = w.take_counts();
+    let (invocations, records) = w.drive(&arn).await;
+    let after = w.take_counts();
+    let d = w.stepper.service().describe_execution(&arn).await.unwrap();
+    assert_eq!(d.status, Status::Succeeded);
+    assert_eq!(d.output.as_deref(), Some(&json!({"n": 6})));
+    assert_eq!((invocations, records), (1, 1), "one stepper invocation");
+    assert_eq!(
+        at_start.get("sqs:SendMessage"),
+        Some(&1),
+        "one SQS message: {at_start:?}"
+    );
+    assert_eq!(
+        after.get("dynamodb:TransactWriteItems"),
+        Some(&1),
+        "one transaction beyond the start: {after:?}"
+    );
+    assert_eq!(after.get("sqs:SendMessage"), None, "{after:?}");
+    table.push(show("one Lambda Task: start", &at_start));
+    table.push(show("one Lambda Task: stepper", &after));
+
+    let warm = start(&w, &wait, "warm").await;
+    w.drive(&warm).await;
+    w.take_counts();
+    let arn = start(&w, &wait, "w1").await;
+    let at_start = w.take_counts();
+    let (invocations, _) = w.drive(&arn).await;
+    let after = w.take_counts();
+    assert_eq!(invocations, 1);
+    table.push(show("Wait 2 s: start", &at_start));
+    table.push(show("Wait 2 s: stepper", &after));
+
+    println!("cost meter (AWS calls through the proxy):");
+    for row in &table {
+        println!("  {row}");
+    }
+}
