@@ -3,7 +3,9 @@
 //! does. The result is Publish's answer (`MessageId`, ...) with the SDK
 //! metadata.
 
-use super::{add_sdk_metadata, message_attributes, sdk_failure, sorted, Params, ServiceNames};
+use super::{
+    add_sdk_metadata, message_attributes, runtime, sdk_failure, sorted, Params, ServiceNames,
+};
 use aws_sdk_sns::operation::RequestId;
 use aws_sdk_sns::primitives::Blob;
 use aws_sdk_sns::types::MessageAttributeValue;
@@ -93,7 +95,7 @@ pub(crate) async fn publish(
             .set_string_value(string)
             .set_binary_value(binary.map(Blob::new))
             .build()
-            .map_err(|e| params.missing(&format!("MessageAttributes.{name}: {e}")))?;
+            .map_err(|e| runtime(format!("The message attribute '{name}' is invalid: {e}")))?;
         request = request.message_attributes(name, value);
     }
     let output = request.send().await.map_err(|e| sdk_failure(NAMES, &e))?;
