@@ -243,6 +243,10 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Received>>) {
         let request_id = format!("req-{n}");
         let (status, extra, payload): (u16, Vec<(&str, String)>, String) = match function.as_str()
         {
+            // Lambda queues an asynchronous call and answers 202, empty.
+            "echo" if received.header("X-Amz-Invocation-Type") == Some("Event") => {
+                (202, Vec::new(), String::new())
+            }
             "echo" => {
                 let event: Value = serde_json::from_str(&received.body).unwrap_or(Value::Null);
                 (
@@ -357,6 +361,24 @@ async fn lambda_invoke_wraps_the_answer_and_passes_qualifier_and_client_context(
         request.header("X-Amz-Invocation-Type"),
         Some("RequestResponse")
     );
+}
+
+#[tokio::test]
+async fn lambda_invoke_event_invocation_is_passed_on_and_answers_202() {
+    let server = LambdaServer::start();
+    let invoker = lambda_invoker(&server).await;
+    let out = succeeded(
+        run(
+            &invoker,
+            "arn:aws:states:::lambda:invoke",
+            json!({"FunctionName": "echo", "InvocationType": "Event", "Payload": {}}),
+        )
+        .await,
+    );
+    assert_eq!(out["StatusCode"], json!(202));
+    assert_eq!(out["Payload"], json!(""));
+    assert!(out.get("ExecutedVersion").is_none(), "{out}");
+    assert_eq!(server.last().header("X-Amz-Invocation-Type"), Some("Event"));
 }
 
 #[tokio::test]
