@@ -1,5 +1,11 @@
 //! ValidateStateMachineDefinition, computed here: it needs nothing but the
-//! language crate, so every backend gets the same answer.
+//! language crate and the engine's list of integrations, so every backend
+//! gets the same answer.
+//!
+//! Besides the language's own diagnostics, each Task whose resource
+//! Flowstate cannot perform on AWS gets a WARNING (the definition is valid
+//! Step Functions ASL and runs locally with a handler; on AWS the task
+//! fails with `States.TaskFailed`).
 
 use crate::error::ApiError;
 use crate::shapes::{
@@ -7,6 +13,8 @@ use crate::shapes::{
     ValidateStateMachineDefinitionOutput, ValidationResultCode, ValidationSeverity,
 };
 use flowstate_asl::validate::{validate, Diagnostic, Severity};
+use flowstate_engine::integration::{aws_supported_summary, AwsSupport, TaskResource};
+use serde_json::Value;
 
 /// AWS's default and largest page of diagnostics.
 const MAX_DIAGNOSTICS: usize = 100;
@@ -68,7 +76,63 @@ pub fn diagnostics(definition: &str) -> Vec<Diag> {
             }]
         }
     };
-    validate(&value).iter().map(to_wire).collect()
+    let mut all: Vec<Diag> = validate(&value).iter().map(to_wire).collect();
+    let mut unsupported = Vec::new();
+    unsupported_on_aws(&value, "", &mut unsupported);
+    all.extend(unsupported.iter().map(to_wire));
+    all
+}
+
+/// A warning for each Task, in every scope (Parallel branches, Map
+/// processors), whose `Resource` parses but is not performed on AWS.
+/// Resources that do not parse are the language validator's business.
+fn unsupported_on_aws(scope: &Value, pointer: &str, out: &mut Vec<Diagnostic>) {
+    let Some(states) = scope.get("States").and_then(Value::as_object) else {
+        return;
+    };
+    for (name, state) in states {
+        let at = format!("{pointer}/States/{}", escape_pointer(name));
+        match state.get("Type").and_then(Value::as_str) {
+            Some("Task") => {
+                let Some(resource) = state.get("Resource").and_then(Value::as_str) else {
+                    continue;
+                };
+                let Ok(parsed) = TaskResource::parse(resource) else {
+                    continue;
+                };
+                if let AwsSupport::Unsupported(reason) = parsed.aws_support() {
+                    out.push(Diagnostic {
+                        location: format!("{at}/Resource"),
+                        message: format!(
+                            "state '{name}': {resource} cannot run on AWS ({reason}); there the task fails with States.TaskFailed. {}",
+                            aws_supported_summary()
+                        ),
+                        severity: Severity::Warning,
+                    });
+                }
+            }
+            Some("Parallel") => {
+                if let Some(branches) = state.get("Branches").and_then(Value::as_array) {
+                    for (i, branch) in branches.iter().enumerate() {
+                        unsupported_on_aws(branch, &format!("{at}/Branches/{i}"), out);
+                    }
+                }
+            }
+            Some("Map") => {
+                for field in ["ItemProcessor", "Iterator"] {
+                    if let Some(processor) = state.get(field) {
+                        unsupported_on_aws(processor, &format!("{at}/{field}"), out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// RFC 6901: `~` and `/` in a state name.
+fn escape_pointer(name: &str) -> String {
+    name.replace('~', "~0").replace('/', "~1")
 }
 
 fn to_wire(d: &Diagnostic) -> Diag {
@@ -106,5 +170,73 @@ fn code_for(d: &Diagnostic) -> &'static str {
         "INVALID_RESOURCE"
     } else {
         "SCHEMA_VALIDATION_FAILED"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn warnings(definition: Value) -> Vec<Diag> {
+        diagnostics(&definition.to_string())
+            .into_iter()
+            .filter(|d| d.severity == ValidationSeverity::Warning)
+            .collect()
+    }
+
+    #[test]
+    fn unsupported_task_resources_are_warnings_located_at_the_resource() {
+        let def = json!({"StartAt": "P", "States": {
+            "P": {"Type": "Parallel", "Next": "M", "Branches": [
+                {"StartAt": "Ecs", "States": {"Ecs": {"Type": "Task", "Resource": "arn:aws:states:::ecs:runTask.sync", "End": true}}}
+            ]},
+            "M": {"Type": "Map", "Next": "a/b", "ItemProcessor": {"StartAt": "Sdk", "States": {
+                "Sdk": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:getObject", "End": true}
+            }}},
+            "a/b": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.sync", "Next": "Ok"},
+            "Ok": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "Parameters": {"QueueUrl": "q", "MessageBody": "m"}, "End": true}
+        }});
+        let found = warnings(def);
+        let locations: Vec<&str> = found
+            .iter()
+            .map(|d| d.location.as_deref().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            locations,
+            [
+                "/States/P/Branches/0/States/Ecs/Resource",
+                "/States/M/ItemProcessor/States/Sdk/Resource",
+                "/States/a~1b/Resource",
+            ]
+        );
+        assert!(found[0]
+            .message
+            .contains("ecs:runTask is not supported on AWS"));
+        assert!(found[0].message.contains("Flowstate on AWS supports"));
+        assert!(found.iter().all(|d| d.code == "INVALID_RESOURCE"));
+    }
+
+    #[test]
+    fn unsupported_resources_do_not_fail_validation() {
+        let def = json!({"StartAt": "A", "States": {
+            "A": {"Type": "Task", "Resource": "arn:aws:states:us-east-1:123456789012:activity:approve", "End": true}
+        }});
+        let out = validate_state_machine_definition(&ValidateStateMachineDefinitionInput {
+            definition: def.to_string(),
+            severity: Some(ValidationSeverity::Warning),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(out.result, ValidationResultCode::Ok);
+        assert_eq!(out.diagnostics.len(), 1);
+        assert_eq!(out.diagnostics[0].severity, ValidationSeverity::Warning);
+        // Without severity WARNING, warnings are not listed.
+        let out = validate_state_machine_definition(&ValidateStateMachineDefinitionInput {
+            definition: def.to_string(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(out.diagnostics.is_empty());
     }
 }

@@ -1,6 +1,9 @@
 //! Flowstate's AWS backends: the [`Store`] on DynamoDB and the [`Queue`] on
 //! SQS, bundled in one [`Backend`] value (the runtime and the contract suite
-//! take one value implementing both).
+//! take one value implementing both); the [`Invoker`] that performs Task
+//! states against AWS services ([`AwsInvoker`]); and the [`Notifier`] that
+//! publishes execution status changes to SNS and EventBridge
+//! ([`AwsNotifier`]).
 //!
 //! - **DynamoDB** (one table, keys `PK`/`SK`, one global secondary index
 //!   `GSI1`): state machines and their revisions, the execution header, one
@@ -25,19 +28,51 @@
 //! # Ok(()) }
 //! ```
 //!
+//! - **Task states** ([`AwsInvoker`], `invoker.rs` and `integrations/`):
+//!   Lambda (function ARNs, `lambda:invoke`), `sqs:sendMessage`,
+//!   `sns:publish`, `events:putEvents`, `dynamodb:getItem|putItem|updateItem|deleteItem`,
+//!   each also as `.waitForTaskToken` where Step Functions offers it (not
+//!   DynamoDB). Request and result shapes and error names are Step
+//!   Functions'; what is supported is the engine's list
+//!   (`flowstate_engine::integration::AWS_INTEGRATIONS`), and anything else
+//!   fails with `States.TaskFailed` naming it.
+//! - **Status changes** ([`AwsNotifier`], `notifier.rs`): Step Functions'
+//!   "Execution Status Change" event to an SNS topic (message attribute
+//!   `status`) and optionally an EventBridge bus (source `flowstate`).
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use flowstate_aws::{AwsInvoker, AwsNotifier, NotifierSettings};
+//! let config = aws_config::load_from_env().await;
+//! let invoker = AwsInvoker::new(&config);
+//! let notifier = AwsNotifier::new(
+//!     &config,
+//!     NotifierSettings::new("arn:aws:sns:us-east-1:123456789012:flowstate-status")
+//!         .with_event_bus("default"),
+//! );
+//! # let _ = (invoker, notifier); }
+//! ```
+//!
 //! SDK errors never leave this crate: the ports see [`StoreError`]
-//! (`Conflict` for a lost compare-and-set), set-up code sees [`Error`].
+//! (`Conflict` for a lost compare-and-set), set-up code sees [`Error`],
+//! tasks see Step Functions' error names.
 
 mod codec;
 mod dynamo;
+mod integrations;
+mod invoker;
+mod notifier;
 mod resources;
 mod sqs;
+
+pub use invoker::AwsInvoker;
+pub use notifier::{event_id, AwsNotifier, NotifierSettings, DEFAULT_SOURCE};
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use flowstate_ports::StoreError;
 use std::sync::{Arc, Mutex};
 
-pub use flowstate_ports::{Queue, Store};
+pub use flowstate_ports::{Invoker, Notifier, Queue, Store};
 pub use sqs::{MAX_DELAY_SECONDS, SPILL_BYTES};
 
 /// Names of the AWS resources a [`Backend`] uses.

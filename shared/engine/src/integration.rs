@@ -14,6 +14,9 @@
 //! - [`LambdaResponse`] and [`LambdaServiceError`]: the two answers the
 //!   Lambda Invoke API gives, transport-neutral, so the local runner and the
 //!   AWS invoker share one mapping to results and [`Failure`]s.
+//! - [`AWS_INTEGRATIONS`], [`TaskResource::aws_support`] and
+//!   [`aws_supported_summary`]: what Flowstate performs on AWS — the one list
+//!   the AWS invoker dispatches on and definition validation warns against.
 //!
 //! ```
 //! use flowstate_engine::integration::{LambdaCall, LambdaResponse, TaskResource};
@@ -271,6 +274,159 @@ impl FromStr for TaskResource {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         TaskResource::parse(s)
     }
+}
+
+/// One service integration Flowstate performs on AWS, and the patterns it
+/// performs it with there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AwsIntegration {
+    /// As written in the resource ARN: `sqs`, `dynamodb`, ...
+    pub service: &'static str,
+    /// As written in the resource ARN: `sendMessage`, `getItem`, ...
+    pub action: &'static str,
+    pub patterns: &'static [IntegrationPattern],
+    /// Performed by the runtime (it starts a child execution) rather than
+    /// by the AWS invoker.
+    pub by_runtime: bool,
+}
+
+const CALL_OR_CALLBACK: &[IntegrationPattern] = &[
+    IntegrationPattern::RequestResponse,
+    IntegrationPattern::WaitForTaskToken,
+];
+/// Step Functions' optimized DynamoDB integration has no callback pattern
+/// ("The Wait for a Callback with the Task Token integration pattern is not
+/// supported", Step Functions developer guide, connect-ddb).
+const CALL_ONLY: &[IntegrationPattern] = &[IntegrationPattern::RequestResponse];
+const EVERY_PATTERN: &[IntegrationPattern] = &[
+    IntegrationPattern::RequestResponse,
+    IntegrationPattern::Sync,
+    IntegrationPattern::Sync2,
+    IntegrationPattern::WaitForTaskToken,
+];
+
+/// What Flowstate supports on AWS besides plain Lambda function ARNs: the
+/// one list the AWS invoker dispatches on and validation warns against.
+pub const AWS_INTEGRATIONS: &[AwsIntegration] = &[
+    AwsIntegration::invoker("lambda", "invoke", CALL_OR_CALLBACK),
+    AwsIntegration::invoker("sqs", "sendMessage", CALL_OR_CALLBACK),
+    AwsIntegration::invoker("sns", "publish", CALL_OR_CALLBACK),
+    AwsIntegration::invoker("events", "putEvents", CALL_OR_CALLBACK),
+    AwsIntegration::invoker("dynamodb", "getItem", CALL_ONLY),
+    AwsIntegration::invoker("dynamodb", "putItem", CALL_ONLY),
+    AwsIntegration::invoker("dynamodb", "updateItem", CALL_ONLY),
+    AwsIntegration::invoker("dynamodb", "deleteItem", CALL_ONLY),
+    AwsIntegration {
+        service: "states",
+        action: "startExecution",
+        patterns: EVERY_PATTERN,
+        by_runtime: true,
+    },
+];
+
+impl AwsIntegration {
+    const fn invoker(
+        service: &'static str,
+        action: &'static str,
+        patterns: &'static [IntegrationPattern],
+    ) -> AwsIntegration {
+        AwsIntegration {
+            service,
+            action,
+            patterns,
+            by_runtime: false,
+        }
+    }
+
+    /// `arn:aws:states:::sqs:sendMessage[.waitForTaskToken]`.
+    fn describe(&self) -> String {
+        let suffixes: Vec<&str> = self
+            .patterns
+            .iter()
+            .map(|p| p.suffix())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let base = format!("arn:aws:states:::{}:{}", self.service, self.action);
+        if suffixes.is_empty() {
+            base
+        } else {
+            format!("{base}[{}]", suffixes.join("|"))
+        }
+    }
+}
+
+/// Who performs a Task resource when Flowstate runs on AWS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AwsSupport {
+    /// The AWS invoker calls the service.
+    Invoker,
+    /// The runtime does (`states:startExecution` starts a child execution).
+    Runtime,
+    /// Nobody: the reason says what is not supported, for task failures and
+    /// validation warnings.
+    Unsupported(String),
+}
+
+impl TaskResource {
+    /// Who performs this resource on AWS, or why nobody does.
+    pub fn aws_support(&self) -> AwsSupport {
+        match self {
+            TaskResource::LambdaFunction(_) => AwsSupport::Invoker,
+            // The parser only accepts request-response and callback here.
+            TaskResource::LambdaInvoke(_) => AwsSupport::Invoker,
+            TaskResource::Activity(_) => {
+                AwsSupport::Unsupported("activities are not supported on AWS".to_string())
+            }
+            TaskResource::Service(service) if service.kind == IntegrationKind::AwsSdk => {
+                AwsSupport::Unsupported(format!(
+                    "AWS SDK integrations (aws-sdk:{}:{}) are not supported on AWS",
+                    service.service, service.action
+                ))
+            }
+            TaskResource::Service(service) => {
+                let Some(known) = AWS_INTEGRATIONS
+                    .iter()
+                    .find(|i| i.service == service.service && i.action == service.action)
+                else {
+                    return AwsSupport::Unsupported(format!(
+                        "the integration {}:{} is not supported on AWS",
+                        service.service, service.action
+                    ));
+                };
+                if !known.patterns.contains(&service.pattern) {
+                    return AwsSupport::Unsupported(format!(
+                        "{}:{} does not support the {} pattern",
+                        service.service,
+                        service.action,
+                        match service.pattern {
+                            IntegrationPattern::RequestResponse => "request-response",
+                            other => other.suffix(),
+                        }
+                    ));
+                }
+                if known.by_runtime {
+                    AwsSupport::Runtime
+                } else {
+                    AwsSupport::Invoker
+                }
+            }
+        }
+    }
+
+    /// Whether Flowstate performs this resource on AWS (invoker or runtime).
+    pub fn supported_on_aws(&self) -> bool {
+        !matches!(self.aws_support(), AwsSupport::Unsupported(_))
+    }
+}
+
+/// What Flowstate supports on AWS, as one sentence for error causes and
+/// validation messages.
+pub fn aws_supported_summary() -> String {
+    let integrations: Vec<String> = AWS_INTEGRATIONS.iter().map(|i| i.describe()).collect();
+    format!(
+        "Flowstate on AWS supports Lambda function ARNs and {}",
+        integrations.join(", ")
+    )
 }
 
 /// The six colon-separated fields of an ARN; the last one keeps its colons.
@@ -1395,6 +1551,78 @@ mod tests {
         assert_eq!(
             (e.error_code.as_str(), e.message.as_str()),
             ("KMSAccessDeniedException", "m")
+        );
+    }
+
+    fn aws(resource: &str) -> AwsSupport {
+        TaskResource::parse(resource).unwrap().aws_support()
+    }
+
+    #[test]
+    fn aws_support_covers_lambda_and_the_listed_integrations() {
+        for supported in [
+            "arn:aws:lambda:us-east-1:123456789012:function:charge",
+            "arn:aws:states:::lambda:invoke",
+            "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "arn:aws:states:::sqs:sendMessage",
+            "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "arn:aws:states:::sns:publish.waitForTaskToken",
+            "arn:aws:states:::events:putEvents",
+            "arn:aws:states:::events:putEvents.waitForTaskToken",
+            "arn:aws:states:::dynamodb:getItem",
+            "arn:aws:states:::dynamodb:putItem",
+            "arn:aws:states:::dynamodb:updateItem",
+            "arn:aws-cn:states:::dynamodb:deleteItem",
+        ] {
+            assert_eq!(aws(supported), AwsSupport::Invoker, "{supported}");
+        }
+        for child in [
+            "arn:aws:states:::states:startExecution",
+            "arn:aws:states:::states:startExecution.sync",
+            "arn:aws:states:::states:startExecution.sync:2",
+            "arn:aws:states:::states:startExecution.waitForTaskToken",
+        ] {
+            assert_eq!(aws(child), AwsSupport::Runtime, "{child}");
+        }
+    }
+
+    #[test]
+    fn aws_support_names_what_is_missing() {
+        let reason = |r: &str| match aws(r) {
+            AwsSupport::Unsupported(reason) => reason,
+            other => panic!("{r} should be unsupported, got {other:?}"),
+        };
+        assert_eq!(
+            reason("arn:aws:states:::ecs:runTask.sync"),
+            "the integration ecs:runTask is not supported on AWS"
+        );
+        assert_eq!(
+            reason("arn:aws:states:::sqs:sendMessage.sync"),
+            "sqs:sendMessage does not support the .sync pattern"
+        );
+        // Step Functions has no callback pattern for DynamoDB either.
+        assert_eq!(
+            reason("arn:aws:states:::dynamodb:putItem.waitForTaskToken"),
+            "dynamodb:putItem does not support the .waitForTaskToken pattern"
+        );
+        assert!(reason("arn:aws:states:::aws-sdk:s3:getObject").contains("aws-sdk:s3:getObject"));
+        assert!(reason("arn:aws:states:us-east-1:1:activity:a").contains("activities"));
+        assert!(!TaskResource::parse("arn:aws:states:::sns:getTopic")
+            .unwrap()
+            .supported_on_aws());
+    }
+
+    #[test]
+    fn aws_summary_lists_every_integration_with_its_patterns() {
+        let summary = aws_supported_summary();
+        assert!(summary.starts_with("Flowstate on AWS supports Lambda function ARNs and "));
+        assert!(summary.contains("arn:aws:states:::sqs:sendMessage[.waitForTaskToken]"));
+        assert!(summary.contains("arn:aws:states:::dynamodb:getItem,"));
+        assert!(summary
+            .contains("arn:aws:states:::states:startExecution[.sync|.sync:2|.waitForTaskToken]"));
+        assert_eq!(
+            summary.matches("arn:aws:states:::").count(),
+            AWS_INTEGRATIONS.len()
         );
     }
 
