@@ -98,6 +98,7 @@ async fn tasks_call_dynamodb_and_sqs_and_wait_for_the_callback() {
             state_machine_arn: machine,
             name: Some("order-1".into()),
             input: Some(json!({"id": "A-1"}).to_string()),
+            ..Default::default()
         })
         .await
         .unwrap()
