@@ -165,8 +165,16 @@ fn print_table(keys: &[KeyInfo]) {
         println!("No access keys.");
         return;
     }
-    let width = keys.iter().map(|k| k.name.chars().count()).max().unwrap_or(0).max(4);
-    println!("{:<20}  {:<width$}  {:<8}  CREATED", "ACCESS KEY ID", "NAME", "STATUS");
+    let width = keys
+        .iter()
+        .map(|k| k.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    println!(
+        "{:<20}  {:<width$}  {:<8}  CREATED",
+        "ACCESS KEY ID", "NAME", "STATUS"
+    );
     for k in keys {
         println!(
             "{:<20}  {:<width$}  {:<8}  {}",

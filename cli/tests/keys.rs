@@ -1,5 +1,7 @@
 //! `flowstate keys create|list|revoke` against moto (DynamoDB + KMS).
 
+#![allow(clippy::unwrap_used)]
+
 use flowstate_auth::{KeyStatus, KeyStore};
 use flowstate_aws::DynamoKeyStore;
 use flowstate_testkit::{Moto, Stack};
@@ -29,7 +31,12 @@ fn text(out: &Output) -> (String, String) {
 fn field<'a>(stdout: &'a str, name: &str) -> &'a str {
     stdout
         .lines()
-        .find_map(|l| l.strip_prefix(name)?.trim_start().strip_prefix('=').map(str::trim))
+        .find_map(|l| {
+            l.strip_prefix(name)?
+                .trim_start()
+                .strip_prefix('=')
+                .map(str::trim)
+        })
         .unwrap_or_else(|| panic!("no '{name} =' line in:\n{stdout}"))
 }
 
@@ -40,7 +47,21 @@ async fn keys_are_created_listed_and_revoked_without_secrets_leaking() {
     let table = stack.table.as_str();
     let kms = stack.kms_key_arn.as_str();
 
-    let out = flowstate(&stack, &["keys", "create", "--name", "ci", "--table", table, "--kms-key", kms, "--api-url", "https://abc.execute-api.us-east-1.amazonaws.com/"]);
+    let out = flowstate(
+        &stack,
+        &[
+            "keys",
+            "create",
+            "--name",
+            "ci",
+            "--table",
+            table,
+            "--kms-key",
+            kms,
+            "--api-url",
+            "https://abc.execute-api.us-east-1.amazonaws.com/",
+        ],
+    );
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}{stderr}");
     let id = field(&stdout, "aws_access_key_id").to_string();
@@ -77,7 +98,10 @@ async fn keys_are_created_listed_and_revoked_without_secrets_leaking() {
     let out = flowstate(&stack, &["keys", "list", "--table", table]);
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
-    let row = stdout.lines().find(|l| l.starts_with(&id)).unwrap_or_else(|| panic!("{stdout}"));
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .unwrap_or_else(|| panic!("{stdout}"));
     assert!(row.contains(" ci ") && row.contains("Active"), "{row}");
     assert!(stdout.contains("alice"), "{stdout}");
     assert!(!stdout.contains(&secret), "list printed a secret");
@@ -105,22 +129,49 @@ async fn keys_commands_say_what_is_missing_or_unknown() {
     let moto = Moto::start();
     let stack = moto.stack().await;
 
-    let out = flowstate(&stack, &["keys", "revoke", "AKIANOSUCHKEY0000000", "--table", &stack.table]);
+    let out = flowstate(
+        &stack,
+        &[
+            "keys",
+            "revoke",
+            "AKIANOSUCHKEY0000000",
+            "--table",
+            &stack.table,
+        ],
+    );
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("no access key 'AKIANOSUCHKEY0000000'"), "{stderr}");
+    assert!(
+        stderr.contains("no access key 'AKIANOSUCHKEY0000000'"),
+        "{stderr}"
+    );
 
     let out = flowstate(&stack, &["keys", "list"]);
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr.contains("FLOWSTATE_TABLE"), "{stderr}");
 
-    let out = flowstate(&stack, &["keys", "create", "--name", "ci", "--table", &stack.table]);
+    let out = flowstate(
+        &stack,
+        &["keys", "create", "--name", "ci", "--table", &stack.table],
+    );
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr.contains("FLOWSTATE_KEYS_KMS_KEY"), "{stderr}");
 
-    let out = flowstate(&stack, &["keys", "create", "--name", "", "--table", &stack.table, "--kms-key", &stack.kms_key_arn]);
+    let out = flowstate(
+        &stack,
+        &[
+            "keys",
+            "create",
+            "--name",
+            "",
+            "--table",
+            &stack.table,
+            "--kms-key",
+            &stack.kms_key_arn,
+        ],
+    );
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr.contains("invalid key name"), "{stderr}");

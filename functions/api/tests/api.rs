@@ -3,6 +3,8 @@
 //! signed by the AWS SDKs' own SigV4 signer (`aws-sigv4`), service
 //! `states`, as the AWS CLI signs them.
 
+#![allow(clippy::unwrap_used)]
+
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
@@ -116,7 +118,9 @@ fn http_response(outcome: &Outcome) -> (u16, Value, Value) {
     let status = answer["statusCode"].as_u64().unwrap() as u16;
     let raw = answer["body"].as_str().unwrap_or_default();
     let body = if answer["isBase64Encoded"] == json!(true) {
-        base64::engine::general_purpose::STANDARD.decode(raw).unwrap()
+        base64::engine::general_purpose::STANDARD
+            .decode(raw)
+            .unwrap()
     } else {
         raw.as_bytes().to_vec()
     };
@@ -164,7 +168,10 @@ async fn signed_requests_create_a_state_machine_and_run_an_execution() {
     let sm = body["stateMachineArn"].as_str().unwrap().to_string();
     assert_eq!(
         sm,
-        format!("arn:aws:states:us-east-1:{}:stateMachine:hello", stack.account)
+        format!(
+            "arn:aws:states:us-east-1:{}:stateMachine:hello",
+            stack.account
+        )
     );
 
     let (status, _, body) = call(
@@ -220,35 +227,81 @@ async fn refused_requests_get_403_with_step_functions_error_shapes() {
     };
     // A StartExecution body under the signature of a ListStateMachines call.
     let mut replayed = request("/", "ListStateMachines", &list, Some(&good));
-    replayed.body = json!({"stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:x"}).to_string();
-    if let Some(h) = replayed.headers.iter_mut().find(|(k, _)| k == "content-length") {
+    replayed.body =
+        json!({"stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:x"})
+            .to_string();
+    if let Some(h) = replayed
+        .headers
+        .iter_mut()
+        .find(|(k, _)| k == "content-length")
+    {
         h.1 = replayed.body.len().to_string();
     }
 
     let cases = [
-        ("unsigned", request("/", "ListStateMachines", &list, None), "MissingAuthenticationTokenException", "Missing Authentication Token"),
-        ("expired", request("/", "ListStateMachines", &list, Some(&expired)), "InvalidSignatureException", "Signature expired"),
-        ("wrongly signed", request("/", "ListStateMachines", &list, Some(&wrong_secret)), "InvalidSignatureException", "does not match"),
-        ("body replayed", replayed, "InvalidSignatureException", "does not match"),
-        ("revoked key", request("/", "ListStateMachines", &list, Some(&revoked)), "UnrecognizedClientException", "security token included in the request is invalid"),
-        ("unknown key", request("/", "ListStateMachines", &list, Some(&unknown)), "UnrecognizedClientException", "security token included in the request is invalid"),
+        (
+            "unsigned",
+            request("/", "ListStateMachines", &list, None),
+            "MissingAuthenticationTokenException",
+            "Missing Authentication Token",
+        ),
+        (
+            "expired",
+            request("/", "ListStateMachines", &list, Some(&expired)),
+            "InvalidSignatureException",
+            "Signature expired",
+        ),
+        (
+            "wrongly signed",
+            request("/", "ListStateMachines", &list, Some(&wrong_secret)),
+            "InvalidSignatureException",
+            "does not match",
+        ),
+        (
+            "body replayed",
+            replayed,
+            "InvalidSignatureException",
+            "does not match",
+        ),
+        (
+            "revoked key",
+            request("/", "ListStateMachines", &list, Some(&revoked)),
+            "UnrecognizedClientException",
+            "security token included in the request is invalid",
+        ),
+        (
+            "unknown key",
+            request("/", "ListStateMachines", &list, Some(&unknown)),
+            "UnrecognizedClientException",
+            "security token included in the request is invalid",
+        ),
     ];
     for (what, req, code, message) in cases {
-        let (status, headers, body) = http_response(&function.invoke(event(&req, "$default")).await);
+        let (status, headers, body) =
+            http_response(&function.invoke(event(&req, "$default")).await);
         assert_eq!(status, 403, "{what}: {body}");
         assert_eq!(body["__type"], code, "{what}: {body}");
         assert!(
-            body["message"].as_str().unwrap_or_default().contains(message),
+            body["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(message),
             "{what}: {body}"
         );
         assert_eq!(headers["x-amzn-errortype"], code, "{what}: {headers}");
-        assert_eq!(headers["content-type"], "application/x-amz-json-1.0", "{what}");
+        assert_eq!(
+            headers["content-type"], "application/x-amz-json-1.0",
+            "{what}"
+        );
     }
 
     // The good key still works after all that.
     let (status, _, body) = http_response(
         &function
-            .invoke(event(&request("/", "ListStateMachines", &list, Some(&good)), "$default"))
+            .invoke(event(
+                &request("/", "ListStateMachines", &list, Some(&good)),
+                "$default",
+            ))
             .await,
     );
     assert_eq!(status, 200, "{body}");

@@ -112,7 +112,10 @@ where
         ));
     };
     if let Err(e) = names::check_name(id) {
-        return Ok(rejected(e.code(), format!("event id as execution name: {e}")));
+        return Ok(rejected(
+            e.code(),
+            format!("event id as execution name: {e}"),
+        ));
     }
     let arn = names::state_machine_arn(region, account, machine);
     let request = StartExecution {
@@ -147,10 +150,12 @@ where
                 arn,
             })
         }
-        Err(e @ (ServiceError::InvalidExecutionInput(_)
-        | ServiceError::InvalidName(_)
-        | ServiceError::InvalidArn(_)
-        | ServiceError::ValidationException(_))) => Ok(rejected(e.code(), e.to_string())),
+        Err(
+            e @ (ServiceError::InvalidExecutionInput(_)
+            | ServiceError::InvalidName(_)
+            | ServiceError::InvalidArn(_)
+            | ServiceError::ValidationException(_)),
+        ) => Ok(rejected(e.code(), e.to_string())),
         Err(e) => Err(StartError::Unavailable {
             name: machine.to_string(),
             cause: e.to_string(),

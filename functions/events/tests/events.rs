@@ -2,6 +2,8 @@
 //! emulator, on moto: EventBridge payloads (as the rule's input
 //! transformer shapes them) start executions named after the event id.
 
+#![allow(clippy::unwrap_used)]
+
 use flowstate_aws::lambda_env::NoTaskInvoker;
 use flowstate_ports::{PageRequest, SystemClock};
 use flowstate_runtime::{Config, CreateStateMachine, Service};
@@ -44,7 +46,8 @@ async fn an_event_starts_one_execution_named_after_its_id_even_when_redelivered(
     );
     // A Wait keeps the first execution running, so the redelivery meets a
     // running execution; the second machine ends at once.
-    let waits = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": true}}});
+    let waits =
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": true}}});
     let passes = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
     let mut arns = Vec::new();
     for (name, definition) in [("OnEvent", waits), ("Quick", passes)] {
@@ -61,12 +64,16 @@ async fn an_event_starts_one_execution_named_after_its_id_even_when_redelivered(
         arns.push(sm.arn);
     }
 
-    let function = Function::start(env!("CARGO_BIN_EXE_flowstate-lambda-events"), &stack.env()).await;
+    let function =
+        Function::start(env!("CARGO_BIN_EXE_flowstate-lambda-events"), &stack.env()).await;
     let id = "6a7e8feb-b491-4cf7-a9f1-bf3703467718";
     let payload = json!({"stateMachineName": "OnEvent", "event": eventbridge_event(id)});
 
     let first = function.invoke(payload.clone()).await.json();
-    let expected_arn = format!("arn:aws:states:us-east-1:{}:execution:OnEvent:{id}", stack.account);
+    let expected_arn = format!(
+        "arn:aws:states:us-east-1:{}:execution:OnEvent:{id}",
+        stack.account
+    );
     assert_eq!(first["status"], "STARTED", "{first}\n{}", function.logs());
     assert_eq!(first["executionArn"], expected_arn.as_str());
     let described = service.describe_execution(&expected_arn).await.unwrap();
@@ -78,7 +85,14 @@ async fn an_event_starts_one_execution_named_after_its_id_even_when_redelivered(
     assert_eq!(again["executionArn"], expected_arn.as_str());
     assert_eq!(again["startDate"], first["startDate"]);
     let listed = service
-        .list_executions(&arns[0], None, PageRequest { max_results: 100, next_token: None })
+        .list_executions(
+            &arns[0],
+            None,
+            PageRequest {
+                max_results: 100,
+                next_token: None,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(listed.items.len(), 1, "{:?}", listed.items);
@@ -91,7 +105,14 @@ async fn an_event_starts_one_execution_named_after_its_id_even_when_redelivered(
     assert_eq!(replay["status"], "ALREADY_ENDED", "{replay}");
     assert_eq!(replay["executionStatus"], "SUCCEEDED", "{replay}");
     let listed = service
-        .list_executions(&arns[1], None, PageRequest { max_results: 100, next_token: None })
+        .list_executions(
+            &arns[1],
+            None,
+            PageRequest {
+                max_results: 100,
+                next_token: None,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(listed.items.len(), 1);
@@ -101,33 +122,60 @@ async fn an_event_starts_one_execution_named_after_its_id_even_when_redelivered(
 async fn an_unknown_state_machine_fails_the_invocation_and_bad_payloads_are_rejected() {
     let moto = Moto::start();
     let stack = moto.stack().await;
-    let function = Function::start(env!("CARGO_BIN_EXE_flowstate-lambda-events"), &stack.env()).await;
+    let function =
+        Function::start(env!("CARGO_BIN_EXE_flowstate-lambda-events"), &stack.env()).await;
 
     // Retrying can help (the machine may be created): the invocation fails.
     let outcome = function
         .invoke(json!({"stateMachineName": "Missing", "event": eventbridge_event("e-1")}))
         .await;
-    let Outcome::Error { error_type, error_message } = outcome else {
+    let Outcome::Error {
+        error_type,
+        error_message,
+    } = outcome
+    else {
         panic!("expected a failed invocation, got {outcome:?}");
     };
     assert_eq!(error_type, "StateMachineDoesNotExist");
     assert!(error_message.contains("'Missing'"), "{error_message}");
     assert!(
-        error_message.contains(&format!("arn:aws:states:us-east-1:{}:stateMachine:Missing", stack.account)),
+        error_message.contains(&format!(
+            "arn:aws:states:us-east-1:{}:stateMachine:Missing",
+            stack.account
+        )),
         "{error_message}"
     );
 
     // No retry can help: answered, not failed, and saying why.
     for (payload, error, mentions) in [
-        (json!({"event": eventbridge_event("e-2")}), "InvalidPayload", "stateMachineName"),
-        (json!({"stateMachineName": "OnEvent"}), "InvalidPayload", "\"event\""),
-        (json!({"stateMachineName": "OnEvent", "event": {"detail": {}}}), "InvalidPayload", "\"id\""),
-        (json!({"stateMachineName": "On Event", "event": eventbridge_event("e-3")}), "InvalidName", "stateMachineName"),
+        (
+            json!({"event": eventbridge_event("e-2")}),
+            "InvalidPayload",
+            "stateMachineName",
+        ),
+        (
+            json!({"stateMachineName": "OnEvent"}),
+            "InvalidPayload",
+            "\"event\"",
+        ),
+        (
+            json!({"stateMachineName": "OnEvent", "event": {"detail": {}}}),
+            "InvalidPayload",
+            "\"id\"",
+        ),
+        (
+            json!({"stateMachineName": "On Event", "event": eventbridge_event("e-3")}),
+            "InvalidName",
+            "stateMachineName",
+        ),
     ] {
         let answer = function.invoke(payload.clone()).await.json();
         assert_eq!(answer["status"], "REJECTED", "{payload}: {answer}");
         assert_eq!(answer["error"], error, "{payload}: {answer}");
-        assert!(answer["cause"].as_str().unwrap().contains(mentions), "{answer}");
+        assert!(
+            answer["cause"].as_str().unwrap().contains(mentions),
+            "{answer}"
+        );
     }
 }
 
@@ -143,5 +191,9 @@ async fn a_missing_variable_stops_the_function_naming_it() {
     let function = Function::start(env!("CARGO_BIN_EXE_flowstate-lambda-events"), &env).await;
     let status = function.wait_exit(std::time::Duration::from_secs(10)).await;
     assert!(status.is_some_and(|s| !s.success()), "{status:?}");
-    assert!(function.logs().contains("FLOWSTATE_TABLE"), "{}", function.logs());
+    assert!(
+        function.logs().contains("FLOWSTATE_TABLE"),
+        "{}",
+        function.logs()
+    );
 }

@@ -153,7 +153,11 @@ impl DynamoKeyStore {
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn dynamo_error(&self, operation: &'static str, err: impl std::error::Error + Send + Sync + 'static) -> KeysError {
+    fn dynamo_error(
+        &self,
+        operation: &'static str,
+        err: impl std::error::Error + Send + Sync + 'static,
+    ) -> KeysError {
         KeysError::Dynamo {
             operation,
             table: self.table.clone(),
@@ -181,7 +185,10 @@ impl DynamoKeyStore {
             .item("PK", AttributeValue::S(KEYS_PK.into()))
             .item("SK", AttributeValue::S(issued.access_key_id.clone()))
             .item("nm", AttributeValue::S(name.into()))
-            .item("st", AttributeValue::S(status_name(KeyStatus::Active).into()))
+            .item(
+                "st",
+                AttributeValue::S(status_name(KeyStatus::Active).into()),
+            )
             .item("cr", AttributeValue::N(created_at.to_string()))
             .item("sec", AttributeValue::B(Blob::new(sealed)))
             // 80 random bits make a collision practically impossible; the

@@ -65,7 +65,11 @@ impl Sealer {
         }
     }
 
-    pub(crate) async fn seal(&self, purpose: Purpose, plaintext: &[u8]) -> Result<Vec<u8>, KmsError> {
+    pub(crate) async fn seal(
+        &self,
+        purpose: Purpose,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, KmsError> {
         let out = self
             .client
             .encrypt()
@@ -86,7 +90,11 @@ impl Sealer {
             .ok_or_else(|| self.error("Encrypt", purpose, "no ciphertext in the answer".into()))
     }
 
-    pub(crate) async fn open(&self, purpose: Purpose, ciphertext: &[u8]) -> Result<Vec<u8>, KmsError> {
+    pub(crate) async fn open(
+        &self,
+        purpose: Purpose,
+        ciphertext: &[u8],
+    ) -> Result<Vec<u8>, KmsError> {
         // Naming the key makes KMS refuse a ciphertext sealed under another
         // key instead of decrypting with whatever key it names.
         let out = self

@@ -140,7 +140,9 @@ impl Wiring {
 
     /// Same, with a given SDK configuration.
     pub fn with_config(env: LambdaEnv, sdk: SdkConfig) -> Wiring {
-        let name = queue_name(&env.queue_url).unwrap_or(&env.queue_url).to_string();
+        let name = queue_name(&env.queue_url)
+            .unwrap_or(&env.queue_url)
+            .to_string();
         let backend = Backend::new(&sdk, Settings::new(&env.table, name));
         // The URL is known: no GetQueueUrl on a cold start.
         backend.set_queue_url(env.queue_url.clone());
@@ -210,11 +212,23 @@ mod tests {
     fn full() -> HashMap<&'static str, String> {
         HashMap::from([
             ("FLOWSTATE_TABLE", "t".to_string()),
-            ("FLOWSTATE_QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/123456789012/steps".to_string()),
-            ("FLOWSTATE_DLQ_URL", "https://sqs.eu-west-1.amazonaws.com/123456789012/dlq".to_string()),
-            ("FLOWSTATE_TOPIC_ARN", "arn:aws:sns:eu-west-1:123456789012:t".to_string()),
+            (
+                "FLOWSTATE_QUEUE_URL",
+                "https://sqs.eu-west-1.amazonaws.com/123456789012/steps".to_string(),
+            ),
+            (
+                "FLOWSTATE_DLQ_URL",
+                "https://sqs.eu-west-1.amazonaws.com/123456789012/dlq".to_string(),
+            ),
+            (
+                "FLOWSTATE_TOPIC_ARN",
+                "arn:aws:sns:eu-west-1:123456789012:t".to_string(),
+            ),
             ("FLOWSTATE_EVENT_BUS_NAME", String::new()),
-            ("FLOWSTATE_KEYS_KMS_KEY", "arn:aws:kms:eu-west-1:123456789012:key/k".to_string()),
+            (
+                "FLOWSTATE_KEYS_KMS_KEY",
+                "arn:aws:kms:eu-west-1:123456789012:key/k".to_string(),
+            ),
             ("FLOWSTATE_AUTH", "sigv4".to_string()),
             ("FLOWSTATE_ACCOUNT_ID", "123456789012".to_string()),
             ("AWS_REGION", "eu-west-1".to_string()),
@@ -263,9 +277,21 @@ mod tests {
     fn bad_account_and_queue_url_are_refused() {
         let mut vars = full();
         vars.insert("FLOWSTATE_ACCOUNT_ID", "12345".into());
-        assert!(matches!(read(&vars), Err(EnvError::Invalid { name: "FLOWSTATE_ACCOUNT_ID", .. })));
+        assert!(matches!(
+            read(&vars),
+            Err(EnvError::Invalid {
+                name: "FLOWSTATE_ACCOUNT_ID",
+                ..
+            })
+        ));
         let mut vars = full();
         vars.insert("FLOWSTATE_QUEUE_URL", "steps".into());
-        assert!(matches!(read(&vars), Err(EnvError::Invalid { name: "FLOWSTATE_QUEUE_URL", .. })));
+        assert!(matches!(
+            read(&vars),
+            Err(EnvError::Invalid {
+                name: "FLOWSTATE_QUEUE_URL",
+                ..
+            })
+        ));
     }
 }

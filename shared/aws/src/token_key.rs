@@ -70,10 +70,12 @@ pub async fn load_or_create_task_token_key(
         Err(e) => match e.into_service_error() {
             // Another function created it first: use that one.
             PutItemError::ConditionalCheckFailedException(_) => {
-                let sealed = read(&dynamo, table).await?.ok_or_else(|| TokenKeyError::Corrupt {
-                    table: table.to_string(),
-                    what: "the conditional write failed but no key item can be read".into(),
-                })?;
+                let sealed = read(&dynamo, table)
+                    .await?
+                    .ok_or_else(|| TokenKeyError::Corrupt {
+                        table: table.to_string(),
+                        what: "the conditional write failed but no key item can be read".into(),
+                    })?;
                 open(&sealer, table, &sealed).await
             }
             other => Err(TokenKeyError::Dynamo {
@@ -85,7 +87,10 @@ pub async fn load_or_create_task_token_key(
     }
 }
 
-async fn read(dynamo: &aws_sdk_dynamodb::Client, table: &str) -> Result<Option<Vec<u8>>, TokenKeyError> {
+async fn read(
+    dynamo: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<Option<Vec<u8>>, TokenKeyError> {
     let out = dynamo
         .get_item()
         .table_name(table)

@@ -1,5 +1,7 @@
 //! Access keys and the task token key on moto (DynamoDB + KMS).
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -22,7 +24,12 @@ async fn kms_key(moto: &Moto) -> String {
     meta.arn.unwrap()
 }
 
-async fn raw_item(moto: &Moto, table: &str, pk: &str, sk: &str) -> std::collections::HashMap<String, AttributeValue> {
+async fn raw_item(
+    moto: &Moto,
+    table: &str,
+    pk: &str,
+    sk: &str,
+) -> std::collections::HashMap<String, AttributeValue> {
     let config = moto.sdk_config().await;
     aws_sdk_dynamodb::Client::new(&config)
         .get_item()
@@ -76,7 +83,11 @@ async fn access_keys_are_stored_sealed_and_looked_up_decrypted() {
         .await;
     assert!(other_context.is_err(), "decrypted under the wrong context");
 
-    assert!(store.lookup("AKIAUNKNOWNKEY000000").await.unwrap().is_none());
+    assert!(store
+        .lookup("AKIAUNKNOWNKEY000000")
+        .await
+        .unwrap()
+        .is_none());
     assert!(matches!(
         store.create(" ").await,
         Err(KeysError::InvalidName { .. })
@@ -102,7 +113,12 @@ async fn revoked_keys_stay_listed_but_inactive() {
     let again = store.revoke(&a.access_key_id).await.unwrap();
     assert_eq!(again.revoked_at, Some(first_revocation));
     assert_eq!(
-        store.lookup(&a.access_key_id).await.unwrap().unwrap().status,
+        store
+            .lookup(&a.access_key_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
         KeyStatus::Inactive
     );
 
@@ -142,10 +158,16 @@ async fn a_warm_cache_sees_a_revocation_within_its_ttl() {
 
     admin.revoke(id).await.unwrap();
     // Within the TTL the warm store still trusts its copy...
-    assert_eq!(api.lookup(id).await.unwrap().unwrap().status, KeyStatus::Active);
+    assert_eq!(
+        api.lookup(id).await.unwrap().unwrap().status,
+        KeyStatus::Active
+    );
     tokio::time::sleep(Duration::from_millis(450)).await;
     // ...and after it, reads the revocation.
-    assert_eq!(api.lookup(id).await.unwrap().unwrap().status, KeyStatus::Inactive);
+    assert_eq!(
+        api.lookup(id).await.unwrap().unwrap().status,
+        KeyStatus::Inactive
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -167,7 +189,9 @@ async fn concurrent_first_starts_converge_on_one_task_token_key() {
     }
     assert_eq!(keys[0].len(), 32);
     assert!(keys.iter().all(|k| k == &keys[0]), "keys differ");
-    let later = load_or_create_task_token_key(&config, &table, &key_arn).await.unwrap();
+    let later = load_or_create_task_token_key(&config, &table, &key_arn)
+        .await
+        .unwrap();
     assert_eq!(later, keys[0]);
 
     let item = raw_item(&moto, &table, "CONFIG", "TASK_TOKEN_KEY").await;

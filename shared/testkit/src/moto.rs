@@ -200,7 +200,10 @@ impl Stack {
             ("FLOWSTATE_TABLE", &self.table),
             ("FLOWSTATE_QUEUE_URL", &self.queue_url),
             ("FLOWSTATE_DLQ_URL", &self.dlq_url),
-            ("FLOWSTATE_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:flowstate-status"),
+            (
+                "FLOWSTATE_TOPIC_ARN",
+                "arn:aws:sns:us-east-1:123456789012:flowstate-status",
+            ),
             ("FLOWSTATE_EVENT_BUS_NAME", ""),
             ("FLOWSTATE_KEYS_KMS_KEY", &self.kms_key_arn),
             ("FLOWSTATE_AUTH", "sigv4"),

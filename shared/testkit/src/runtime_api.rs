@@ -81,7 +81,10 @@ impl RuntimeApi {
         });
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
-            .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(response),
+            )
             .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .with_state(Arc::clone(&shared));
@@ -165,7 +168,10 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
     );
     put(
         "lambda-runtime-trace-id",
-        format!("Root=1-00000000-{};Sampled=0", &event.id.replace('-', "")[..24]),
+        format!(
+            "Root=1-00000000-{};Sampled=0",
+            &event.id.replace('-', "")[..24]
+        ),
     );
     put("content-type", "application/json".into());
     lock(&shared.in_flight).insert(event.id, event.done);
