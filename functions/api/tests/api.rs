@@ -306,3 +306,97 @@ async fn refused_requests_get_403_with_step_functions_error_shapes() {
     );
     assert_eq!(status, 200, "{body}");
 }
+
+/// The AWS CLI on `args`, with the key in the environment and no profile.
+fn aws_cli(endpoint: &str, key: &Signer, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("aws")
+        .args([
+            "stepfunctions",
+            "--endpoint-url",
+            endpoint,
+            "--output",
+            "json",
+        ])
+        .args(args)
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_SFN")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_ACCESS_KEY_ID", &key.id)
+        .env("AWS_SECRET_ACCESS_KEY", &key.secret)
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run the AWS CLI ({e}): install it with `pip install awscli`")
+        })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_aws_cli_and_the_rust_sdk_call_the_function_through_an_http_api() {
+    let (_moto, _stack, function, store) = setup().await;
+    let key = create_key(&store, "clients").await;
+    let function = std::sync::Arc::new(function);
+    let api = flowstate_testkit::HttpApi::start(function.clone(), "$default").await;
+
+    let sdk = |id: &str, secret: &str| {
+        aws_sdk_sfn::Client::from_conf(
+            aws_sdk_sfn::Config::builder()
+                .behavior_version_latest()
+                .region(aws_sdk_sfn::config::Region::new("us-east-1"))
+                .endpoint_url(api.url())
+                .credentials_provider(Credentials::new(id, secret, None, None, "flowstate"))
+                .build(),
+        )
+    };
+    let definition = r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#;
+    let created = sdk(&key.id, &key.secret)
+        .create_state_machine()
+        .name("viaSdk")
+        .definition(definition)
+        .role_arn("arn:aws:iam::123456789012:role/flowstate")
+        .send()
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}\nlogs:\n{}",
+                aws_sdk_sfn::error::DisplayErrorContext(e),
+                function.logs()
+            )
+        });
+    assert!(created
+        .state_machine_arn()
+        .ends_with(":stateMachine:viaSdk"));
+
+    // The SDK surfaces a refusal as the error code AWS would send.
+    let err = sdk(&key.id, "not-the-secret-not-the-secret-not-the-se")
+        .list_state_machines()
+        .send()
+        .await
+        .unwrap_err();
+    let code = err
+        .as_service_error()
+        .and_then(|e| aws_sdk_sfn::error::ProvideErrorMetadata::code(e).map(str::to_string));
+    assert_eq!(
+        code.as_deref(),
+        Some("InvalidSignatureException"),
+        "{err:?}"
+    );
+
+    let (url, cli_key) = (api.url(), key);
+    let out =
+        tokio::task::spawn_blocking(move || aws_cli(&url, &cli_key, &["list-state-machines"]))
+            .await
+            .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}\nlogs:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        function.logs()
+    );
+    let listed: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(listed["stateMachines"][0]["name"], "viaSdk", "{listed}");
+}

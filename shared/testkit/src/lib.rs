@@ -10,6 +10,8 @@
 //! - [`Function`]: a function binary started with the variables
 //!   `lambda_runtime` needs pointing at an emulator, killed on drop, its
 //!   stderr kept for failure messages.
+//! - [`HttpApi`]: an API Gateway HTTP API (payload 2.0) in front of a
+//!   [`Function`], so real HTTP clients (the AWS CLI, SDKs) can call it.
 //! - [`Moto`]: a moto server on a free port, and [`Moto::stack`], the
 //!   resources `template.yaml` would create (table, queues, KMS key) with
 //!   the environment the functions read.
@@ -26,9 +28,11 @@
 //! ```
 
 mod function;
+mod http_api;
 mod moto;
 mod runtime_api;
 
 pub use function::Function;
+pub use http_api::HttpApi;
 pub use moto::{Moto, Stack};
 pub use runtime_api::{Outcome, RuntimeApi};
