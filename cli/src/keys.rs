@@ -104,6 +104,7 @@ pub fn run(args: KeysArgs) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             KeysCommand::List { json } => {
+                // Listing and revoking never call KMS: no key needed.
                 let store = DynamoKeyStore::new(&config, &table, "");
                 let keys = store
                     .list()

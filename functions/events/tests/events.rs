@@ -116,6 +116,23 @@ async fn an_event_starts_one_execution_named_after_its_id_even_when_redelivered(
         .await
         .unwrap();
     assert_eq!(listed.items.len(), 1);
+
+    // Another event reusing the id is not a redelivery: rejected, saying so
+    // (whether the execution still runs or has ended).
+    for machine in ["OnEvent", "Quick"] {
+        let mut other = eventbridge_event(id);
+        other["detail"]["orderId"] = json!("B-2");
+        let clash = function
+            .invoke(json!({"stateMachineName": machine, "event": other}))
+            .await
+            .json();
+        assert_eq!(clash["status"], "REJECTED", "{machine}: {clash}");
+        assert_eq!(clash["error"], "ExecutionAlreadyExists", "{clash}");
+        assert!(
+            clash["cause"].as_str().unwrap().contains("different input"),
+            "{clash}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
