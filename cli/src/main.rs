@@ -4,7 +4,8 @@
 //! - `flowstate run <definition>`: one execution in memory ([`run`]);
 //! - `flowstate validate <definition>`: every problem at once ([`validate`]);
 //! - `flowstate bench`: the shared benchmark workloads ([`bench`]);
-//! - `flowstate serve`: the Step Functions API on a local port ([`serve`]).
+//! - `flowstate serve`: the Step Functions API on a local port ([`serve`]);
+//! - `flowstate keys`: access keys of a deployed stack ([`keys`]).
 //!
 //! Exit codes: 0 success, 1 the execution did not succeed or the
 //! definition is invalid, 2 bad usage (unreadable file, bad flag, invalid
@@ -12,6 +13,7 @@
 
 mod bench;
 mod clock;
+mod keys;
 mod run;
 mod serve;
 mod tasks;
@@ -46,6 +48,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Serve the Step Functions API locally (durable, with timers and callbacks).
     Serve(serve::ServeArgs),
+    /// Manage the access keys a deployed stack's API accepts.
+    Keys(keys::KeysArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
         Command::Validate(a) => validate::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Serve(a) => serve::run(a),
+        Command::Keys(a) => keys::run(a),
     };
     match result {
         Ok(code) => code,

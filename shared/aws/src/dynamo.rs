@@ -13,6 +13,8 @@
 //! | history event | `X#{ARN}` | `H#{id:020}` (or `H#{id:020}#{nonce}`) | |
 //! | outbox entry | `OB#{hash(id) % 16:02}` | entry id | `cr` = created ms |
 //! | chunk k of any record | `{PK}~C` | `{SK}~{k:04}` | |
+//! | access key (`keys.rs`) | `KEY` | access key id | `nm`, `st`, `cr`, `rv`, `sec` (KMS ciphertext) |
+//! | task token key (`token_key.rs`) | `CONFIG` | `TASK_TOKEN_KEY` | `sec` (KMS ciphertext), `cr` |
 //!
 //! - All state machines share one partition, sorted by ARN: ListStateMachines
 //!   is one Query, and accounts hold at most thousands of them.

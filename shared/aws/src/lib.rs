@@ -53,6 +53,11 @@
 //! # let _ = (invoker, notifier); }
 //! ```
 //!
+//! Beside them: [`keys`] (access keys for the API's SigV4 check, secrets
+//! sealed with KMS), [`token_key`] (the stack's task token key, sealed the
+//! same way) and [`lambda_env`] (a Lambda function's settings from the
+//! environment, and the backend, service and key store built from them).
+//!
 //! SDK errors never leave this crate: the ports see [`StoreError`]
 //! (`Conflict` for a lost compare-and-set), set-up code sees [`Error`],
 //! tasks see Step Functions' error names.
@@ -62,8 +67,15 @@ mod dynamo;
 mod integrations;
 mod invoker;
 mod notifier;
+pub mod keys;
+mod kms;
+pub mod lambda_env;
 mod resources;
 mod sqs;
+pub mod token_key;
+
+pub use keys::{DynamoKeyStore, KeyInfo, KeysError};
+pub use kms::{KmsError, Purpose, PURPOSE_KEY};
 
 pub use invoker::AwsInvoker;
 pub use notifier::{event_id, AwsNotifier, NotifierSettings, DEFAULT_SOURCE};

@@ -1,0 +1,297 @@
+//! What every Flowstate Lambda function does at start: read its settings
+//! from the environment (`template.yaml` names them) and build the
+//! backend, the runtime [`Service`] and the access-key store from them.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use flowstate_aws::lambda_env::{LambdaEnv, NoTaskInvoker, Wiring};
+//! let env = LambdaEnv::from_env()?;            // names a missing variable
+//! let wiring = Wiring::connect(env).await;     // SDK clients, no call yet
+//! let service = wiring.service(NoTaskInvoker).await?; // reads (or makes) the task token key
+//! # Ok(()) }
+//! ```
+//!
+//! The Task invoker is an argument, so a function chooses how Task states
+//! are performed: [`NoTaskInvoker`] until the AWS service integrations
+//! exist, then theirs.
+
+use crate::keys::DynamoKeyStore;
+use crate::token_key::{load_or_create_task_token_key, TokenKeyError};
+use crate::{Backend, Settings};
+use aws_config::{BehaviorVersion, SdkConfig};
+use flowstate_auth::VerifierConfig;
+use flowstate_engine::driver::{NoTasks, TaskHandler};
+use flowstate_ports::{InvokeContext, Invoker, SystemClock, TaskInvocation, TaskResult};
+use flowstate_runtime::{Config, Service};
+
+/// The runtime service every function runs on.
+pub type LambdaService<I> = Service<Backend, Backend, I, SystemClock>;
+
+/// A variable missing or unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EnvError {
+    #[error("environment variable {0} is not set (template.yaml sets it for every function)")]
+    Missing(&'static str),
+    #[error("environment variable {name}={value:?} is invalid: {reason}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        reason: String,
+    },
+}
+
+/// The functions' settings, as `template.yaml` passes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LambdaEnv {
+    /// `FLOWSTATE_TABLE`
+    pub table: String,
+    /// `FLOWSTATE_QUEUE_URL`
+    pub queue_url: String,
+    /// `FLOWSTATE_DLQ_URL`
+    pub dlq_url: String,
+    /// `FLOWSTATE_TOPIC_ARN`
+    pub topic_arn: String,
+    /// `FLOWSTATE_EVENT_BUS_NAME`; `None` when unset or empty.
+    pub event_bus_name: Option<String>,
+    /// `FLOWSTATE_KEYS_KMS_KEY`: seals access-key secrets and the task
+    /// token key.
+    pub kms_key: String,
+    /// `AWS_REGION` (set by Lambda): ARNs, and the region requests must be
+    /// signed for.
+    pub region: String,
+    /// `FLOWSTATE_ACCOUNT_ID`: the account in the ARNs Flowstate makes.
+    pub account: String,
+}
+
+impl LambdaEnv {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<LambdaEnv, EnvError> {
+        LambdaEnv::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `get` (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<LambdaEnv, EnvError> {
+        let required = |name: &'static str| match get(name) {
+            Some(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
+            _ => Err(EnvError::Missing(name)),
+        };
+        let auth = required("FLOWSTATE_AUTH")?;
+        if auth != "sigv4" {
+            // The API has no unauthenticated mode on AWS.
+            return Err(EnvError::Invalid {
+                name: "FLOWSTATE_AUTH",
+                value: auth,
+                reason: "the only supported value is \"sigv4\"".into(),
+            });
+        }
+        let account = required("FLOWSTATE_ACCOUNT_ID")?;
+        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(EnvError::Invalid {
+                name: "FLOWSTATE_ACCOUNT_ID",
+                value: account,
+                reason: "an AWS account id is 12 digits".into(),
+            });
+        }
+        let queue_url = required("FLOWSTATE_QUEUE_URL")?;
+        if queue_name(&queue_url).is_none() {
+            return Err(EnvError::Invalid {
+                name: "FLOWSTATE_QUEUE_URL",
+                value: queue_url,
+                reason: "expected an SQS queue URL such as https://sqs.REGION.amazonaws.com/ACCOUNT/NAME".into(),
+            });
+        }
+        Ok(LambdaEnv {
+            table: required("FLOWSTATE_TABLE")?,
+            queue_url,
+            dlq_url: required("FLOWSTATE_DLQ_URL")?,
+            topic_arn: required("FLOWSTATE_TOPIC_ARN")?,
+            event_bus_name: get("FLOWSTATE_EVENT_BUS_NAME").filter(|v| !v.trim().is_empty()),
+            kms_key: required("FLOWSTATE_KEYS_KMS_KEY")?,
+            region: required("AWS_REGION")?,
+            account,
+        })
+    }
+}
+
+/// The last path segment of a queue URL: the queue's name.
+fn queue_name(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let name = rest.trim_end_matches('/').rsplit('/').next()?;
+    (rest.contains('/') && !name.is_empty()).then_some(name)
+}
+
+/// SDK configuration and the backend, built once per function instance.
+#[derive(Debug, Clone)]
+pub struct Wiring {
+    pub env: LambdaEnv,
+    /// From the standard AWS environment (`AWS_REGION`, credentials,
+    /// `AWS_ENDPOINT_URL`): share it for any further client.
+    pub sdk: SdkConfig,
+    pub backend: Backend,
+}
+
+impl Wiring {
+    /// Builds the clients; no AWS call is made.
+    pub async fn connect(env: LambdaEnv) -> Wiring {
+        let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        Wiring::with_config(env, sdk)
+    }
+
+    /// Same, with a given SDK configuration.
+    pub fn with_config(env: LambdaEnv, sdk: SdkConfig) -> Wiring {
+        let name = queue_name(&env.queue_url)
+            .unwrap_or(&env.queue_url)
+            .to_string();
+        let backend = Backend::new(&sdk, Settings::new(&env.table, name));
+        // The URL is known: no GetQueueUrl on a cold start.
+        backend.set_queue_url(env.queue_url.clone());
+        Wiring { env, sdk, backend }
+    }
+
+    /// The runtime configuration for a function: the stack's region,
+    /// account and task token key, and Task invocations performed before
+    /// the handler returns (Lambda freezes the process after the answer,
+    /// so a spawned invocation could stall until the next request).
+    pub fn runtime_config(&self, token_key: Vec<u8>) -> Config {
+        Config {
+            region: self.env.region.clone(),
+            account: self.env.account.clone(),
+            token_key,
+            spawn_tasks: false,
+            ..Config::default()
+        }
+    }
+
+    /// The runtime service with `invoker` performing Task states. Reads the
+    /// stack's task token key, creating it on the stack's first start.
+    pub async fn service<I: Invoker>(&self, invoker: I) -> Result<LambdaService<I>, TokenKeyError> {
+        let token_key =
+            load_or_create_task_token_key(&self.sdk, &self.env.table, &self.env.kms_key).await?;
+        Ok(Service::new(
+            self.backend.clone(),
+            self.backend.clone(),
+            invoker,
+            SystemClock,
+            self.runtime_config(token_key),
+        ))
+    }
+
+    /// The access keys requests are verified against.
+    pub fn key_store(&self) -> DynamoKeyStore {
+        DynamoKeyStore::new(&self.sdk, &self.env.table, &self.env.kms_key)
+    }
+
+    /// SigV4 rules for the API: service `states`, the function's region.
+    pub fn verifier_config(&self) -> VerifierConfig {
+        VerifierConfig {
+            region: Some(self.env.region.clone()),
+            ..VerifierConfig::default()
+        }
+    }
+}
+
+/// Performs no Task: each fails with `States.TaskFailed` naming its
+/// resource (the engine's [`NoTasks`]). What the functions use until the
+/// AWS service integrations (Lambda, SQS, SNS, DynamoDB, EventBridge)
+/// are wired in; state machines without Task states run fully.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTaskInvoker;
+
+impl Invoker for NoTaskInvoker {
+    async fn invoke(&self, _context: &InvokeContext, task: &TaskInvocation) -> TaskResult {
+        NoTasks.invoke(task)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn full() -> HashMap<&'static str, String> {
+        HashMap::from([
+            ("FLOWSTATE_TABLE", "t".to_string()),
+            (
+                "FLOWSTATE_QUEUE_URL",
+                "https://sqs.eu-west-1.amazonaws.com/123456789012/steps".to_string(),
+            ),
+            (
+                "FLOWSTATE_DLQ_URL",
+                "https://sqs.eu-west-1.amazonaws.com/123456789012/dlq".to_string(),
+            ),
+            (
+                "FLOWSTATE_TOPIC_ARN",
+                "arn:aws:sns:eu-west-1:123456789012:t".to_string(),
+            ),
+            ("FLOWSTATE_EVENT_BUS_NAME", String::new()),
+            (
+                "FLOWSTATE_KEYS_KMS_KEY",
+                "arn:aws:kms:eu-west-1:123456789012:key/k".to_string(),
+            ),
+            ("FLOWSTATE_AUTH", "sigv4".to_string()),
+            ("FLOWSTATE_ACCOUNT_ID", "123456789012".to_string()),
+            ("AWS_REGION", "eu-west-1".to_string()),
+        ])
+    }
+
+    fn read(vars: &HashMap<&'static str, String>) -> Result<LambdaEnv, EnvError> {
+        LambdaEnv::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn the_template_variables_make_settings() {
+        let env = read(&full()).unwrap();
+        assert_eq!(env.table, "t");
+        assert_eq!(env.region, "eu-west-1");
+        assert_eq!(env.event_bus_name, None);
+        assert_eq!(queue_name(&env.queue_url), Some("steps"));
+    }
+
+    #[test]
+    fn a_missing_variable_is_named() {
+        for name in [
+            "FLOWSTATE_TABLE",
+            "FLOWSTATE_QUEUE_URL",
+            "FLOWSTATE_KEYS_KMS_KEY",
+            "FLOWSTATE_ACCOUNT_ID",
+            "AWS_REGION",
+        ] {
+            let mut vars = full();
+            vars.remove(name);
+            let err = read(&vars).unwrap_err();
+            assert_eq!(err, EnvError::Missing(name));
+            assert!(err.to_string().contains(name));
+        }
+    }
+
+    #[test]
+    fn auth_cannot_be_turned_off() {
+        let mut vars = full();
+        vars.insert("FLOWSTATE_AUTH", "none".into());
+        let err = read(&vars).unwrap_err();
+        assert!(err.to_string().contains("FLOWSTATE_AUTH"), "{err}");
+    }
+
+    #[test]
+    fn bad_account_and_queue_url_are_refused() {
+        let mut vars = full();
+        vars.insert("FLOWSTATE_ACCOUNT_ID", "12345".into());
+        assert!(matches!(
+            read(&vars),
+            Err(EnvError::Invalid {
+                name: "FLOWSTATE_ACCOUNT_ID",
+                ..
+            })
+        ));
+        let mut vars = full();
+        vars.insert("FLOWSTATE_QUEUE_URL", "steps".into());
+        assert!(matches!(
+            read(&vars),
+            Err(EnvError::Invalid {
+                name: "FLOWSTATE_QUEUE_URL",
+                ..
+            })
+        ));
+    }
+}
