@@ -166,6 +166,9 @@ async fn serve<S: Store, Q: Queue>(
 ) -> anyhow::Result<()> {
     let config = Config {
         token_key,
+        // DynamoDB + SQS may be shared with other processes (the stack's
+        // functions): cached executions are not the last word there.
+        sole_writer: args.backend == BackendKind::Embedded,
         ..Config::default()
     };
     let service = Service::new(store, queue, invoker, SystemClock, config);

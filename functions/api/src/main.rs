@@ -2,7 +2,7 @@
 //! then the SigV4-verified Step Functions API for every API Gateway event.
 
 use anyhow::Context;
-use flowstate_aws::lambda_env::{LambdaEnv, NoTaskInvoker, Wiring};
+use flowstate_aws::lambda_env::{LambdaEnv, Wiring};
 use std::sync::Arc;
 
 #[tokio::main]
@@ -10,7 +10,7 @@ async fn main() -> anyhow::Result<()> {
     let env = LambdaEnv::from_env()?;
     let wiring = Wiring::connect(env).await;
     let service = wiring
-        .service(NoTaskInvoker)
+        .service()
         .await
         .context("cannot load the task token key")?;
     let app = flowstate_lambda_api::app(

@@ -2,7 +2,7 @@
 //! then one execution started per EventBridge event.
 
 use anyhow::Context;
-use flowstate_aws::lambda_env::{LambdaEnv, NoTaskInvoker, Wiring};
+use flowstate_aws::lambda_env::{LambdaEnv, Wiring};
 use flowstate_lambda_events::{start_from_event, Answer};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
@@ -12,7 +12,7 @@ async fn main() -> anyhow::Result<()> {
     let env = LambdaEnv::from_env()?;
     let wiring = Wiring::connect(env).await;
     let service = wiring
-        .service(NoTaskInvoker)
+        .service()
         .await
         .context("cannot load the task token key")?;
     let (region, account) = (wiring.env.region.clone(), wiring.env.account.clone());

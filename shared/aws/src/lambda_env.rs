@@ -17,7 +17,7 @@
 
 use crate::keys::DynamoKeyStore;
 use crate::token_key::{load_or_create_task_token_key, TokenKeyError};
-use crate::{Backend, Settings};
+use crate::{AwsInvoker, AwsNotifier, Backend, NotifierSettings, Settings};
 use aws_config::{BehaviorVersion, SdkConfig};
 use flowstate_auth::VerifierConfig;
 use flowstate_engine::driver::{NoTasks, TaskHandler};
@@ -143,29 +143,53 @@ impl Wiring {
         let name = queue_name(&env.queue_url)
             .unwrap_or(&env.queue_url)
             .to_string();
-        let backend = Backend::new(&sdk, Settings::new(&env.table, name));
+        let mut settings = Settings::new(&env.table, name);
+        // Lambda's event source receives; other instances consume what
+        // this one sends: nothing to track per process.
+        settings.track_messages = false;
+        let backend = Backend::new(&sdk, settings);
         // The URL is known: no GetQueueUrl on a cold start.
         backend.set_queue_url(env.queue_url.clone());
         Wiring { env, sdk, backend }
     }
 
     /// The runtime configuration for a function: the stack's region,
-    /// account and task token key, and Task invocations performed before
-    /// the handler returns (Lambda freezes the process after the answer,
-    /// so a spawned invocation could stall until the next request).
+    /// account and task token key. Task invocations are deferred to the
+    /// stepper (a `Perform` message): StartExecution and SendTask* answer
+    /// without waiting for a task, and the stepper applies a task's result
+    /// in the invocation that performed it. Nothing is spawned: Lambda
+    /// freezes the process after the answer.
     pub fn runtime_config(&self, token_key: Vec<u8>) -> Config {
         Config {
             region: self.env.region.clone(),
             account: self.env.account.clone(),
             token_key,
             spawn_tasks: false,
+            defer_tasks: true,
+            sole_writer: false,
             ..Config::default()
         }
     }
 
-    /// The runtime service with `invoker` performing Task states. Reads the
-    /// stack's task token key, creating it on the stack's first start.
-    pub async fn service<I: Invoker>(&self, invoker: I) -> Result<LambdaService<I>, TokenKeyError> {
+    /// The runtime service every function runs: Task states performed on
+    /// AWS ([`AwsInvoker`]; StartSyncExecution runs them in the API
+    /// function), status changes published to the stack's topic (and bus).
+    pub async fn service(&self) -> Result<LambdaService<AwsInvoker>, TokenKeyError> {
+        let service = self.service_with(AwsInvoker::new(&self.sdk)).await?;
+        let mut notify = NotifierSettings::new(&self.env.topic_arn);
+        if let Some(bus) = &self.env.event_bus_name {
+            notify = notify.with_event_bus(bus);
+        }
+        service.set_notifier(std::sync::Arc::new(AwsNotifier::new(&self.sdk, notify)));
+        Ok(service)
+    }
+
+    /// The runtime service with another `invoker` (tests), no notifier.
+    /// Reads the stack's task token key, creating it on the first start.
+    pub async fn service_with<I: Invoker>(
+        &self,
+        invoker: I,
+    ) -> Result<LambdaService<I>, TokenKeyError> {
         let token_key =
             load_or_create_task_token_key(&self.sdk, &self.env.table, &self.env.kms_key).await?;
         Ok(Service::new(

@@ -47,6 +47,12 @@ pub struct Config {
     /// the stepper applies a task's result in the same invocation that
     /// performed it (one queue message per task, not two).
     pub defer_tasks: bool,
+    /// This process is the only one that advances the store's executions
+    /// (`flowstate serve` on its own data): an event its cached copy
+    /// rejects is rejected for good. Off when other processes share the
+    /// store (the Lambda functions): a rejection is then checked against
+    /// the stored execution first.
+    pub sole_writer: bool,
 }
 
 impl Default for Config {
@@ -61,6 +67,7 @@ impl Default for Config {
             cache_capacity: 1024,
             outbox_sweep_age_ms: 300_000,
             defer_tasks: false,
+            sole_writer: true,
         }
     }
 }
@@ -775,8 +782,14 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
     /// Never runs two steps of the same execution at once in this process.
     pub async fn apply(&self, arn: &str, event: Event) -> Result<Applied, ServiceError> {
         let _guard = self.inner.locks.lock(arn).await;
+        let mut trust_cache = true;
         for _ in 0..MAX_CAS_ATTEMPTS {
-            let cached = lock(&self.inner.cache).remove(arn);
+            let cached = if trust_cache {
+                lock(&self.inner.cache).remove(arn)
+            } else {
+                None
+            };
+            let from_cache = cached.is_some();
             let mut rec = match cached {
                 Some(r) => r,
                 None => match self.inner.store.load_execution(arn, true).await? {
@@ -796,6 +809,16 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                 // `advance` checks these before it changes anything: the
                 // value is still the stored one, keep it decoded (a Map's
                 // duplicate deliveries would otherwise reload every frame).
+                Err(
+                    EngineError::Stale { .. } | EngineError::Ended(_) | EngineError::AlreadyStarted,
+                ) if from_cache && !self.inner.config.sole_writer => {
+                    // Another process (the stepper, when this is the API
+                    // function) may have advanced it: decide on the stored
+                    // execution, not on this process's copy.
+                    lock(&self.inner.cache).remove(arn);
+                    trust_cache = false;
+                    continue;
+                }
                 Err(
                     EngineError::Stale { .. } | EngineError::Ended(_) | EngineError::AlreadyStarted,
                 ) => {
