@@ -30,8 +30,8 @@ mod notify;
 mod records;
 
 pub use clock::{Clock, SimulatedClock, SystemClock};
-pub use notify::{Notifier, NotifyFuture, StatusChange, DETAIL_TYPE, SOURCE};
 pub use flowstate_engine::driver::{TaskInvocation, TaskResult};
+pub use notify::{Notifier, NotifyFuture, StatusChange, DETAIL_TYPE, SOURCE};
 pub use records::*;
 
 use flowstate_engine::history::HistoryEvent;
