@@ -10,6 +10,8 @@
 #![allow(clippy::unwrap_used)]
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod conformance;
+
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -32,9 +34,22 @@ impl Server {
     }
 
     pub fn start_in(args: &[&str], cwd: Option<&Path>) -> Server {
+        Server::start_with(args, cwd, &[])
+    }
+
+    /// As [`Server::start_in`], with environment variables set (or, with
+    /// an empty value, removed).
+    pub fn start_with(args: &[&str], cwd: Option<&Path>, env: &[(&str, &str)]) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowstate"));
         cmd.args(["serve", "--host", "127.0.0.1", "--port", "0"])
             .args(args);
+        for (name, value) in env {
+            if value.is_empty() {
+                cmd.env_remove(name);
+            } else {
+                cmd.env(name, value);
+            }
+        }
         if let Some(d) = cwd {
             cmd.current_dir(d);
         }

@@ -49,6 +49,8 @@ const MAX_VISIBILITY_SECONDS: i64 = 43_200;
 /// A queued message this long overdue that a receive did not return was
 /// consumed by another process or dead-lettered: forget it.
 const FORGET_AFTER_MS: i64 = 60_000;
+/// ReceiveMessage calls one [`Queue::receive`] makes at most.
+const MAX_RECEIVE_CALLS: usize = 10;
 
 /// The body of an SQS message.
 #[derive(Debug, Serialize, Deserialize)]
@@ -337,10 +339,18 @@ impl Queue for Backend {
         let mut candidates: Vec<Candidate> = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();
         let mut drained = false;
-        for _ in 0..max.div_ceil(10) + 1 {
+        // Batches of up to 10, plus one: a call that returned only
+        // messages not yet due (re-sent below) does not count, up to
+        // MAX_RECEIVE_CALLS in all, so that a queue of long timers neither
+        // hides due messages behind them nor makes one receive unbounded.
+        let mut budget = max.div_ceil(10) + 1;
+        let mut calls = 0;
+        while budget > 0 && calls < MAX_RECEIVE_CALLS {
             if candidates.len() >= max {
                 break;
             }
+            calls += 1;
+            let before = candidates.len();
             let want = (max - candidates.len()).min(10) as i32;
             let out = self
                 .inner
@@ -356,6 +366,7 @@ impl Queue for Backend {
                 .map_err(|e| backend_error("ReceiveMessage", e))?;
             let messages = out.messages.unwrap_or_default();
             let got = messages.len();
+            let mut resent = false;
             for m in messages {
                 let message_id = m.message_id;
                 let (Some(handle), Some(body)) = (m.receipt_handle, m.body) else {
@@ -382,6 +393,18 @@ impl Queue for Backend {
                     // Not due: a fresh copy with the remaining delay.
                     self.send_raw(body, wire.due).await?;
                     self.delete_raw(&handle).await?;
+                    // This process now knows the copy: `next_due` is exact
+                    // for messages other processes sent once seen here
+                    // (without it a process taking over after a crash
+                    // could only answer "visible now" by the wall clock),
+                    // and a send of the same id is a duplicate.
+                    self.local().entries.entry(wire.id).or_insert(Entry {
+                        due: wire.due,
+                        spilled,
+                        in_flight: None,
+                        message_id: None,
+                    });
+                    resent = true;
                     continue;
                 }
                 let duplicate_of_in_flight = self.local().entries.get(&wire.id).is_some_and(|e| {
@@ -404,6 +427,9 @@ impl Queue for Backend {
             if got < want as usize {
                 drained = true;
                 break;
+            }
+            if candidates.len() > before || !resent {
+                budget -= 1;
             }
         }
         candidates.sort_by_key(|c| (c.due, c.seq));

@@ -1,7 +1,8 @@
-//! Harness for the durable runtime tests: an embedded backend wrapped to
-//! inject crashes or duplicate messages, a deterministic invoker, and a
-//! driver that runs executions to their end with simulated time, answering
-//! `.waitForTaskToken` callbacks and restarting the service after a crash.
+//! Harness for the durable runtime tests: a backend (embedded, or the AWS
+//! one on moto) wrapped to inject crashes or duplicate messages, a
+//! deterministic invoker, and a driver that runs executions to their end
+//! with simulated time, answering `.waitForTaskToken` callbacks and
+//! replacing the service after a crash.
 
 // Test harness: a failed set-up should stop the test loudly.
 #![allow(dead_code, clippy::unwrap_used)]
@@ -14,6 +15,8 @@ use flowstate_runtime::{Config, CreateStateMachine, Service, ServiceError, Start
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+
+pub mod aws;
 
 /// When the Nth I/O call fails: before doing it, or after doing it (the
 /// effect happened but the caller never learns: a crash right after).
@@ -30,12 +33,17 @@ pub struct Faults {
     pub after: AtomicBool,
     pub duplicate_sends: AtomicBool,
     pub crashed: AtomicBool,
+    /// The name of every counted I/O call, in order (call n is `log[n - 1]`).
+    pub log: Mutex<Vec<&'static str>>,
 }
 
 impl Faults {
     /// Counts one I/O call; says whether it must fail, and when.
-    fn tick(&self) -> Option<CrashMode> {
+    fn tick(&self, name: &'static str) -> Option<CrashMode> {
+        let mut log = self.log.lock().unwrap();
+        log.push(name);
         let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        drop(log);
         if n == self.crash_at.load(Ordering::SeqCst) {
             self.crashed.store(true, Ordering::SeqCst);
             Some(if self.after.load(Ordering::SeqCst) {
@@ -49,10 +57,11 @@ impl Faults {
     }
 }
 
-/// The embedded backend with fault injection on every call.
+/// A backend with fault injection on every call that a step or its
+/// effects make.
 #[derive(Clone)]
-pub struct Faulty {
-    pub inner: Embedded,
+pub struct Faulty<B> {
+    pub inner: B,
     pub faults: Arc<Faults>,
 }
 
@@ -61,8 +70,8 @@ fn crash() -> StoreError {
 }
 
 macro_rules! io {
-    ($self:ident, $call:expr) => {{
-        match $self.faults.tick() {
+    ($self:ident, $name:literal, $call:expr) => {{
+        match $self.faults.tick($name) {
             Some(CrashMode::Before) => Err(crash()),
             Some(CrashMode::After) => {
                 let _ = $call.await;
@@ -73,7 +82,7 @@ macro_rules! io {
     }};
 }
 
-impl Store for Faulty {
+impl<B: Store> Store for Faulty<B> {
     async fn create_state_machine(&self, sm: &StateMachineRecord) -> Result<(), StoreError> {
         self.inner.create_state_machine(sm).await
     }
@@ -84,7 +93,7 @@ impl Store for Faulty {
         self.inner.get_state_machine(arn).await
     }
     async fn get_revision(&self, id: &str) -> Result<Option<StateMachineRecord>, StoreError> {
-        io!(self, self.inner.get_revision(id))
+        io!(self, "get_revision", self.inner.get_revision(id))
     }
     async fn delete_state_machine(&self, arn: &str) -> Result<bool, StoreError> {
         self.inner.delete_state_machine(arn).await
@@ -100,14 +109,18 @@ impl Store for Faulty {
         r: &ExecutionRecord,
         s: &StepWrite<'_>,
     ) -> Result<Created, StoreError> {
-        io!(self, self.inner.create_execution(r, s))
+        io!(self, "create_execution", self.inner.create_execution(r, s))
     }
     async fn load_execution(
         &self,
         arn: &str,
         frames: bool,
     ) -> Result<Option<ExecutionRecord>, StoreError> {
-        io!(self, self.inner.load_execution(arn, frames))
+        io!(
+            self,
+            "load_execution",
+            self.inner.load_execution(arn, frames)
+        )
     }
     async fn commit_step(
         &self,
@@ -115,7 +128,7 @@ impl Store for Faulty {
         v: u64,
         s: &StepWrite<'_>,
     ) -> Result<(), StoreError> {
-        io!(self, self.inner.commit_step(r, v, s))
+        io!(self, "commit_step", self.inner.commit_step(r, v, s))
     }
     async fn history(&self, arn: &str, q: &HistoryQuery) -> Result<Vec<HistoryEvent>, StoreError> {
         self.inner.history(arn, q).await
@@ -127,7 +140,7 @@ impl Store for Faulty {
         self.inner.list_executions(q).await
     }
     async fn complete_outbox(&self, ids: &[String]) -> Result<(), StoreError> {
-        io!(self, self.inner.complete_outbox(ids))
+        io!(self, "complete_outbox", self.inner.complete_outbox(ids))
     }
     async fn outbox_entry(&self, id: &str) -> Result<Option<OutboxEntry>, StoreError> {
         io!(self, self.inner.outbox_entry(id))
@@ -137,24 +150,28 @@ impl Store for Faulty {
         before: i64,
         limit: usize,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
-        io!(self, self.inner.pending_outbox(before, limit))
+        io!(
+            self,
+            "pending_outbox",
+            self.inner.pending_outbox(before, limit)
+        )
     }
 }
 
-impl Queue for Faulty {
+impl<B: Queue> Queue for Faulty<B> {
     async fn send(&self, m: &QueueMessage) -> Result<(), StoreError> {
         if self.faults.duplicate_sends.load(Ordering::SeqCst) {
             let mut dup = m.clone();
             dup.id = format!("{}#dup", m.id);
             self.inner.send(&dup).await?;
         }
-        io!(self, self.inner.send(m))
+        io!(self, "send", self.inner.send(m))
     }
     async fn receive(&self, now: i64, max: usize, vis: i64) -> Result<Vec<Delivery>, StoreError> {
-        io!(self, self.inner.receive(now, max, vis))
+        io!(self, "receive", self.inner.receive(now, max, vis))
     }
     async fn ack(&self, receipt: &str) -> Result<(), StoreError> {
-        io!(self, self.inner.ack(receipt))
+        io!(self, "ack", self.inner.ack(receipt))
     }
     async fn next_due(&self) -> Result<Option<i64>, StoreError> {
         self.inner.next_due().await
@@ -192,13 +209,18 @@ impl Invoker for Tasks {
     }
 }
 
-pub type Svc = Service<Faulty, Faulty, Tasks, SimulatedClock>;
+pub type Svc<B> = Service<Faulty<B>, Faulty<B>, Tasks, SimulatedClock>;
 
 pub const START: i64 = 1_700_000_000_000;
 
-pub fn service(db: &Embedded, faults: &Arc<Faults>, tasks: &Tasks, clock: &SimulatedClock) -> Svc {
+pub fn service<B: Store + Queue + Clone>(
+    backend: B,
+    faults: &Arc<Faults>,
+    tasks: &Tasks,
+    clock: &SimulatedClock,
+) -> Svc<B> {
     let f = Faulty {
-        inner: db.clone(),
+        inner: backend,
         faults: faults.clone(),
     };
     let config = Config {
@@ -209,6 +231,22 @@ pub fn service(db: &Embedded, faults: &Arc<Faults>, tasks: &Tasks, clock: &Simul
     Service::new(f.clone(), f, tasks.clone(), clock.clone(), config)
 }
 
+/// How the process that replaces a crashed one gets the crashed one's
+/// work done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recovery {
+    /// A single-process backend: the new process calls
+    /// [`Service::recover`] at start (nothing can be in flight then).
+    Restart,
+    /// A shared backend (SQS + DynamoDB, no process restart on AWS): the
+    /// crashed process's in-flight messages come back when their
+    /// visibility timeout runs out — simulated by releasing them, the
+    /// timeout being wall-clock seconds — and the new process performs
+    /// pending effects with [`Service::sweep_outbox`], as the stepper's
+    /// periodic sweep does.
+    Sweep,
+}
+
 /// One execution's observable result: status, output, and its history
 /// without timestamps.
 #[derive(Debug, Clone, PartialEq)]
@@ -216,6 +254,17 @@ pub struct Outcome {
     pub status: Status,
     pub output: Option<Value>,
     pub history: Vec<(u64, u64, String, Value)>,
+}
+
+/// What one [`run_on`] did.
+pub struct Run {
+    pub outcomes: Vec<Outcome>,
+    /// Counted I/O calls.
+    pub calls: usize,
+    /// Whether the injected crash happened.
+    pub crashed: bool,
+    /// The name of each counted I/O call, in order.
+    pub log: Vec<&'static str>,
 }
 
 /// Runs `inputs` on `definition` to the end. With `crash_at = Some((n,
@@ -246,6 +295,30 @@ pub async fn run_kind(
     kind: WorkflowType,
 ) -> (Vec<Outcome>, usize, bool) {
     let db = Embedded::memory().unwrap();
+    let r = run_on(
+        move || db.clone(),
+        Recovery::Restart,
+        definition,
+        inputs,
+        crash_at,
+        duplicate,
+        kind,
+    )
+    .await;
+    (r.outcomes, r.calls, r.crashed)
+}
+
+/// [`run_kind`] on any backend: `open` opens it on the run's data as a new
+/// process would (called at start and after each crash).
+pub async fn run_on<B: Store + Queue + Clone>(
+    open: impl Fn() -> B,
+    recovery: Recovery,
+    definition: &str,
+    inputs: &[Value],
+    crash_at: Option<(usize, CrashMode)>,
+    duplicate: bool,
+    kind: WorkflowType,
+) -> Run {
     let faults = Arc::new(Faults::default());
     if let Some((n, mode)) = crash_at {
         faults.crash_at.store(n, Ordering::SeqCst);
@@ -256,7 +329,7 @@ pub async fn run_kind(
     faults.duplicate_sends.store(duplicate, Ordering::SeqCst);
     let tasks = Tasks::default();
     let clock = SimulatedClock::new(START);
-    let mut svc = service(&db, &faults, &tasks, &clock);
+    let mut svc = service(open(), &faults, &tasks, &clock);
     let sm = svc
         .create_state_machine(CreateStateMachine {
             name: "M".into(),
@@ -330,15 +403,27 @@ pub async fn run_kind(
                 );
                 restarts += 1;
                 // The process died: a new service on the same data.
+                if recovery == Recovery::Sweep {
+                    svc.queue().inner.release_all().await.unwrap();
+                }
                 drop(svc);
-                svc = service(&db, &faults, &tasks, &clock);
-                svc.recover().await.unwrap();
+                svc = service(open(), &faults, &tasks, &clock);
+                match recovery {
+                    Recovery::Restart => {
+                        svc.recover().await.unwrap();
+                    }
+                    Recovery::Sweep => {
+                        svc.sweep_outbox(clock.now()).await.unwrap();
+                    }
+                }
             }
         }
     }
     // Reading the outcome is not part of the run: no more faults.
     let calls = faults.calls.load(Ordering::SeqCst);
     faults.crash_at.store(0, Ordering::SeqCst);
+    // Read as a new process would: nothing this one remembers counts.
+    let db = open();
     let mut outcomes = Vec::new();
     for arn in &arns {
         let d = svc.describe_execution(arn).await.unwrap();
@@ -376,7 +461,13 @@ pub async fn run_kind(
         "outbox drained"
     );
     assert_eq!(db.next_due().await.unwrap(), None, "queue drained");
-    (outcomes, calls, faults.crashed.load(Ordering::SeqCst))
+    let log = faults.log.lock().unwrap().clone();
+    Run {
+        outcomes,
+        calls,
+        crashed: faults.crashed.load(Ordering::SeqCst),
+        log,
+    }
 }
 
 /// Waits, a retried-then-caught task, a callback, Parallel and a Map with
