@@ -143,7 +143,7 @@ impl<B: Store> Store for Faulty<B> {
         io!(self, "complete_outbox", self.inner.complete_outbox(ids))
     }
     async fn outbox_entry(&self, id: &str) -> Result<Option<OutboxEntry>, StoreError> {
-        io!(self, self.inner.outbox_entry(id))
+        io!(self, "outbox_entry", self.inner.outbox_entry(id))
     }
     async fn pending_outbox(
         &self,
