@@ -38,7 +38,14 @@ async fn counting_proxy(target: String) -> (String, Counts) {
             let (counts, target) = (c.clone(), target.clone());
             async move {
                 let op = operation(&headers, &body);
-                *counts.lock().unwrap().entry(op).or_default() += 1;
+                let units = write_units(&op, &body);
+                {
+                    let mut counts = counts.lock().unwrap();
+                    *counts.entry(op).or_default() += 1;
+                    if units > 0 {
+                        *counts.entry("dynamodb WRU".into()).or_default() += units;
+                    }
+                }
                 tokio::task::spawn_blocking(move || forward(&target, method, uri, headers, body))
                     .await
                     .unwrap()
@@ -69,6 +76,65 @@ fn operation(headers: &HeaderMap, body: &[u8]) -> String {
         .find_map(|kv| kv.strip_prefix("Action="))
         .unwrap_or("?");
     format!("query:{action}")
+}
+
+/// DynamoDB write request units a request consumes (on-demand pricing):
+/// one per KB of each item written or deleted, twice that inside a
+/// transaction. Item sizes are estimated from their JSON encoding.
+fn write_units(op: &str, body: &[u8]) -> u64 {
+    let kb = |item: &Value| (item.to_string().len() as u64).div_ceil(1024).max(1);
+    let Ok(request) = serde_json::from_slice::<Value>(body) else {
+        return 0;
+    };
+    match op {
+        "dynamodb:TransactWriteItems" => request["TransactItems"]
+            .as_array()
+            .map(|items| items.iter().map(|i| 2 * kb(i)).sum())
+            .unwrap_or(0),
+        "dynamodb:BatchWriteItem" => request["RequestItems"]
+            .as_object()
+            .map(|tables| {
+                tables
+                    .values()
+                    .filter_map(Value::as_array)
+                    .flatten()
+                    .map(kb)
+                    .sum()
+            })
+            .unwrap_or(0),
+        "dynamodb:PutItem" | "dynamodb:UpdateItem" | "dynamodb:DeleteItem" => kb(&request),
+        _ => 0,
+    }
+}
+
+/// US East list prices (2026): what a million of each costs, in dollars.
+const DYNAMODB_WRU: f64 = 0.625;
+const DYNAMODB_RRU: f64 = 0.125;
+const SQS_REQUEST: f64 = 0.40;
+const LAMBDA_REQUEST: f64 = 0.20;
+/// arm64, per GB-second; the stepper has 512 MB.
+const LAMBDA_GB_SECOND: f64 = 0.0000133334 * 1_000_000.0;
+
+/// Dollars per million state transitions for `runs` of one execution
+/// making `transitions` transitions, from the counted calls (reads: one
+/// unit per call, consistent reads of items under 4 KB), `records` SQS
+/// messages received by the event source (one receive and one delete
+/// each, at worst) and `invocations` of the stepper at `ms` milliseconds.
+fn dollars_per_million_transitions(
+    counts: &BTreeMap<String, u64>,
+    transitions: u64,
+    records: u64,
+    invocations: u64,
+    ms: f64,
+) -> f64 {
+    let get = |k: &str| *counts.get(k).unwrap_or(&0) as f64;
+    let reads = get("dynamodb:GetItem") + get("dynamodb:Query");
+    let sends = get("sqs:SendMessage");
+    let per_execution = get("dynamodb WRU") * DYNAMODB_WRU
+        + reads * DYNAMODB_RRU
+        + (sends + 2.0 * records as f64) * SQS_REQUEST
+        + invocations as f64 * (LAMBDA_REQUEST + 0.5 * ms / 1000.0 * LAMBDA_GB_SECOND);
+    per_execution / transitions as f64
 }
 
 fn forward(
@@ -148,6 +214,8 @@ struct World {
     queue_url: String,
     /// The same table, read directly (not counted).
     observer: Backend,
+    /// Time spent in the stepper's handler (on moto: slower than AWS).
+    stepper_ms: Mutex<f64>,
 }
 
 async fn world(moto: &common::Moto, name: &str) -> World {
@@ -184,6 +252,7 @@ async fn world(moto: &common::Moto, name: &str) -> World {
     settings.track_messages = false;
     let observer = Backend::new(&sdk_config(&moto.endpoint).await, settings);
     World {
+        stepper_ms: Mutex::new(0.0),
         observer,
         stepper: Stepper::new(service, 15 * 60 * 1000),
         counts,
@@ -194,7 +263,43 @@ async fn world(moto: &common::Moto, name: &str) -> World {
 
 impl World {
     fn take_counts(&self) -> BTreeMap<String, u64> {
+        *self.stepper_ms.lock().unwrap() = 0.0;
         std::mem::take(&mut *self.counts.lock().unwrap())
+    }
+
+    /// One row of the cost table for an execution that just ended.
+    async fn cost_row(
+        &self,
+        label: &str,
+        arn: &str,
+        start: &BTreeMap<String, u64>,
+        after: &BTreeMap<String, u64>,
+        (invocations, records): (usize, usize),
+    ) -> String {
+        let mut all = start.clone();
+        for (k, v) in after {
+            *all.entry(k.clone()).or_default() += v;
+        }
+        let transitions = self
+            .stepper
+            .service()
+            .describe_execution(arn)
+            .await
+            .unwrap()
+            .transitions;
+        let ms = *self.stepper_ms.lock().unwrap();
+        let dollars = dollars_per_million_transitions(
+            &all,
+            transitions,
+            records as u64,
+            invocations as u64,
+            ms / invocations.max(1) as f64,
+        );
+        format!(
+            "{label:<16} | {transitions:>2} | {} | {} | {invocations} | ${dollars:.2} |",
+            show(start),
+            show(after)
+        )
     }
 
     /// Lambda's event source: receives batches, invokes the stepper,
@@ -230,7 +335,9 @@ impl World {
             })).collect::<Vec<_>>()});
             invocations += 1;
             records += messages.len();
+            let started = Instant::now();
             let response = self.stepper.handle(event).await.unwrap();
+            *self.stepper_ms.lock().unwrap() += started.elapsed().as_secs_f64() * 1000.0;
             let failed: Vec<&str> = response["batchItemFailures"]
                 .as_array()
                 .unwrap()
@@ -309,9 +416,12 @@ fn chain(length: usize) -> Value {
     json!({"StartAt": "S0", "States": states})
 }
 
-fn show(label: &str, counts: &BTreeMap<String, u64>) -> String {
-    let total: u64 = counts.values().sum();
-    format!("{label:<28} {total:>3} calls  {counts:?}")
+fn show(counts: &BTreeMap<String, u64>) -> String {
+    counts
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -342,24 +452,30 @@ async fn executions_advance_through_sqs_batches_and_the_calls_are_counted() {
 
     let arn = start(&w, &pass_chain, "c1").await;
     let at_start = w.take_counts();
-    let (invocations, _) = w.drive(&arn).await;
+    let driven = w.drive(&arn).await;
     let after = w.take_counts();
     let d = w.stepper.service().describe_execution(&arn).await.unwrap();
     assert_eq!(d.status, Status::Succeeded);
     assert_eq!(
-        invocations, 0,
+        driven.0, 0,
         "a Pass/Choice chain ends within StartExecution"
     );
     assert!(after.is_empty(), "no call beyond the start: {after:?}");
-    table.push(show("chain of 10: start", &at_start));
+    table.push(
+        w.cost_row("10 Pass/Choice", &arn, &at_start, &after, driven)
+            .await,
+    );
 
     let warm = start(&w, &task, "warm").await;
     w.drive(&warm).await;
     w.take_counts();
     let arn = start(&w, &task, "t1").await;
     let at_start = w.take_counts();
-    let (invocations, records) = w.drive(&arn).await;
+    let driven = w.drive(&arn).await;
+    let (invocations, records) = driven;
+    let ms = *w.stepper_ms.lock().unwrap();
     let after = w.take_counts();
+    *w.stepper_ms.lock().unwrap() = ms;
     let d = w.stepper.service().describe_execution(&arn).await.unwrap();
     assert_eq!(d.status, Status::Succeeded);
     assert_eq!(d.output.as_deref(), Some(&json!({"n": 6})));
@@ -375,22 +491,26 @@ async fn executions_advance_through_sqs_batches_and_the_calls_are_counted() {
         "one transaction beyond the start: {after:?}"
     );
     assert_eq!(after.get("sqs:SendMessage"), None, "{after:?}");
-    table.push(show("one Lambda Task: start", &at_start));
-    table.push(show("one Lambda Task: stepper", &after));
+    table.push(
+        w.cost_row("one Lambda Task", &arn, &at_start, &after, driven)
+            .await,
+    );
 
     let warm = start(&w, &wait, "warm").await;
     w.drive(&warm).await;
     w.take_counts();
     let arn = start(&w, &wait, "w1").await;
     let at_start = w.take_counts();
-    let (invocations, _) = w.drive(&arn).await;
+    let driven = w.drive(&arn).await;
+    let ms = *w.stepper_ms.lock().unwrap();
     let after = w.take_counts();
-    assert_eq!(invocations, 1);
-    table.push(show("Wait 2 s: start", &at_start));
-    table.push(show("Wait 2 s: stepper", &after));
+    *w.stepper_ms.lock().unwrap() = ms;
+    assert_eq!(driven.0, 1);
+    table.push(w.cost_row("Wait", &arn, &at_start, &after, driven).await);
 
-    println!("cost meter (AWS calls through the proxy):");
+    println!("| execution | transitions | calls in StartExecution | calls after it | stepper invocations | $ per million transitions |");
+    println!("| --- | --- | --- | --- | --- | --- |");
     for row in &table {
-        println!("  {row}");
+        println!("| {row}");
     }
 }
