@@ -183,6 +183,11 @@ async fn signed_requests_create_a_state_machine_and_run_an_execution() {
     .await;
     assert_eq!(status, 200, "{body}");
     let execution = body["executionArn"].as_str().unwrap().to_string();
+    assert!(
+        !function.logs().contains("left to the outbox sweep"),
+        "its end was published at once:\n{}",
+        function.logs()
+    );
 
     // Pass states run to the end within StartExecution.
     let (status, _, body) = call(

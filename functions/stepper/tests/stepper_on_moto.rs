@@ -15,7 +15,7 @@ use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::Credentials;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use flowstate_aws::{Backend, Settings};
+use flowstate_aws::{AwsNotifier, Backend, NotifierSettings, Settings};
 use flowstate_engine::Status;
 use flowstate_lambda_stepper::Stepper;
 use flowstate_ports::{InvokeContext, Invoker, Store, SystemClock, TaskInvocation, TaskResult};
@@ -111,6 +111,7 @@ fn write_units(op: &str, body: &[u8]) -> u64 {
 const DYNAMODB_WRU: f64 = 0.625;
 const DYNAMODB_RRU: f64 = 0.125;
 const SQS_REQUEST: f64 = 0.40;
+const SNS_PUBLISH: f64 = 0.50;
 const LAMBDA_REQUEST: f64 = 0.20;
 /// arm64, per GB-second; the stepper has 512 MB.
 const LAMBDA_GB_SECOND: f64 = 0.0000133334 * 1_000_000.0;
@@ -129,10 +130,12 @@ fn dollars_per_million_transitions(
 ) -> f64 {
     let get = |k: &str| *counts.get(k).unwrap_or(&0) as f64;
     let reads = get("dynamodb:GetItem") + get("dynamodb:Query");
+    let publishes = get("query:Publish");
     let sends = get("sqs:SendMessage");
     let per_execution = get("dynamodb WRU") * DYNAMODB_WRU
         + reads * DYNAMODB_RRU
         + (sends + 2.0 * records as f64) * SQS_REQUEST
+        + publishes * SNS_PUBLISH
         + invocations as f64 * (LAMBDA_REQUEST + 0.5 * ms / 1000.0 * LAMBDA_GB_SECOND);
     per_execution / transitions as f64
 }
@@ -239,6 +242,20 @@ async fn world(moto: &common::Moto, name: &str) -> World {
         SystemClock,
         config,
     );
+    // Status changes go to SNS, as in the stack (counted: "the end").
+    let topic = aws_sdk_sns::Client::new(&sdk_config(&moto.endpoint).await)
+        .create_topic()
+        .name(format!("{name}-status"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let proxied = sdk_config(&proxy).await;
+    service.set_notifier(Arc::new(AwsNotifier::new(
+        &proxied,
+        NotifierSettings::new(topic),
+    )));
     let sqs = aws_sdk_sqs::Client::new(&sdk_config(&moto.endpoint).await);
     let queue_url = sqs
         .get_queue_url()
@@ -460,7 +477,15 @@ async fn executions_advance_through_sqs_batches_and_the_calls_are_counted() {
         driven.0, 0,
         "a Pass/Choice chain ends within StartExecution"
     );
-    assert!(after.is_empty(), "no call beyond the start: {after:?}");
+    assert!(
+        after.is_empty(),
+        "nothing after StartExecution's own calls: {after:?}"
+    );
+    assert_eq!(
+        at_start.get("query:Publish"),
+        Some(&1),
+        "the end: one status change published: {at_start:?}"
+    );
     table.push(
         w.cost_row("10 Pass/Choice", &arn, &at_start, &after, driven)
             .await,

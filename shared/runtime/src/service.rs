@@ -590,7 +590,8 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         match self.inner.store.create_execution(&rec, &write).await? {
             Created::New => {
                 let start_date = rec.execution.info.start_time;
-                self.after_commit(rec, outbox).await?;
+                // Accepted: the caller must not start it again.
+                self.after_commit_accepted(rec, outbox).await;
                 Ok(StartedExecution {
                     execution_arn: arn,
                     start_date,
@@ -694,7 +695,8 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         cause: Option<String>,
     ) -> Result<i64, ServiceError> {
         names::check_execution_arn(arn)?;
-        self.apply(arn, Event::Stop { error, cause }).await?;
+        self.apply_accepted(arn, Event::Stop { error, cause })
+            .await?;
         let rec = self.load_header(arn).await?;
         Ok(rec
             .execution
@@ -723,7 +725,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                 ServiceError::TaskTimedOut("Provided task does not exist anymore".into())
             });
         }
-        match self.apply(&r.execution_arn, event).await {
+        match self.apply_accepted(&r.execution_arn, event).await {
             Ok(Applied::Committed) => Ok(()),
             Ok(Applied::Dropped) => Err(ServiceError::TaskTimedOut(
                 "Provided task does not exist anymore".into(),
@@ -781,6 +783,23 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
     /// compare-and-set (reloading on conflict), then perform the effects.
     /// Never runs two steps of the same execution at once in this process.
     pub async fn apply(&self, arn: &str, event: Event) -> Result<Applied, ServiceError> {
+        self.apply_with(arn, event, true).await
+    }
+
+    /// [`Service::apply`] for a client's request (SendTask*, StopExecution):
+    /// once the step is committed the request succeeded, even if performing
+    /// its effects failed — they stay in the outbox for the sweep, and an
+    /// error would make the client retry what is already done.
+    async fn apply_accepted(&self, arn: &str, event: Event) -> Result<Applied, ServiceError> {
+        self.apply_with(arn, event, false).await
+    }
+
+    async fn apply_with(
+        &self,
+        arn: &str,
+        event: Event,
+        effects_must_succeed: bool,
+    ) -> Result<Applied, ServiceError> {
         let _guard = self.inner.locks.lock(arn).await;
         let mut trust_cache = true;
         for _ in 0..MAX_CAS_ATTEMPTS {
@@ -838,7 +857,11 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             };
             match self.inner.store.commit_step(&rec, expected, &write).await {
                 Ok(()) => {
-                    self.after_commit(rec, outbox).await?;
+                    if effects_must_succeed {
+                        self.after_commit(rec, outbox).await?;
+                    } else {
+                        self.after_commit_accepted(rec, outbox).await;
+                    }
                     return Ok(Applied::Committed);
                 }
                 Err(StoreError::Conflict) => continue,
@@ -857,6 +880,15 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
     ) -> Result<(), ServiceError> {
         self.cache_put(rec);
         self.perform(outbox).await
+    }
+
+    /// After a commit a client's request depends on: a failure to perform
+    /// the effects is reported on stderr and left to the outbox sweep.
+    async fn after_commit_accepted(&self, rec: ExecutionRecord, outbox: Vec<OutboxEntry>) {
+        let arn = rec.execution.info.arn.clone();
+        if let Err(e) = self.after_commit(rec, outbox).await {
+            eprintln!("flowstate: {arn}: effects left to the outbox sweep: {e}");
+        }
     }
 
     /// Keeps a running execution decoded for its next step.

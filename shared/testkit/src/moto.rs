@@ -126,7 +126,8 @@ impl Moto {
     }
 
     /// What `template.yaml` creates, on moto: a table, the step queue and
-    /// its dead-letter queue, a KMS key (fresh names each call).
+    /// its dead-letter queue, a KMS key, the status topic (fresh names
+    /// each call).
     pub async fn stack(&self) -> Stack {
         let config = self.sdk_config().await;
         let backend = self.backend().await;
@@ -155,7 +156,16 @@ impl Moto {
             .key_metadata
             .map(|m| m.arn.unwrap_or(m.key_id))
             .expect("CreateKey returned key metadata");
+        let topic_arn = aws_sdk_sns::Client::new(&config)
+            .create_topic()
+            .name(format!("{}-status", settings.queue))
+            .send()
+            .await
+            .expect("CreateTopic on moto")
+            .topic_arn
+            .expect("CreateTopic returned an ARN");
         Stack {
+            topic_arn,
             endpoint: self.endpoint.clone(),
             table: settings.table,
             queue_url,
@@ -184,6 +194,8 @@ pub struct Stack {
     pub queue_url: String,
     pub dlq_url: String,
     pub kms_key_arn: String,
+    /// The status-change topic.
+    pub topic_arn: String,
     pub region: String,
     pub account: String,
 }
@@ -200,10 +212,7 @@ impl Stack {
             ("FLOWSTATE_TABLE", &self.table),
             ("FLOWSTATE_QUEUE_URL", &self.queue_url),
             ("FLOWSTATE_DLQ_URL", &self.dlq_url),
-            (
-                "FLOWSTATE_TOPIC_ARN",
-                "arn:aws:sns:us-east-1:123456789012:flowstate-status",
-            ),
+            ("FLOWSTATE_TOPIC_ARN", &self.topic_arn),
             ("FLOWSTATE_EVENT_BUS_NAME", ""),
             ("FLOWSTATE_KEYS_KMS_KEY", &self.kms_key_arn),
             ("FLOWSTATE_AUTH", "sigv4"),

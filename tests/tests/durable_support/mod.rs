@@ -33,6 +33,10 @@ pub struct Faults {
     pub after: AtomicBool,
     pub duplicate_sends: AtomicBool,
     pub crashed: AtomicBool,
+    /// Set with `crashed`, cleared by the harness once it restarted: a
+    /// crash the service swallowed (a client's request whose effects are
+    /// left to the outbox) still ends the process.
+    pub unhandled_crash: AtomicBool,
     /// The name of every counted I/O call, in order (call n is `log[n - 1]`).
     pub log: Mutex<Vec<&'static str>>,
 }
@@ -46,6 +50,7 @@ impl Faults {
         drop(log);
         if n == self.crash_at.load(Ordering::SeqCst) {
             self.crashed.store(true, Ordering::SeqCst);
+            self.unhandled_crash.store(true, Ordering::SeqCst);
             Some(if self.after.load(Ordering::SeqCst) {
                 CrashMode::After
             } else {
@@ -357,6 +362,9 @@ pub async fn run_on<B: Store + Queue + Clone>(
                         parent: None,
                     })
                     .await?;
+                if faults.unhandled_crash.load(Ordering::SeqCst) {
+                    return Err(ServiceError::Internal("injected crash (swallowed)".into()));
+                }
                 if !arns.contains(&started.execution_arn) {
                     arns.push(started.execution_arn);
                 }
@@ -390,10 +398,22 @@ pub async fn run_on<B: Store + Queue + Clone>(
                         Ok(()) | Err(ServiceError::TaskTimedOut(_)) => answered.push(t),
                         Err(e) => return Err(e),
                     }
+                    if faults.unhandled_crash.load(Ordering::SeqCst) {
+                        return Err(ServiceError::Internal("injected crash (swallowed)".into()));
+                    }
                 }
             }
         }
         .await;
+        // A real crash ends the process even where the service would
+        // have carried on (it does not fail a request it already committed).
+        let result = match result {
+            Ok(_) if faults.unhandled_crash.load(Ordering::SeqCst) => {
+                Err(ServiceError::Internal("injected crash (swallowed)".into()))
+            }
+            other => other,
+        };
+        faults.unhandled_crash.store(false, Ordering::SeqCst);
         match result {
             Ok(_) => break,
             Err(e) => {
