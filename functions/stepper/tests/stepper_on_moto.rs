@@ -7,10 +7,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../../shared/aws/tests/common/mod.rs"]
-#[allow(dead_code)] // shared with shared/aws's tests, which use all of it
-mod common;
-
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::Credentials;
 use axum::body::Bytes;
@@ -221,7 +217,7 @@ struct World {
     stepper_ms: Mutex<f64>,
 }
 
-async fn world(moto: &common::Moto, name: &str) -> World {
+async fn world(moto: &flowstate_testkit::Moto, name: &str) -> World {
     let (proxy, counts) = counting_proxy(moto.endpoint.clone()).await;
     let mut settings = Settings::new(format!("{name}-table"), format!("{name}-steps"));
     settings.track_messages = false;
@@ -443,7 +439,7 @@ fn show(counts: &BTreeMap<String, u64>) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn executions_advance_through_sqs_batches_and_the_calls_are_counted() {
-    let moto = common::Moto::start();
+    let moto = flowstate_testkit::Moto::start();
     let w = world(&moto, &format!("stepper-{}", std::process::id())).await;
     let pass_chain = create(&w, "chain", chain(10)).await;
     let task = create(

@@ -4,16 +4,17 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use flowstate_aws::lambda_env::{LambdaEnv, NoTaskInvoker, Wiring};
+//! use flowstate_aws::lambda_env::{LambdaEnv, Wiring};
 //! let env = LambdaEnv::from_env()?;            // names a missing variable
 //! let wiring = Wiring::connect(env).await;     // SDK clients, no call yet
-//! let service = wiring.service(NoTaskInvoker).await?; // reads (or makes) the task token key
+//! let service = wiring.service().await?;       // reads (or makes) the task token key
 //! # Ok(()) }
 //! ```
 //!
-//! The Task invoker is an argument, so a function chooses how Task states
-//! are performed: [`NoTaskInvoker`] until the AWS service integrations
-//! exist, then theirs.
+//! [`Wiring::service`] performs Task states with [`crate::AwsInvoker`] and
+//! publishes status changes with [`crate::AwsNotifier`];
+//! [`Wiring::service_with`] takes another invoker (tests use
+//! [`NoTaskInvoker`]).
 
 use crate::keys::DynamoKeyStore;
 use crate::token_key::{load_or_create_task_token_key, TokenKeyError};
@@ -216,9 +217,8 @@ impl Wiring {
 }
 
 /// Performs no Task: each fails with `States.TaskFailed` naming its
-/// resource (the engine's [`NoTasks`]). What the functions use until the
-/// AWS service integrations (Lambda, SQS, SNS, DynamoDB, EventBridge)
-/// are wired in; state machines without Task states run fully.
+/// resource (the engine's [`NoTasks`]). For tests that only start and
+/// inspect executions.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoTaskInvoker;
 

@@ -1,106 +1,19 @@
-//! A moto server for the tests: started on a free loopback port, stopped
-//! when the guard drops — and, should the test process die without
-//! unwinding, by a small Python wrapper that kills moto when its stdin
-//! (a pipe from this process) closes. (The same guard as
-//! `shared/aws/tests/common`, plus [`Moto::stack`].)
+//! A moto server for the tests — the launcher of `shared/aws/tests/common`
+//! (requests serialised, cheap transaction rollback; stopped with its
+//! guard) — plus SDK configuration, backends and [`Moto::stack`].
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use flowstate_aws::{Backend, Settings};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
 
-const WRAPPER: &str = r#"
-import subprocess, sys
-moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", sys.argv[1]],
-                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-try:
-    sys.stdin.read()
-finally:
-    moto.kill()
-    moto.wait()
-"#;
-
-pub struct Moto {
-    child: Option<Child>,
-    pub endpoint: String,
-}
-
-fn moto_installed() -> bool {
-    Command::new("python3")
-        .args(["-c", "import moto.server"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
-    listener.local_addr().expect("local address").port()
-}
-
-fn answers(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    if stream
-        .write_all(b"GET /moto-api/ HTTP/1.0\r\nHost: localhost\r\n\r\n")
-        .is_err()
-    {
-        return false;
-    }
-    let mut head = [0u8; 5];
-    stream.read_exact(&mut head).is_ok() && &head == b"HTTP/"
-}
+/// The launcher and its guard are shared with `shared/aws`'s own tests
+/// (std only, so it can be included there without this crate).
+#[path = "../../aws/tests/common/moto.rs"]
+mod launcher;
+pub use launcher::Moto;
 
 impl Moto {
-    /// Starts moto (installing `moto[server]` with pip if it is missing).
-    /// Panics with the reason when it cannot.
-    pub fn start() -> Moto {
-        if !moto_installed() {
-            let ok = Command::new("python3")
-                .args(["-m", "pip", "install", "--quiet", "moto[server]"])
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(
-                ok && moto_installed(),
-                "moto is not installed and `python3 -m pip install 'moto[server]'` failed: \
-                 the AWS backend tests need it (python3 -m moto.server)"
-            );
-        }
-        let port = free_port();
-        let child = Command::new("python3")
-            .args(["-c", WRAPPER, &port.to_string()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start python3 for moto");
-        let mut moto = Moto {
-            child: Some(child),
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !answers(port) {
-            if let Some(child) = moto.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    panic!("moto exited before answering: {status}");
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "moto did not answer on port {port} within 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        moto
-    }
-
     /// SDK configuration pointing at this moto: dummy credentials, us-east-1.
     pub async fn sdk_config(&self) -> SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())
@@ -227,24 +140,5 @@ impl Stack {
     pub fn backend(&self, config: &SdkConfig) -> Backend {
         let name = self.queue_url.rsplit('/').next().unwrap_or_default();
         Backend::new(config, Settings::new(&self.table, name))
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        // Closing the pipe makes the wrapper kill moto and exit.
-        drop(child.stdin.take());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
     }
 }
