@@ -81,12 +81,10 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             Err(ServiceError::ExecutionAlreadyExists(arn)) if named_by_us => {
                 // This invocation started it before and it has ended since:
                 // its end already answered a `.sync` parent.
-                match self.describe_execution(&arn).await {
-                    Ok(d) => crate::StartedExecution {
-                        execution_arn: d.execution_arn,
-                        start_date: d.start_date,
-                    },
-                    Err(e) => return Err(e),
+                let d = self.describe_execution(&arn).await?;
+                crate::StartedExecution {
+                    execution_arn: d.execution_arn,
+                    start_date: d.start_date,
                 }
             }
             Err(e @ ServiceError::Internal(_)) => return Err(e),
@@ -120,15 +118,9 @@ fn derived_name(invocation_id: &str) -> String {
     // A hash that never changes between builds (std's hasher may): a
     // repeat may run in a newer deployment of the stepper.
     let digest = Sha256::digest(invocation_id.as_bytes());
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Uuid::from_bytes(bytes).to_string()
 }
 
 /// What a `.sync` parent sees of its ended child: DescribeExecution's

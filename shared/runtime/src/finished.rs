@@ -18,18 +18,32 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         rec.meta.parent.is_some() || self.inner.notifier.get().is_some()
     }
 
-    /// Performs a `Finished` outbox entry.
-    pub(crate) async fn finished(&self, entry: &OutboxEntry) -> Result<(), ServiceError> {
-        let Some(rec) = self
-            .inner
-            .store
-            .load_execution(&entry.execution_arn, false)
-            .await?
-        else {
-            return Ok(());
+    /// Performs a `Finished` outbox entry, from `ended` when that is the
+    /// execution's final record (the step that ended it), else from the
+    /// stored header.
+    pub(crate) async fn finished(
+        &self,
+        entry: &OutboxEntry,
+        ended: Option<&ExecutionRecord>,
+    ) -> Result<(), ServiceError> {
+        let loaded;
+        let rec = match ended.filter(|r| r.execution.info.arn == entry.execution_arn) {
+            Some(rec) => rec,
+            None => match self
+                .inner
+                .store
+                .load_execution(&entry.execution_arn, false)
+                .await?
+            {
+                Some(stored) => {
+                    loaded = stored;
+                    &loaded
+                }
+                None => return Ok(()),
+            },
         };
         if let Some(parent) = &rec.meta.parent {
-            let outcome = child_outcome(&rec, parent.json_output);
+            let outcome = child_outcome(rec, parent.json_output);
             let event = match rec.execution.status {
                 Status::Succeeded => Event::TaskSucceeded {
                     frame: parent.frame,
@@ -56,7 +70,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             self.inner.wake.notify_one();
         }
         if let Some(notifier) = self.inner.notifier.get() {
-            notifier.notify(&status_change(&rec)).await?;
+            notifier.notify(&status_change(rec)).await?;
         }
         Ok(())
     }

@@ -878,8 +878,13 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         rec: ExecutionRecord,
         outbox: Vec<OutboxEntry>,
     ) -> Result<(), ServiceError> {
-        self.cache_put(rec);
-        self.perform(outbox).await
+        if rec.execution.status == Status::Running {
+            self.cache_put(rec);
+            self.perform(outbox, None).await
+        } else {
+            // Its `Finished` entry is performed from this record, not a reload.
+            self.perform(outbox, Some(rec)).await
+        }
     }
 
     /// After a commit a client's request depends on: a failure to perform
@@ -908,18 +913,26 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
     /// Performs outbox entries, then deletes them. Timers become queue
     /// messages; tasks are invoked and their results queued.
     ///
+    /// `ended`: the execution's record when the step that made these
+    /// entries ended it (else `Finished` entries load it).
+    ///
     /// A plain function returning a boxed future: performing a Task may
     /// start a child execution, whose first step is performed here again,
     /// and the compiler cannot prove a recursive `async fn` `Send`.
     pub(crate) fn perform(
         &self,
         outbox: Vec<OutboxEntry>,
+        ended: Option<ExecutionRecord>,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ServiceError>> + Send + '_>>
     {
-        Box::pin(self.perform_entries(outbox))
+        Box::pin(self.perform_entries(outbox, ended))
     }
 
-    async fn perform_entries(&self, outbox: Vec<OutboxEntry>) -> Result<(), ServiceError> {
+    async fn perform_entries(
+        &self,
+        outbox: Vec<OutboxEntry>,
+        ended: Option<ExecutionRecord>,
+    ) -> Result<(), ServiceError> {
         if outbox.is_empty() {
             return Ok(());
         }
@@ -974,7 +987,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                     }
                 }
                 Effect::Finished { .. } => {
-                    self.finished(&entry).await?;
+                    self.finished(&entry, ended.as_ref()).await?;
                     done.push(entry.id);
                 }
             }
@@ -1086,7 +1099,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                 return Ok(total);
             }
             total += fresh.len();
-            self.perform(fresh).await?;
+            self.perform(fresh, None).await?;
         }
     }
 
