@@ -53,6 +53,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    init_logging();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(a) => run::run(a),
@@ -68,4 +69,20 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The libraries log through `tracing`: their warnings (e.g. the runtime's
+/// "effects left to the outbox sweep" under `serve`) go to stderr.
+/// `RUST_LOG` chooses what is shown; by default Flowstate's own warnings,
+/// and nothing from other crates.
+fn init_logging() {
+    use std::io::IsTerminal;
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("flowstate=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
 }

@@ -4,7 +4,7 @@
 //!
 //! Wiring only: the protocol is `flowstate_api::router`, the operations are
 //! `flowstate_runtime::Service`, the store and timers are
-//! `flowstate_embedded::Embedded` or `flowstate_aws::Backend`. What this
+//! `flowstate_embedded::Embedded` or `flowstate_aws::AwsBackend`. What this
 //! module adds is the Task invoker ([`LocalInvoker`]: `flowstate.toml`
 //! handlers, mocked responses) and the process lifecycle (recover, worker,
 //! graceful shutdown).
@@ -143,7 +143,7 @@ fn serve_aws(args: ServeArgs, invoker: LocalInvoker) -> anyhow::Result<ExitCode>
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let settings = flowstate_aws::Settings::new(&table, &queue);
-        let backend = flowstate_aws::Backend::from_env(settings).await;
+        let backend = flowstate_aws::AwsBackend::from_env(settings).await;
         if args.create_resources {
             backend
                 .create_resources()

@@ -21,17 +21,17 @@ use std::future::Future;
 use std::sync::Arc;
 use tower::ServiceExt;
 
-/// The Step Functions API over `backend`, requiring a valid signature
-/// checked against `keys` under `config`. Refusals are logged (stderr goes
-/// to CloudWatch) with their detail, which the client never sees.
-pub fn app<B, K>(backend: Arc<B>, keys: K, config: VerifierConfig) -> Router
+/// The Step Functions API over `actions`, requiring a valid signature
+/// checked against `keys` under `config`. Refusals are logged (a warning,
+/// in CloudWatch) with their detail, which the client never sees.
+pub fn app<A, K>(actions: Arc<A>, keys: K, config: VerifierConfig) -> Router
 where
-    B: flowstate_api::Backend,
+    A: flowstate_api::StepFunctionsActions,
     K: KeyStore,
 {
     // The layer is cloned per route; share the store (and its cache).
     let verifier = Verifier::new(Arc::new(keys)).with_config(config);
-    flowstate_api::router(backend)
+    flowstate_api::router(actions)
         .layer(SigV4Layer::new(verifier))
         .layer(axum::middleware::map_response(log_refusal))
 }
@@ -39,8 +39,8 @@ where
 async fn log_refusal(response: Response) -> Response {
     if let Some(err) = response.extensions().get::<AuthError>() {
         match &err.detail {
-            Some(detail) => eprintln!("refused: {err} ({detail})"),
-            None => eprintln!("refused: {}", err.kind.code()),
+            Some(detail) => tracing::warn!(%detail, "refused: {err}"),
+            None => tracing::warn!("refused: {}", err.kind.code()),
         }
     }
     response

@@ -1,20 +1,15 @@
-//! `flowstate-lambda-api`: settings from the environment (template.yaml),
-//! then the SigV4-verified Step Functions API for every API Gateway event.
+//! `flowstate-lambda-api`: a function instance started
+//! (`flowstate_lambda::init`), then the SigV4-verified Step Functions API
+//! for every API Gateway event.
 
-use anyhow::Context;
-use flowstate_aws::lambda_env::{LambdaEnv, Wiring};
 use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let env = LambdaEnv::from_env()?;
-    let wiring = Wiring::connect(env).await;
-    let service = wiring
-        .service()
-        .await
-        .context("cannot load the task token key")?;
+    let instance = flowstate_lambda::init().await?;
+    let wiring = &instance.wiring;
     let app = flowstate_lambda_api::app(
-        Arc::new(service),
+        Arc::new(instance.service),
         wiring.key_store(),
         wiring.verifier_config(),
     );

@@ -299,6 +299,16 @@ async fn refused_requests_get_403_with_step_functions_error_shapes() {
             "{what}"
         );
     }
+    // Each refusal is logged through tracing (a warning, shown when RUST_LOG
+    // is unset), with the detail the client never sees.
+    let logs = function.logs();
+    assert!(
+        logs.lines()
+            .filter(|l| l.contains("WARN") && l.contains("refused: "))
+            .count()
+            >= 6,
+        "{logs}"
+    );
 
     // The good key still works after all that.
     let (status, _, body) = http_response(

@@ -13,15 +13,16 @@
 //!   EventBridge event): effects committed by a step whose process died
 //!   before performing them (the outbox) are performed again.
 
-use flowstate_aws::Backend;
+use flowstate_aws::AwsBackend;
 use flowstate_ports::{Clock, Invoker};
 use flowstate_runtime::{Applied, Service, ServiceError};
+use lambda_runtime::Diagnostic;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracing::Instrument;
 
 /// The service the stepper drives: DynamoDB + SQS, any invoker and clock.
-pub type StepperService<I, C> = Service<Backend, Backend, I, C>;
+pub type StepperService<I, C> = Service<AwsBackend, AwsBackend, I, C>;
 
 /// Failures of a whole invocation (a record's failure is reported in the
 /// batch response instead).
@@ -31,6 +32,15 @@ pub enum StepperError {
     Payload(String),
     #[error("outbox sweep failed: {0}")]
     Sweep(#[from] ServiceError),
+}
+
+impl From<StepperError> for Diagnostic {
+    fn from(e: StepperError) -> Diagnostic {
+        Diagnostic {
+            error_type: "StepperError".into(),
+            error_message: e.to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

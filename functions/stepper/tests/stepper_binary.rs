@@ -13,8 +13,8 @@
 use axum::extract::Path;
 use axum::http::HeaderMap;
 use axum::Json;
-use flowstate_aws::lambda_env::{LambdaEnv, NoTaskInvoker, Wiring};
 use flowstate_engine::Status;
+use flowstate_lambda::{LambdaEnv, NoTaskInvoker, Wiring};
 use flowstate_ports::Store;
 use flowstate_runtime::{CreateStateMachine, StartExecution};
 use flowstate_testkit::{Function, Moto, Outcome};

@@ -11,7 +11,7 @@ use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::Credentials;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use flowstate_aws::{AwsNotifier, Backend, NotifierSettings, Settings};
+use flowstate_aws::{AwsBackend, AwsNotifier, NotifierSettings, Settings};
 use flowstate_engine::Status;
 use flowstate_lambda_stepper::Stepper;
 use flowstate_ports::{InvokeContext, Invoker, Store, SystemClock, TaskInvocation, TaskResult};
@@ -212,7 +212,7 @@ struct World {
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
     /// The same table, read directly (not counted).
-    observer: Backend,
+    observer: AwsBackend,
     /// Time spent in the stepper's handler (on moto: slower than AWS).
     stepper_ms: Mutex<f64>,
 }
@@ -221,7 +221,7 @@ async fn world(moto: &flowstate_testkit::Moto, name: &str) -> World {
     let (proxy, counts) = counting_proxy(moto.endpoint.clone()).await;
     let mut settings = Settings::new(format!("{name}-table"), format!("{name}-steps"));
     settings.track_messages = false;
-    let backend = Backend::new(&sdk_config(&proxy).await, settings);
+    let backend = AwsBackend::new(&sdk_config(&proxy).await, settings);
     backend.create_resources().await.unwrap();
     let config = Config {
         spawn_tasks: false,
@@ -263,7 +263,7 @@ async fn world(moto: &flowstate_testkit::Moto, name: &str) -> World {
         .unwrap();
     let mut settings = Settings::new(format!("{name}-table"), format!("{name}-steps"));
     settings.track_messages = false;
-    let observer = Backend::new(&sdk_config(&moto.endpoint).await, settings);
+    let observer = AwsBackend::new(&sdk_config(&moto.endpoint).await, settings);
     World {
         stepper_ms: Mutex::new(0.0),
         observer,

@@ -132,7 +132,7 @@ impl std::fmt::Display for ErrorCode {
 }
 
 /// An error as the API reports it: a Step Functions error code and the
-/// public message. Backends build these; [`IntoResponse`] renders them.
+/// public message. Implementations of the actions build these; [`IntoResponse`] renders them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct ApiError {

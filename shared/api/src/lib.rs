@@ -6,18 +6,19 @@
 //! epoch seconds with a fraction; errors are an HTTP status plus
 //! `{"__type": "<Code>", "message": "..."}` ([`ApiError`]).
 //!
-//! What the actions do comes from a [`Backend`]. The runtime's
+//! What the actions do comes from a [`StepFunctionsActions`]. The runtime's
 //! `flowstate_runtime::Service` implements it (module `service`: shapes to
 //! Service requests, `ServiceError` to [`ApiError`]), over any ports — the
 //! embedded store for `flowstate serve`, DynamoDB and SQS for the API
 //! Lambda — and both shells serve the same [`router`]. Tests use a fake
-//! backend. ValidateStateMachineDefinition is answered here by default
+//! implementation. ValidateStateMachineDefinition is answered here by default
 //! ([`validate_state_machine_definition`]): it needs only the language.
 //!
-//! Requests signed with SigV4 are accepted, and **signatures are not
-//! checked**: a local server has no secret to check them against, and the
-//! API Lambda sits behind API Gateway, which authenticates (IAM) before the
-//! request reaches the router. Bind a local server to loopback only.
+//! Requests signed with SigV4 are accepted, and **the router does not
+//! check signatures**: a local server has no secret to check them against,
+//! and the API Lambda wraps the router in `flowstate_auth`'s SigV4 layer,
+//! which checks them against Flowstate's access keys. Bind a local server
+//! to loopback only.
 //!
 //! SDKs send StartSyncExecution to the host `sync-<endpoint host>` (its
 //! endpoint trait has a `sync-` host prefix). The router answers on any
@@ -25,19 +26,19 @@
 //! the prefix — see `cli/src/SERVE-README.md`.
 //!
 //! ```
-//! use flowstate_api::{router, Backend};
-//! # fn demo<B: Backend>(backend: B) {
-//! let app: axum::Router = router(std::sync::Arc::new(backend));
+//! use flowstate_api::{router, StepFunctionsActions};
+//! # fn demo<A: StepFunctionsActions>(actions: A) {
+//! let app: axum::Router = router(std::sync::Arc::new(actions));
 //! # }
 //! ```
 
-mod backend;
+mod actions;
 mod error;
 mod service;
 pub mod shapes;
 mod validate;
 
-pub use backend::Backend;
+pub use actions::StepFunctionsActions;
 pub use error::{ApiError, ErrorCode};
 pub use validate::{diagnostics, validate_state_machine_definition};
 
@@ -64,22 +65,22 @@ pub const TARGET_PREFIX: &str = "AWSStepFunctions.";
 /// definition, hence the margin.
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
-/// The Step Functions API over `backend`. It answers `POST` on any path
+/// The Step Functions API over `actions`. It answers `POST` on any path
 /// (API Gateway stages and SDK endpoint URLs with a path both work).
-pub fn router<B: Backend>(backend: Arc<B>) -> Router {
+pub fn router<A: StepFunctionsActions>(actions: Arc<A>) -> Router {
     Router::new()
-        .route("/", post(handle::<B>))
-        .route("/{*path}", post(handle::<B>))
+        .route("/", post(handle::<A>))
+        .route("/{*path}", post(handle::<A>))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(backend)
+        .with_state(actions)
 }
 
-async fn handle<B: Backend>(
-    State(backend): State<Arc<B>>,
+async fn handle<A: StepFunctionsActions>(
+    State(actions): State<Arc<A>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut response = match dispatch(&*backend, &headers, &body).await {
+    let mut response = match dispatch(&*actions, &headers, &body).await {
         Ok(json) => {
             let mut r = (StatusCode::OK, json).into_response();
             r.headers_mut()
@@ -118,8 +119,8 @@ fn action(headers: &HeaderMap) -> Result<&str, ApiError> {
     })
 }
 
-async fn dispatch<B: Backend>(
-    b: &B,
+async fn dispatch<A: StepFunctionsActions>(
+    b: &A,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Vec<u8>, ApiError> {
@@ -151,7 +152,7 @@ async fn dispatch<B: Backend>(
     }
 }
 
-/// Parses the body as `I`, checks it, calls the backend, renders `O`.
+/// Parses the body as `I`, checks it, calls the action, renders `O`.
 async fn call<I, O, F, Fut>(body: &[u8], f: F) -> Result<Vec<u8>, ApiError>
 where
     I: DeserializeOwned + CheckInput,
@@ -193,7 +194,7 @@ fn parse<I: DeserializeOwned>(body: &[u8]) -> Result<I, ApiError> {
     })
 }
 
-/// Checks that the wire protocol makes before any backend runs: ranges of
+/// Checks that the wire protocol makes before any action runs: ranges of
 /// numeric members and members required in combination.
 trait CheckInput {
     fn check(&self) -> Result<(), ApiError> {

@@ -1,4 +1,4 @@
-//! [`Backend`] for the runtime's [`Service`]: the wire shapes to the
+//! [`StepFunctionsActions`] for the runtime's [`Service`]: the wire shapes to the
 //! Service's requests and back, and [`ServiceError`]s to [`ApiError`]s.
 //!
 //! Generic over the ports, so the local server (embedded store) and the
@@ -6,7 +6,7 @@
 
 use crate::error::{ApiError, ErrorCode};
 use crate::shapes::*;
-use crate::Backend;
+use crate::StepFunctionsActions;
 use flowstate_engine::Status;
 use flowstate_ports::{
     Clock, Invoker, PageRequest, Queue, StateMachineRecord, Store, WorkflowType,
@@ -108,7 +108,7 @@ fn describe_machine(sm: StateMachineRecord) -> DescribeStateMachineOutput {
     }
 }
 
-impl<S: Store, Q: Queue, I: Invoker, C: Clock> Backend for Service<S, Q, I, C> {
+impl<S: Store, Q: Queue, I: Invoker, C: Clock> StepFunctionsActions for Service<S, Q, I, C> {
     async fn create_state_machine(
         &self,
         i: CreateStateMachineInput,

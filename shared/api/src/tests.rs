@@ -1,4 +1,4 @@
-//! Router tests without a socket (`oneshot`), over a small fake backend;
+//! Router tests without a socket (`oneshot`), over a small fake implementation of the actions;
 //! one test serves on a real port.
 
 use super::*;
@@ -24,7 +24,7 @@ fn no_machine(arn: &str) -> ApiError {
     )
 }
 
-impl Backend for Fake {
+impl StepFunctionsActions for Fake {
     async fn create_state_machine(
         &self,
         i: CreateStateMachineInput,
@@ -300,7 +300,7 @@ async fn success_has_the_json_1_0_content_type_and_a_request_id() {
 }
 
 #[tokio::test]
-async fn backend_errors_keep_their_code_message_and_400() {
+async fn action_errors_keep_their_code_message_and_400() {
     let (_, app) = app();
     let (s, h, v) = send_raw(
         &app,
@@ -532,7 +532,7 @@ async fn empty_outputs_are_empty_objects() {
 }
 
 #[tokio::test]
-async fn long_error_and_token_members_are_rejected_before_the_backend() {
+async fn long_error_and_token_members_are_rejected_before_the_action_runs() {
     let (_, app) = app();
     let (s, v) = send(
         &app,
@@ -682,7 +682,7 @@ async fn serves_on_a_real_port() {
 /// The adapter over the real runtime (embedded store in memory): wire
 /// shapes in, Service errors out with their Step Functions codes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_runtime_service_is_a_backend() {
+async fn the_runtime_service_implements_the_actions() {
     use flowstate_ports::SystemClock;
     struct NoInvoker;
     impl flowstate_ports::Invoker for NoInvoker {

@@ -1,6 +1,6 @@
 //! ValidateStateMachineDefinition, computed here: it needs nothing but the
-//! language crate and the engine's list of integrations, so every backend
-//! gets the same answer.
+//! language crate and the engine's list of integrations, so every implementation
+//! of the actions gets the same answer.
 //!
 //! Besides the language's own diagnostics, each Task whose resource
 //! Flowstate cannot perform on AWS gets a WARNING (the definition is valid

@@ -42,7 +42,7 @@ use crate::codec::{
     self, chunk_pk, chunk_sk, encode, first_chunk, from_json, get_n, get_s, in_ranges, key, n,
     ranges, s, to_json, token_decode, token_encode, Encoded, Item,
 };
-use crate::{backend_error, corrupt, Backend};
+use crate::{backend_error, corrupt, AwsBackend};
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
@@ -136,7 +136,7 @@ struct QuerySpec<'a> {
     start: Option<Item>,
 }
 
-impl Backend {
+impl AwsBackend {
     fn ddb(&self) -> &aws_sdk_dynamodb::Client {
         &self.inner.dynamo
     }
@@ -640,7 +640,7 @@ fn parse_status(st: &str) -> Result<Status, StoreError> {
         .map_err(|e| corrupt("execution status", e))
 }
 
-impl Store for Backend {
+impl Store for AwsBackend {
     async fn create_state_machine(&self, sm: &StateMachineRecord) -> Result<(), StoreError> {
         let tx = self.state_machine_writes(sm, "attribute_not_exists(PK)")?;
         match self.transact(tx).await {

@@ -1,5 +1,5 @@
 //! Flowstate's AWS backends: the [`Store`] on DynamoDB and the [`Queue`] on
-//! SQS, bundled in one [`Backend`] value (the runtime and the contract suite
+//! SQS, bundled in one [`AwsBackend`] value (the runtime and the contract suite
 //! take one value implementing both); the [`Invoker`] that performs Task
 //! states against AWS services ([`AwsInvoker`]); and the [`Notifier`] that
 //! publishes execution status changes to SNS and EventBridge
@@ -22,8 +22,8 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), flowstate_aws::Error> {
-//! use flowstate_aws::{Backend, Settings};
-//! let backend = Backend::from_env(Settings::new("flowstate", "flowstate-steps")).await;
+//! use flowstate_aws::{AwsBackend, Settings};
+//! let backend = AwsBackend::from_env(Settings::new("flowstate", "flowstate-steps")).await;
 //! backend.create_resources().await?; // table, queue and dead-letter queue when missing
 //! # Ok(()) }
 //! ```
@@ -54,9 +54,9 @@
 //! ```
 //!
 //! Beside them: [`keys`] (access keys for the API's SigV4 check, secrets
-//! sealed with KMS), [`token_key`] (the stack's task token key, sealed the
-//! same way) and [`lambda_env`] (a Lambda function's settings from the
-//! environment, and the backend, service and key store built from them).
+//! sealed with KMS) and [`token_key`] (the stack's task token key, sealed
+//! the same way). The Lambda functions' wiring of all of this to the
+//! runtime is the `flowstate-lambda` crate's.
 //!
 //! SDK errors never leave this crate: the ports see [`StoreError`]
 //! (`Conflict` for a lost compare-and-set), set-up code sees [`Error`],
@@ -68,7 +68,6 @@ mod integrations;
 mod invoker;
 pub mod keys;
 mod kms;
-pub mod lambda_env;
 mod notifier;
 mod resources;
 mod sqs;
@@ -87,7 +86,7 @@ use std::sync::{Arc, Mutex};
 pub use flowstate_ports::{Invoker, Notifier, Queue, Store};
 pub use sqs::{MAX_DELAY_SECONDS, SPILL_BYTES};
 
-/// Names of the AWS resources a [`Backend`] uses.
+/// Names of the AWS resources an [`AwsBackend`] uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// The DynamoDB table.
@@ -119,7 +118,7 @@ impl Settings {
     }
 }
 
-/// Failures of set-up operations ([`Backend::create_resources`]).
+/// Failures of set-up operations ([`AwsBackend::create_resources`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -131,7 +130,7 @@ pub enum Error {
 
 /// DynamoDB store + SQS queue. Cheap to clone (shared inside).
 #[derive(Clone)]
-pub struct Backend {
+pub struct AwsBackend {
     inner: Arc<Inner>,
 }
 
@@ -145,18 +144,18 @@ struct Inner {
     local: Mutex<sqs::Local>,
 }
 
-impl std::fmt::Debug for Backend {
+impl std::fmt::Debug for AwsBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Backend")
+        f.debug_struct("AwsBackend")
             .field("settings", &self.inner.settings)
             .finish_non_exhaustive()
     }
 }
 
-impl Backend {
+impl AwsBackend {
     /// A backend on clients built from `config` (no call is made yet).
-    pub fn new(config: &SdkConfig, settings: Settings) -> Backend {
-        Backend {
+    pub fn new(config: &SdkConfig, settings: Settings) -> AwsBackend {
+        AwsBackend {
             inner: Arc::new(Inner {
                 dynamo: aws_sdk_dynamodb::Client::new(config),
                 sqs: aws_sdk_sqs::Client::new(config),
@@ -170,9 +169,9 @@ impl Backend {
     /// A backend configured by the standard AWS environment: region,
     /// credentials and profile as the AWS CLI reads them, and
     /// `AWS_ENDPOINT_URL` (e.g. an emulator such as moto).
-    pub async fn from_env(settings: Settings) -> Backend {
+    pub async fn from_env(settings: Settings) -> AwsBackend {
         let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
-        Backend::new(&config, settings)
+        AwsBackend::new(&config, settings)
     }
 
     pub fn settings(&self) -> &Settings {

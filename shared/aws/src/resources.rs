@@ -2,7 +2,7 @@
 //! --create-resources`, tests). Deployments create them with the SAM
 //! template instead, which adds point-in-time recovery, KMS and alarms.
 
-use crate::{Backend, Error};
+use crate::{AwsBackend, Error};
 use aws_sdk_dynamodb::operation::create_table::CreateTableError;
 use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
 use aws_sdk_dynamodb::types::{
@@ -30,7 +30,7 @@ fn ctx<E: std::error::Error + Send + Sync + 'static>(e: E) -> String {
     aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()
 }
 
-impl Backend {
+impl AwsBackend {
     /// Creates what is missing: the table (on-demand, with `GSI1`), the
     /// dead-letter queue, and the queue with a redrive policy to it. Safe
     /// to call when everything exists.

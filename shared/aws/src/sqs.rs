@@ -30,7 +30,7 @@
 //! never a transition.
 
 use crate::codec::{key, Item};
-use crate::{backend_error, corrupt, Backend};
+use crate::{backend_error, corrupt, AwsBackend};
 use aws_sdk_sqs::operation::delete_message::DeleteMessageError;
 use aws_sdk_sqs::operation::get_queue_url::GetQueueUrlError;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
@@ -118,7 +118,7 @@ struct Candidate {
     spilled: bool,
 }
 
-impl Backend {
+impl AwsBackend {
     fn local(&self) -> std::sync::MutexGuard<'_, Local> {
         // A poisoned lock only means another thread panicked mid-update of
         // a cache of hints; the data is still usable.
@@ -154,7 +154,9 @@ impl Backend {
         Ok(url)
     }
 
-    pub(crate) fn set_queue_url(&self, url: String) {
+    /// Sets the queue's URL when it is already known (a Lambda function's
+    /// settings name it), sparing a GetQueueUrl call on a cold start.
+    pub fn set_queue_url(&self, url: String) {
         // Already set means resolved earlier to the same queue.
         let _ = self.inner.queue_url.set(url);
     }
@@ -244,7 +246,7 @@ impl Backend {
 /// Messages delivered by Lambda's SQS event source (the stepper function):
 /// SQS deletes a record when the function reports it done, so there is no
 /// ack here.
-impl Backend {
+impl AwsBackend {
     /// The message in a record's body if it is due at `now`. A message not
     /// due yet (a timer longer than 900 s) is sent again with the remaining
     /// delay and `None` returned: the caller reports the record done. `None`
@@ -276,7 +278,7 @@ impl Backend {
     }
 }
 
-impl Queue for Backend {
+impl Queue for AwsBackend {
     async fn send(&self, message: &QueueMessage) -> Result<(), StoreError> {
         let tracked = self.inner.settings.track_messages;
         if tracked && self.local().entries.contains_key(&message.id) {

@@ -12,7 +12,7 @@ mod common;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
-use flowstate_aws::{AwsInvoker, Backend};
+use flowstate_aws::{AwsBackend, AwsInvoker};
 use flowstate_engine::Status;
 use flowstate_ports::{SimulatedClock, WorkflowType};
 use flowstate_runtime::{Config, CreateStateMachine, Service, StartExecution};
@@ -23,7 +23,7 @@ async fn tasks_call_dynamodb_and_sqs_and_wait_for_the_callback() {
     let moto = common::Moto::start();
     let config = moto.sdk_config().await;
     let backend = moto.backend().await;
-    let service: Service<Backend, Backend, AwsInvoker, SimulatedClock> = Service::new(
+    let service: Service<AwsBackend, AwsBackend, AwsInvoker, SimulatedClock> = Service::new(
         backend.clone(),
         backend,
         AwsInvoker::new(&config),

@@ -8,7 +8,7 @@
 
 mod common;
 
-use flowstate_aws::{Backend, Settings};
+use flowstate_aws::{AwsBackend, Settings};
 use flowstate_engine::Event;
 use flowstate_ports::{MessageBody, Queue, QueueMessage};
 
@@ -31,9 +31,9 @@ fn message(id: &str, due: i64) -> QueueMessage {
 
 /// Another process's view of the same table and queue: nothing known of
 /// what `sender` sent.
-async fn other_process(moto: &common::Moto, sender: &Backend) -> Backend {
+async fn other_process(moto: &common::Moto, sender: &AwsBackend) -> AwsBackend {
     let settings: Settings = sender.settings().clone();
-    Backend::new(&moto.sdk_config().await, settings)
+    AwsBackend::new(&moto.sdk_config().await, settings)
 }
 
 #[tokio::test]

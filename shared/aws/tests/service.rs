@@ -8,7 +8,7 @@
 
 mod common;
 
-use flowstate_aws::Backend;
+use flowstate_aws::AwsBackend;
 use flowstate_engine::Status;
 use flowstate_ports::*;
 use flowstate_runtime::*;
@@ -55,7 +55,7 @@ impl Invoker for Tasks {
     }
 }
 
-type Svc<C> = Service<Backend, Backend, Tasks, C>;
+type Svc<C> = Service<AwsBackend, AwsBackend, Tasks, C>;
 
 /// A service whose simulated clock lies in the past: SQS delays are then
 /// zero and every timer is the queue's caller-time logic — deterministic.

@@ -888,11 +888,11 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
     }
 
     /// After a commit a client's request depends on: a failure to perform
-    /// the effects is reported on stderr and left to the outbox sweep.
+    /// the effects is logged (a warning) and left to the outbox sweep.
     async fn after_commit_accepted(&self, rec: ExecutionRecord, outbox: Vec<OutboxEntry>) {
         let arn = rec.execution.info.arn.clone();
         if let Err(e) = self.after_commit(rec, outbox).await {
-            eprintln!("flowstate: {arn}: effects left to the outbox sweep: {e}");
+            tracing::warn!(execution_arn = %arn, error = %e, "effects left to the outbox sweep");
         }
     }
 

@@ -4,7 +4,7 @@
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
-use flowstate_aws::{Backend, Settings};
+use flowstate_aws::{AwsBackend, Settings};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The launcher and its guard are shared with `shared/aws`'s own tests
@@ -25,9 +25,9 @@ impl Moto {
     }
 
     /// A backend on a fresh table and queue (unique names), created.
-    pub async fn backend(&self) -> Backend {
+    pub async fn backend(&self) -> AwsBackend {
         let name = unique_name();
-        let backend = Backend::new(
+        let backend = AwsBackend::new(
             &self.sdk_config().await,
             Settings::new(format!("{name}-table"), format!("{name}-steps")),
         );
@@ -137,8 +137,8 @@ impl Stack {
     }
 
     /// A backend on this stack's table and queue.
-    pub fn backend(&self, config: &SdkConfig) -> Backend {
+    pub fn backend(&self, config: &SdkConfig) -> AwsBackend {
         let name = self.queue_url.rsplit('/').next().unwrap_or_default();
-        Backend::new(config, Settings::new(&self.table, name))
+        AwsBackend::new(config, Settings::new(&self.table, name))
     }
 }

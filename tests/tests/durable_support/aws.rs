@@ -8,7 +8,7 @@ pub use moto::Moto;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
-use flowstate_aws::{Backend, Settings};
+use flowstate_aws::{AwsBackend, Settings};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 async fn sdk_config(moto: &Moto) -> SdkConfig {
@@ -23,15 +23,15 @@ async fn sdk_config(moto: &Moto) -> SdkConfig {
 /// Creates a fresh table and queue on `moto` and returns how to open a
 /// backend on them as a new process would: new clients' state, nothing
 /// remembered of messages sent or received by earlier openings.
-pub async fn fresh(moto: &Moto) -> impl Fn() -> Backend + Send + Sync + 'static {
+pub async fn fresh(moto: &Moto) -> impl Fn() -> AwsBackend + Send + Sync + 'static {
     static N: AtomicU32 = AtomicU32::new(0);
     let n = N.fetch_add(1, Ordering::SeqCst);
     let name = format!("durable-{}-{n}", std::process::id());
     let config = sdk_config(moto).await;
     let settings = Settings::new(format!("{name}-table"), format!("{name}-steps"));
-    Backend::new(&config, settings.clone())
+    AwsBackend::new(&config, settings.clone())
         .create_resources()
         .await
         .expect("create table and queues on moto");
-    move || Backend::new(&config, settings.clone())
+    move || AwsBackend::new(&config, settings.clone())
 }

@@ -7,7 +7,7 @@ pub use moto::Moto;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
-use flowstate_aws::{Backend, Settings};
+use flowstate_aws::{AwsBackend, Settings};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 impl Moto {
@@ -22,11 +22,11 @@ impl Moto {
     }
 
     /// A backend on a fresh table and queue (unique names), created.
-    pub async fn backend(&self) -> Backend {
+    pub async fn backend(&self) -> AwsBackend {
         static N: AtomicU32 = AtomicU32::new(0);
         let n = N.fetch_add(1, Ordering::SeqCst);
         let name = format!("fs-{}-{n}", std::process::id());
-        let backend = Backend::new(
+        let backend = AwsBackend::new(
             &self.sdk_config().await,
             Settings::new(format!("{name}-table"), format!("{name}-steps")),
         );

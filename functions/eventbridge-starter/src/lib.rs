@@ -1,7 +1,8 @@
-//! The events Lambda function: an EventBridge rule invokes it with
-//! `{"stateMachineName": NAME, "event": <the event>}` (an input transformer,
-//! see `template.yaml`), and it starts one execution of that state machine
-//! with the event as its input, **named after the event's `id`**.
+//! The EventBridge starter Lambda function: an EventBridge rule invokes it
+//! with `{"stateMachineName": NAME, "event": <the event>}` (an input
+//! transformer, see `template.yaml`), and it starts one execution of that
+//! state machine with the event as its input, **named after the event's
+//! `id`**.
 //!
 //! Delivery is at least once (EventBridge and Lambda's asynchronous
 //! invocations both retry), so a redelivered event must start nothing new.
@@ -19,12 +20,14 @@
 //!   waits in the dead-letter queue instead of being lost.
 //!
 //! Everything that no retry can fix is answered as [`Answer::Rejected`] and
-//! logged: a payload that is not `{"stateMachineName", "event"}`, an event
-//! without a usable `id`, an invalid name or input, or an event id already
-//! used by an execution with a different input.
+//! logged ([`handle`]): a payload that is not `{"stateMachineName",
+//! "event"}`, an event without a usable `id`, an invalid name or input, or
+//! an event id already used by an execution with a different input.
 
+use flowstate_lambda::Instance;
 use flowstate_ports::{Clock, Invoker, Queue, Store};
 use flowstate_runtime::{names, Service, ServiceError, StartExecution};
+use lambda_runtime::Diagnostic;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -70,11 +73,34 @@ impl StartError {
     }
 }
 
+impl From<StartError> for Diagnostic {
+    fn from(e: StartError) -> Diagnostic {
+        Diagnostic {
+            error_type: e.error_type().to_string(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
 fn rejected(error: &str, cause: impl Into<String>) -> Answer {
     Answer::Rejected {
         error: error.to_string(),
         cause: cause.into(),
     }
+}
+
+/// The function's handler: [`start_from_event`] on the function
+/// instance's service, logging what it rejects and what fails.
+pub async fn handle(instance: &Instance, payload: &Value) -> Result<Answer, StartError> {
+    let env = &instance.wiring.env;
+    let outcome = start_from_event(&instance.service, &env.region, &env.account, payload).await;
+    match &outcome {
+        // Logged, not failed: no retry could start it.
+        Ok(Answer::Rejected { error, cause }) => tracing::warn!("rejected event: {error}: {cause}"),
+        Ok(_) => {}
+        Err(e) => tracing::error!("failed (will be retried): {e}"),
+    }
+    outcome
 }
 
 /// Starts the execution `payload` asks for.

@@ -1,10 +1,10 @@
-//! The `flowstate-lambda-events` binary behind a Lambda Runtime API
+//! The `flowstate-lambda-eventbridge-starter` binary behind a Lambda Runtime API
 //! emulator, on moto: EventBridge payloads (as the rule's input
 //! transformer shapes them) start executions named after the event id.
 
 #![allow(clippy::unwrap_used)]
 
-use flowstate_aws::lambda_env::NoTaskInvoker;
+use flowstate_lambda::NoTaskInvoker;
 use flowstate_ports::{PageRequest, SystemClock};
 use flowstate_runtime::{Config, CreateStateMachine, Service};
 use flowstate_testkit::{Function, Moto, Outcome};
@@ -64,8 +64,11 @@ async fn an_event_starts_one_execution_named_after_its_id_even_when_redelivered(
         arns.push(sm.arn);
     }
 
-    let function =
-        Function::start(env!("CARGO_BIN_EXE_flowstate-lambda-events"), &stack.env()).await;
+    let function = Function::start(
+        env!("CARGO_BIN_EXE_flowstate-lambda-eventbridge-starter"),
+        &stack.env(),
+    )
+    .await;
     let id = "6a7e8feb-b491-4cf7-a9f1-bf3703467718";
     let payload = json!({"stateMachineName": "OnEvent", "event": eventbridge_event(id)});
 
@@ -139,8 +142,11 @@ async fn an_event_starts_one_execution_named_after_its_id_even_when_redelivered(
 async fn an_unknown_state_machine_fails_the_invocation_and_bad_payloads_are_rejected() {
     let moto = Moto::start();
     let stack = moto.stack().await;
-    let function =
-        Function::start(env!("CARGO_BIN_EXE_flowstate-lambda-events"), &stack.env()).await;
+    let function = Function::start(
+        env!("CARGO_BIN_EXE_flowstate-lambda-eventbridge-starter"),
+        &stack.env(),
+    )
+    .await;
 
     // Retrying can help (the machine may be created): the invocation fails.
     let outcome = function
@@ -205,7 +211,11 @@ async fn a_missing_variable_stops_the_function_naming_it() {
         .into_iter()
         .filter(|(k, _)| k != "FLOWSTATE_TABLE")
         .collect();
-    let function = Function::start(env!("CARGO_BIN_EXE_flowstate-lambda-events"), &env).await;
+    let function = Function::start(
+        env!("CARGO_BIN_EXE_flowstate-lambda-eventbridge-starter"),
+        &env,
+    )
+    .await;
     let status = function.wait_exit(std::time::Duration::from_secs(10)).await;
     assert!(status.is_some_and(|s| !s.success()), "{status:?}");
     assert!(

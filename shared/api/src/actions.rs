@@ -1,4 +1,4 @@
-//! The [`Backend`] trait: what the router needs from a runtime.
+//! The [`StepFunctionsActions`] trait: what the router needs from a runtime.
 
 use crate::error::ApiError;
 use crate::shapes::*;
@@ -7,14 +7,14 @@ use std::future::Future;
 /// One async method per Step Functions action, over the wire shapes.
 ///
 /// The router has already checked what the wire protocol checks (JSON
-/// shape, required members, `maxResults` ranges); a backend checks what
+/// shape, required members, `maxResults` ranges); an implementation checks what
 /// needs its data (ARNs, names, definitions, tokens) and answers with the
 /// Step Functions error code for it.
 ///
 /// Methods return `impl Future + Send` so that the router stays generic
 /// (no boxing per request) and its handlers can run on a multi-threaded
 /// runtime.
-pub trait Backend: Send + Sync + 'static {
+pub trait StepFunctionsActions: Send + Sync + 'static {
     fn create_state_machine(
         &self,
         input: CreateStateMachineInput,
@@ -95,7 +95,7 @@ pub trait Backend: Send + Sync + 'static {
     ) -> impl Future<Output = Result<DescribeStateMachineForExecutionOutput, ApiError>> + Send;
 
     /// Pure by default ([`crate::validate_state_machine_definition`]): a
-    /// backend overrides it only to add checks of its own.
+    /// runtime overrides it only to add checks of its own.
     fn validate_state_machine_definition(
         &self,
         input: ValidateStateMachineDefinitionInput,

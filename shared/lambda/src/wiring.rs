@@ -1,0 +1,125 @@
+//! The clients, backend and runtime service a function builds from its
+//! [`LambdaEnv`], once per function instance.
+//!
+//! [`Wiring::service`] performs Task states with [`AwsInvoker`] and
+//! publishes status changes with [`AwsNotifier`]; [`Wiring::service_with`]
+//! takes another invoker (tests use [`NoTaskInvoker`]).
+
+use crate::env::{queue_name, LambdaEnv};
+use aws_config::{BehaviorVersion, SdkConfig};
+use flowstate_auth::VerifierConfig;
+use flowstate_aws::keys::DynamoKeyStore;
+use flowstate_aws::token_key::{load_or_create_task_token_key, TokenKeyError};
+use flowstate_aws::{AwsBackend, AwsInvoker, AwsNotifier, NotifierSettings, Settings};
+use flowstate_engine::driver::{NoTasks, TaskHandler};
+use flowstate_ports::{InvokeContext, Invoker, SystemClock, TaskInvocation, TaskResult};
+use flowstate_runtime::{Config, Service};
+
+/// The runtime service every function runs on.
+pub type LambdaService<I> = Service<AwsBackend, AwsBackend, I, SystemClock>;
+
+/// SDK configuration and the backend, built once per function instance.
+#[derive(Debug, Clone)]
+pub struct Wiring {
+    pub env: LambdaEnv,
+    /// From the standard AWS environment (`AWS_REGION`, credentials,
+    /// `AWS_ENDPOINT_URL`): share it for any further client.
+    pub sdk: SdkConfig,
+    pub backend: AwsBackend,
+}
+
+impl Wiring {
+    /// Builds the clients; no AWS call is made.
+    pub async fn connect(env: LambdaEnv) -> Wiring {
+        let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        Wiring::with_config(env, sdk)
+    }
+
+    /// Same, with a given SDK configuration.
+    pub fn with_config(env: LambdaEnv, sdk: SdkConfig) -> Wiring {
+        let name = queue_name(&env.queue_url)
+            .unwrap_or(&env.queue_url)
+            .to_string();
+        let mut settings = Settings::new(&env.table, name);
+        // Lambda's event source receives; other instances consume what
+        // this one sends: nothing to track per process.
+        settings.track_messages = false;
+        let backend = AwsBackend::new(&sdk, settings);
+        // The URL is known: no GetQueueUrl on a cold start.
+        backend.set_queue_url(env.queue_url.clone());
+        Wiring { env, sdk, backend }
+    }
+
+    /// The runtime configuration for a function: the stack's region,
+    /// account and task token key. Task invocations are deferred to the
+    /// stepper (a `Perform` message): StartExecution and SendTask* answer
+    /// without waiting for a task, and the stepper applies a task's result
+    /// in the invocation that performed it. Nothing is spawned: Lambda
+    /// freezes the process after the answer.
+    pub fn runtime_config(&self, token_key: Vec<u8>) -> Config {
+        Config {
+            region: self.env.region.clone(),
+            account: self.env.account.clone(),
+            token_key,
+            spawn_tasks: false,
+            defer_tasks: true,
+            sole_writer: false,
+            ..Config::default()
+        }
+    }
+
+    /// The runtime service every function runs: Task states performed on
+    /// AWS ([`AwsInvoker`]; StartSyncExecution runs them in the API
+    /// function), status changes published to the stack's topic (and bus).
+    pub async fn service(&self) -> Result<LambdaService<AwsInvoker>, TokenKeyError> {
+        let service = self.service_with(AwsInvoker::new(&self.sdk)).await?;
+        let mut notify = NotifierSettings::new(&self.env.topic_arn);
+        if let Some(bus) = &self.env.event_bus_name {
+            notify = notify.with_event_bus(bus);
+        }
+        service.set_notifier(std::sync::Arc::new(AwsNotifier::new(&self.sdk, notify)));
+        Ok(service)
+    }
+
+    /// The runtime service with another `invoker` (tests), no notifier.
+    /// Reads the stack's task token key, creating it on the first start.
+    pub async fn service_with<I: Invoker>(
+        &self,
+        invoker: I,
+    ) -> Result<LambdaService<I>, TokenKeyError> {
+        let token_key =
+            load_or_create_task_token_key(&self.sdk, &self.env.table, &self.env.kms_key).await?;
+        Ok(Service::new(
+            self.backend.clone(),
+            self.backend.clone(),
+            invoker,
+            SystemClock,
+            self.runtime_config(token_key),
+        ))
+    }
+
+    /// The access keys requests are verified against.
+    pub fn key_store(&self) -> DynamoKeyStore {
+        DynamoKeyStore::new(&self.sdk, &self.env.table, &self.env.kms_key)
+    }
+
+    /// SigV4 rules for the API: service `states`, the function's region.
+    pub fn verifier_config(&self) -> VerifierConfig {
+        VerifierConfig {
+            region: Some(self.env.region.clone()),
+            ..VerifierConfig::default()
+        }
+    }
+}
+
+/// Performs no Task: each fails with `States.TaskFailed` naming its
+/// resource (the engine's [`NoTasks`]). For tests that only start and
+/// inspect executions.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTaskInvoker;
+
+impl Invoker for NoTaskInvoker {
+    async fn invoke(&self, _context: &InvokeContext, task: &TaskInvocation) -> TaskResult {
+        NoTasks.invoke(task)
+    }
+}
