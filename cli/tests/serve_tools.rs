@@ -339,7 +339,8 @@ fn boto3_drives_the_server() {
 
 #[test]
 fn a_mapped_wait_for_task_token_handler_answers_and_an_unmapped_one_waits() {
-    // The serve-specific rule (see serve.rs): unmapped callback tasks wait
+    // The serve-specific rule (see flowstate-local-tasks' LocalInvoker):
+    // unmapped callback tasks wait
     // for SendTaskSuccess; mapped ones are answered by their handler, as
     // with `flowstate run`.
     let dir = tempfile::tempdir().unwrap();
