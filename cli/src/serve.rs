@@ -14,7 +14,7 @@ use clap::Args;
 use flowstate_embedded::{load_or_create_token_key, Embedded};
 use flowstate_local_tasks::{LocalInvoker, MockConfig};
 use flowstate_ports::{Invoker, Queue, Store, SystemClock};
-use flowstate_runtime::{Config, Service};
+use flowstate_runtime::{Config, CreateStateMachine, Service, ServiceError};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -298,46 +298,18 @@ where
                 continue;
             }
         };
-        let created = service
-            .create_state_machine(flowstate_runtime::CreateStateMachine {
-                name: name.clone(),
-                definition: definition.clone(),
+        let loaded = service
+            .create_or_update_state_machine(CreateStateMachine {
+                name,
+                definition,
                 role_arn: "arn:aws:iam::123456789012:role/flowstate".into(),
                 kind: flowstate_ports::WorkflowType::Standard,
                 description: None,
             })
             .await;
-        let outcome = match created {
-            Ok(sm) => Ok(sm.arn),
-            Err(e) if e.code() == "StateMachineAlreadyExists" => {
-                let arn = e.to_string();
-                let arn = service
-                    .list_state_machines(flowstate_ports::PageRequest::default())
-                    .await
-                    .ok()
-                    .and_then(|page| {
-                        page.items
-                            .into_iter()
-                            .find(|sm| sm.name == name)
-                            .map(|sm| sm.arn)
-                    })
-                    .unwrap_or(arn);
-                service
-                    .update_state_machine(
-                        &arn,
-                        flowstate_runtime::UpdateStateMachine {
-                            definition: Some(definition),
-                            ..Default::default()
-                        },
-                    )
-                    .await
-                    .map(|sm| sm.arn)
-            }
-            Err(e) => Err(e),
-        };
-        match outcome {
-            Ok(arn) => println!("flowstate serve: loaded {} as {arn}", file.display()),
-            Err(e) if e.code() == "InvalidDefinition" => eprintln!(
+        match loaded {
+            Ok(sm) => println!("flowstate serve: loaded {} as {}", file.display(), sm.arn),
+            Err(ServiceError::InvalidDefinition(_)) => eprintln!(
                 "flowstate serve: skipped {}: not a valid definition (`flowstate validate {}` lists why)",
                 file.display(),
                 file.display()
