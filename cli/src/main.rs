@@ -16,10 +16,13 @@ mod clock;
 mod keys;
 mod run;
 mod serve;
-mod tasks;
 mod validate;
 
 use clap::{Parser, Subcommand};
+use flowstate_local_tasks::{load_config, HandlerLog, TaskConfig};
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
 
 // Executions clone and drop many small JSON nodes; mimalloc handles that
 // allocation pattern markedly faster than the system allocator.
@@ -85,4 +88,26 @@ fn init_logging() {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+}
+
+/// The Task handlers of `run` and `serve`: the `--config` file, else
+/// `./flowstate.toml` when it exists, else none (every task then fails
+/// saying what to write there).
+fn task_config(path: Option<&Path>) -> anyhow::Result<TaskConfig> {
+    let default = Path::new("flowstate.toml");
+    Ok(match path {
+        Some(p) => load_config(p)?,
+        None if default.exists() => load_config(default)?,
+        None => TaskConfig::empty(default),
+    })
+}
+
+/// Command handlers' stderr on ours, as `[StateName] line`.
+fn handler_log() -> HandlerLog {
+    HandlerLog::Lines(Arc::new(|state_name: &str, line: &str| {
+        // One locked write per line, so that concurrent handlers' lines
+        // never interleave mid-line; a closed stderr is not the handler's
+        // failure.
+        let _ = writeln!(std::io::stderr().lock(), "[{state_name}] {line}");
+    }))
 }

@@ -1,8 +1,6 @@
 //! `flowstate run`: one execution in memory, output on stdout.
 
 use crate::clock::ScaledClock;
-use crate::tasks::mock::{self, MockError, MockedTasks};
-use crate::tasks::{load_config, LocalTasks, TaskConfig};
 use crate::validate::{check_file, print_diagnostics};
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
@@ -10,6 +8,8 @@ use flowstate_asl::definition::StateMachine;
 use flowstate_asl::validate::Severity;
 use flowstate_engine::driver::{self, RunOptions, TaskHandler};
 use flowstate_engine::{Limits, Status};
+use flowstate_local_tasks::mock::{self, MockError, MockedTasks};
+use flowstate_local_tasks::LocalTasks;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -104,20 +104,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let input = read_input(&args)?;
-    let config = match &args.config {
-        Some(p) => load_config(p)?,
-        None if std::path::Path::new("flowstate.toml").exists() => load_config("flowstate.toml")?,
-        None => TaskConfig::empty("flowstate.toml"),
-    };
+    let config = crate::task_config(args.config.as_deref())?;
     let name = match &args.state_machine_name {
         // Step Functions' rule for names, which end up in ARNs.
-        Some(name)
-            if name.is_empty()
-                || name.chars().count() > 80
-                || name.chars().any(|c| {
-                    c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c)
-                }) =>
-        {
+        Some(name) if flowstate_runtime::names::check_name(name).is_err() => {
             bail!("--state-machine-name must be 1 to 80 characters, without whitespace or any of < > {{ }} [ ] ? * \" # % \\ ^ | ~ ` $ & , ; : /")
         }
         Some(name) => name.clone(),
@@ -136,7 +126,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             })
             .unwrap_or_else(|| "local".into()),
     };
-    let mut local = LocalTasks::new(config);
+    let mut local = LocalTasks::new(config).with_log(crate::handler_log());
     let mut mocked;
     let tasks: &mut dyn TaskHandler = match mock::for_run(
         args.mock_config.as_deref(),

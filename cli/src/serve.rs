@@ -4,21 +4,17 @@
 //!
 //! Wiring only: the protocol is `flowstate_api::router`, the operations are
 //! `flowstate_runtime::Service`, the store and timers are
-//! `flowstate_embedded::Embedded` or `flowstate_aws::AwsBackend`. What this
-//! module adds is the Task invoker ([`LocalInvoker`]: `flowstate.toml`
-//! handlers, mocked responses) and the process lifecycle (recover, worker,
-//! graceful shutdown).
+//! `flowstate_embedded::Embedded` or `flowstate_aws::AwsBackend`, the Task
+//! invoker is `flowstate_local_tasks::LocalInvoker` (`flowstate.toml`
+//! handlers, mocked responses). What this module adds is `--load` and the
+//! process lifecycle (recover, worker, graceful shutdown).
 
-use crate::tasks::mock::{InvocationCounters, MockConfig};
-use crate::tasks::{load_config, LocalTasks, TaskConfig};
 use anyhow::Context;
 use clap::Args;
-use flowstate_asl::errors::{Failure, StatesError};
 use flowstate_embedded::{load_or_create_token_key, Embedded};
-use flowstate_engine::driver::{TaskHandler, TaskInvocation, TaskResult};
-use flowstate_ports::{InvokeContext, Invoker, Queue, Store, SystemClock};
-use flowstate_runtime::{Config, Service};
-use std::future::Future;
+use flowstate_local_tasks::{LocalInvoker, MockConfig};
+use flowstate_ports::{Invoker, Queue, Store, SystemClock};
+use flowstate_runtime::{Config, CreateStateMachine, Service, ServiceError};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -82,16 +78,12 @@ pub enum BackendKind {
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let tasks = match &args.config {
-        Some(p) => load_config(p)?,
-        None if std::path::Path::new("flowstate.toml").exists() => load_config("flowstate.toml")?,
-        None => TaskConfig::empty("flowstate.toml"),
-    };
+    let tasks = crate::task_config(args.config.as_deref())?;
     let mocks = match &args.mock_config {
-        Some(p) => Some(Arc::new((MockConfig::load(p)?, InvocationCounters::new()))),
+        Some(p) => Some(MockConfig::load(p)?),
         None => None,
     };
-    let invoker = LocalInvoker { tasks, mocks };
+    let invoker = LocalInvoker::new(tasks, mocks).with_log(crate::handler_log());
     if args.backend == BackendKind::Aws {
         return serve_aws(args, invoker);
     }
@@ -252,95 +244,6 @@ async fn shutdown_signal() {
     }
 }
 
-/// Performs Task states for the server: a mocked response when the
-/// execution runs a test case that mocks the state, else the
-/// `flowstate.toml` handler (on a blocking thread: handlers run processes
-/// and make blocking HTTP calls).
-struct LocalInvoker {
-    tasks: TaskConfig,
-    /// The mock config and, per execution and state, how many times each
-    /// was invoked (which mocked response answers).
-    mocks: Option<Arc<(MockConfig, InvocationCounters)>>,
-}
-
-impl LocalInvoker {
-    /// The mocked answer, or `None` when the real handler performs the task.
-    fn mocked(&self, context: &InvokeContext, task: &TaskInvocation) -> Option<TaskResult> {
-        let case = context.test_case.as_deref()?;
-        let Some(mocks) = &self.mocks else {
-            return Some(TaskResult::Failed(Failure::states(
-                StatesError::Runtime,
-                format!("the execution runs test case '{case}' but flowstate serve was started without --mock-config"),
-            )));
-        };
-        let (config, counters) = &**mocks;
-        // arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME
-        let machine = context.execution_arn.split(':').nth(6).unwrap_or_default();
-        match config.for_execution(machine, case) {
-            Ok(case) if case.mocks(&task.state_name) => {
-                let n = counters.next(
-                    &context.execution_arn,
-                    &task.state_name,
-                    &context.invocation_id,
-                );
-                case.answer(&task.state_name, n)
-            }
-            Ok(_) => None,
-            Err(e) => Some(TaskResult::Failed(Failure::states(
-                StatesError::Runtime,
-                e.to_string(),
-            ))),
-        }
-    }
-}
-
-/// How `LocalTasks` begins the cause of a task whose resource has no
-/// handler. Keyed on so that an unmapped `.waitForTaskToken` task waits for
-/// SendTaskSuccess instead of failing; the serve tests pin the behaviour.
-const UNMAPPED_CAUSE_PREFIX: &str = "No local handler for the ";
-
-impl Invoker for LocalInvoker {
-    fn invoke(
-        &self,
-        context: &InvokeContext,
-        task: &TaskInvocation,
-    ) -> impl Future<Output = TaskResult> + Send {
-        let mocked = self.mocked(context, task);
-        let tasks = self.tasks.clone();
-        let task = task.clone();
-        async move {
-            if let Some(r) = mocked {
-                return r;
-            }
-            let waits = task.task_token.is_some();
-            let result =
-                tokio::task::spawn_blocking(move || LocalTasks::new(tasks).invoke(&task)).await;
-            match result {
-                // Unlike `flowstate run`, the server has callers who can
-                // answer: a `.waitForTaskToken` task nobody handles locally
-                // waits for SendTaskSuccess/Failure with its token (which the
-                // definition passes in its parameters, visible in the
-                // history). A mapped handler still answers for the callback,
-                // as with `flowstate run`.
-                Ok(TaskResult::Failed(f))
-                    if waits
-                        && f.error == StatesError::TaskFailed.name()
-                        && f.cause
-                            .as_deref()
-                            .is_some_and(|c| c.starts_with(UNMAPPED_CAUSE_PREFIX)) =>
-                {
-                    TaskResult::AwaitingCallback
-                }
-                Ok(r) => r,
-                Err(e) => TaskResult::Failed(Failure::states(
-                    StatesError::TaskFailed,
-                    format!("the task handler stopped unexpectedly: {e}"),
-                )),
-            }
-        }
-    }
-}
-
 /// Definition files under `dir`, recursively, in name order.
 fn definition_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
@@ -395,46 +298,18 @@ where
                 continue;
             }
         };
-        let created = service
-            .create_state_machine(flowstate_runtime::CreateStateMachine {
-                name: name.clone(),
-                definition: definition.clone(),
+        let loaded = service
+            .create_or_update_state_machine(CreateStateMachine {
+                name,
+                definition,
                 role_arn: "arn:aws:iam::123456789012:role/flowstate".into(),
                 kind: flowstate_ports::WorkflowType::Standard,
                 description: None,
             })
             .await;
-        let outcome = match created {
-            Ok(sm) => Ok(sm.arn),
-            Err(e) if e.code() == "StateMachineAlreadyExists" => {
-                let arn = e.to_string();
-                let arn = service
-                    .list_state_machines(flowstate_ports::PageRequest::default())
-                    .await
-                    .ok()
-                    .and_then(|page| {
-                        page.items
-                            .into_iter()
-                            .find(|sm| sm.name == name)
-                            .map(|sm| sm.arn)
-                    })
-                    .unwrap_or(arn);
-                service
-                    .update_state_machine(
-                        &arn,
-                        flowstate_runtime::UpdateStateMachine {
-                            definition: Some(definition),
-                            ..Default::default()
-                        },
-                    )
-                    .await
-                    .map(|sm| sm.arn)
-            }
-            Err(e) => Err(e),
-        };
-        match outcome {
-            Ok(arn) => println!("flowstate serve: loaded {} as {arn}", file.display()),
-            Err(e) if e.code() == "InvalidDefinition" => eprintln!(
+        match loaded {
+            Ok(sm) => println!("flowstate serve: loaded {} as {}", file.display(), sm.arn),
+            Err(ServiceError::InvalidDefinition(_)) => eprintln!(
                 "flowstate serve: skipped {}: not a valid definition (`flowstate validate {}` lists why)",
                 file.display(),
                 file.display()

@@ -339,7 +339,8 @@ fn boto3_drives_the_server() {
 
 #[test]
 fn a_mapped_wait_for_task_token_handler_answers_and_an_unmapped_one_waits() {
-    // The serve-specific rule (see serve.rs): unmapped callback tasks wait
+    // The serve-specific rule (see flowstate-local-tasks' LocalInvoker):
+    // unmapped callback tasks wait
     // for SendTaskSuccess; mapped ones are answered by their handler, as
     // with `flowstate run`.
     let dir = tempfile::tempdir().unwrap();
@@ -376,4 +377,62 @@ fn a_mapped_wait_for_task_token_handler_answers_and_an_unmapped_one_waits() {
         s.ok("DescribeExecution", json!({"executionArn": b}))["status"],
         "RUNNING"
     );
+}
+
+#[test]
+fn load_creates_state_machines_and_updates_them_in_place_on_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let defs = dir.path().join("defs");
+    std::fs::create_dir_all(defs.join("nested")).unwrap();
+    let pass = |result: &str| {
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": result, "End": true}}})
+            .to_string()
+    };
+    std::fs::write(defs.join("zz-order.asl.json"), pass("v1")).unwrap();
+    std::fs::write(
+        defs.join("nested/greet.asl.yaml"),
+        "StartAt: P\nStates:\n  P: {Type: Pass, End: true}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        defs.join("broken.asl.json"),
+        r#"{"StartAt": "Nope", "States": {}}"#,
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let args = [
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--load",
+        defs.to_str().unwrap(),
+    ];
+    let arn = "arn:aws:states:us-east-1:123456789012:stateMachine:zz-order";
+
+    let mut s = Server::start(&args);
+    let listed = s.ok("ListStateMachines", json!({}));
+    let names: Vec<&str> = listed["stateMachines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["greet", "zz-order"], "the broken file is skipped");
+    let first = s.ok("DescribeStateMachine", json!({"stateMachineArn": arn}));
+    // More state machines than ListStateMachines' first page, all listed
+    // before the loaded one: the next load must still find it.
+    for i in 0..100 {
+        s.create(
+            &format!("a{i:03}"),
+            &json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+        );
+    }
+    assert!(s.terminate().success());
+
+    std::fs::write(defs.join("zz-order.asl.json"), pass("v2")).unwrap();
+    let s = Server::start(&args);
+    let second = s.ok("DescribeStateMachine", json!({"stateMachineArn": arn}));
+    assert_ne!(second["revisionId"], first["revisionId"]);
+    assert_eq!(second["creationDate"], first["creationDate"]);
+    let definition: Value = serde_json::from_str(second["definition"].as_str().unwrap()).unwrap();
+    assert_eq!(definition["States"]["P"]["Result"], "v2");
 }

@@ -217,7 +217,8 @@ pub fn require_boto3() -> PathBuf {
 
 /// The environment AWS tools need against a local endpoint: dummy
 /// credentials, a region, and no `sync-` host prefix (botocore reads
-/// `AWS_DISABLE_HOST_PREFIX_INJECTION`; see cli/src/SERVE-README.md).
+/// `AWS_DISABLE_HOST_PREFIX_INJECTION`; see README.md, "StartSyncExecution
+/// and the `sync-` host prefix").
 pub fn aws_env(cmd: &mut Command) -> &mut Command {
     cmd.env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")

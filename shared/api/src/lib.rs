@@ -23,7 +23,8 @@
 //! SDKs send StartSyncExecution to the host `sync-<endpoint host>` (its
 //! endpoint trait has a `sync-` host prefix). The router answers on any
 //! host; the client must be able to reach that name, or be told not to add
-//! the prefix — see `cli/src/SERVE-README.md`.
+//! the prefix — see README.md, "StartSyncExecution and the `sync-` host
+//! prefix".
 //!
 //! ```
 //! use flowstate_api::{router, StepFunctionsActions};

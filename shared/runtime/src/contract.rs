@@ -12,12 +12,13 @@
 //!
 //! Failures panic with the name of the broken rule (this is test code).
 
+use crate::{Config, CreateStateMachine, Service, ServiceError};
 use flowstate_asl::definition::StateMachine;
 use flowstate_engine::{advance, Env, Event, Execution, ExecutionInfo, Limits, Status};
 use flowstate_ports::{
-    Created, ExecutionMeta, ExecutionQuery, ExecutionRecord, HistoryQuery, MessageBody,
-    OutboxEntry, PageRequest, Queue, QueueMessage, StateMachineRecord, StepWrite, Store,
-    StoreError, WorkflowType,
+    Created, ExecutionMeta, ExecutionQuery, ExecutionRecord, HistoryQuery, InvokeContext, Invoker,
+    MessageBody, OutboxEntry, PageRequest, Queue, QueueMessage, SimulatedClock, StateMachineRecord,
+    StepWrite, Store, StoreError, TaskInvocation, TaskResult, WorkflowType,
 };
 use serde_json::json;
 use std::fmt::Debug;
@@ -34,11 +35,12 @@ fn ok<T, E: Debug>(r: Result<T, E>, rule: &str) -> T {
 /// Runs every contract test, each on a fresh backend from `make`.
 pub async fn run_all<B, F, Fut>(make: F)
 where
-    B: Store + Queue,
+    B: Store + Queue + Clone,
     F: Fn() -> Fut,
     Fut: Future<Output = B>,
 {
     state_machines(&make().await).await;
+    create_or_update_state_machine(&make().await).await;
     idempotent_create(&make().await).await;
     compare_and_set(&make().await).await;
     frames_are_separate_records(&make().await).await;
@@ -203,6 +205,124 @@ async fn state_machines<B: Store>(b: &B) {
     assert!(
         ok(b.get_revision("a2").await, "revision after delete").is_some(),
         "contract: revisions outlive deletes"
+    );
+}
+
+/// The service's tasks are never performed: these rules start none.
+struct NoTasks;
+
+impl Invoker for NoTasks {
+    fn invoke(
+        &self,
+        _: &InvokeContext,
+        _: &TaskInvocation,
+    ) -> impl Future<Output = TaskResult> + Send {
+        std::future::ready(TaskResult::AwaitingCallback)
+    }
+}
+
+/// `Service::create_or_update_state_machine` composes the store's create,
+/// get and update; on every backend it must survive a concurrent twin.
+async fn create_or_update_state_machine<B: Store + Queue + Clone>(b: &B) {
+    let service = Service::new(
+        b.clone(),
+        b.clone(),
+        NoTasks,
+        SimulatedClock::new(1_000),
+        Config::default(),
+    );
+    let request = |definition: &str| CreateStateMachine {
+        name: "Loaded".into(),
+        definition: definition.into(),
+        role_arn: "arn:aws:iam::123456789012:role/r".into(),
+        kind: WorkflowType::Standard,
+        description: None,
+    };
+    let (first, second) = tokio::join!(
+        service.create_or_update_state_machine(request(WAITS)),
+        service.create_or_update_state_machine(request(PARALLEL)),
+    );
+    let first = ok(first, "create or update, twice at once");
+    let second = ok(second, "create or update, twice at once");
+    let arn = "arn:aws:states:us-east-1:123456789012:stateMachine:Loaded";
+    assert_eq!(
+        (first.arn.as_str(), second.arn.as_str()),
+        (arn, arn),
+        "contract: create or update gives CreateStateMachine's ARN"
+    );
+    let current = ok(b.get_state_machine(arn).await, "get")
+        .expect("contract: create or update leaves the state machine there");
+    assert!(
+        current.definition == WAITS || current.definition == PARALLEL,
+        "contract: one of two concurrent creates or updates wins"
+    );
+
+    let same = ok(
+        service
+            .create_or_update_state_machine(request(&current.definition))
+            .await,
+        "create or update with what is there",
+    );
+    assert_eq!(
+        same, current,
+        "contract: create or update with what is there changes nothing"
+    );
+
+    let mut other = request(if current.definition == WAITS {
+        PARALLEL
+    } else {
+        WAITS
+    });
+    other.kind = WorkflowType::Express;
+    other.role_arn = "arn:aws:iam::123456789012:role/other".into();
+    let updated = ok(
+        service.create_or_update_state_machine(other.clone()).await,
+        "create or update of an existing state machine",
+    );
+    assert_eq!(
+        (
+            updated.definition.as_str(),
+            updated.kind,
+            updated.role_arn.as_str(),
+            updated.creation_date
+        ),
+        (
+            other.definition.as_str(),
+            other.kind,
+            other.role_arn.as_str(),
+            current.creation_date
+        ),
+        "contract: create or update updates definition, type and role in place"
+    );
+    assert_ne!(updated.revision_id, current.revision_id);
+    assert_eq!(
+        ok(b.get_state_machine(arn).await, "get"),
+        Some(updated.clone())
+    );
+    assert_eq!(
+        ok(b.get_revision(&current.revision_id).await, "old revision"),
+        Some(current),
+        "contract: create or update keeps the old revision"
+    );
+
+    ok(service.delete_state_machine(arn).await, "delete");
+    let again = ok(
+        service.create_or_update_state_machine(request(WAITS)).await,
+        "create or update after a delete",
+    );
+    assert_eq!(
+        ok(b.get_state_machine(arn).await, "get"),
+        Some(again),
+        "contract: create or update creates a deleted state machine again"
+    );
+    assert!(
+        matches!(
+            service
+                .create_or_update_state_machine(request(r#"{"StartAt":"Nope","States":{}}"#))
+                .await,
+            Err(ServiceError::InvalidDefinition(_))
+        ),
+        "contract: create or update checks the definition"
     );
 }
 

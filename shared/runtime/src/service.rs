@@ -406,11 +406,59 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         if req.description.is_some() {
             sm.description = req.description;
         }
+        self.store_revision(sm).await
+    }
+
+    /// Creates the state machine `req` describes or, when one of that name
+    /// exists with another definition, type or role, updates it in place to
+    /// `req`'s (its description too, when `req` gives one) as a new
+    /// revision. The ARN is CreateStateMachine's; one that already matches
+    /// is returned as it is, as CreateStateMachine does. Two calls at once
+    /// (two `flowstate serve --load`) both succeed: a create that loses to
+    /// another becomes an update, an update that loses to a delete becomes
+    /// a create.
+    pub async fn create_or_update_state_machine(
+        &self,
+        req: CreateStateMachine,
+    ) -> Result<StateMachineRecord, ServiceError> {
+        let c = &self.inner.config;
+        let arn = names::state_machine_arn(&c.region, &c.account, &req.name);
+        // Each round loses only to another writer's completed write, so a
+        // few rounds settle any race but a pathological one.
+        for _ in 0..3 {
+            match self.create_state_machine(req.clone()).await {
+                Err(ServiceError::StateMachineAlreadyExists(_)) => {}
+                created => return created,
+            }
+            let Some(mut sm) = self.inner.store.get_state_machine(&arn).await? else {
+                continue; // deleted since
+            };
+            sm.definition = req.definition.clone();
+            sm.role_arn = req.role_arn.clone();
+            sm.kind = req.kind;
+            if req.description.is_some() {
+                sm.description = req.description.clone();
+            }
+            match self.store_revision(sm).await {
+                Err(ServiceError::StateMachineDoesNotExist(_)) => {}
+                updated => return updated,
+            }
+        }
+        Err(ServiceError::Internal(format!(
+            "state machine '{arn}' kept changing while it was being created or updated"
+        )))
+    }
+
+    /// Stores `sm` as the state machine's new current revision.
+    async fn store_revision(
+        &self,
+        mut sm: StateMachineRecord,
+    ) -> Result<StateMachineRecord, ServiceError> {
         sm.update_date = self.inner.clock.now().max(sm.update_date);
         sm.revision_id = uuid::Uuid::new_v4().to_string();
         match self.inner.store.update_state_machine(&sm).await {
             Ok(()) => Ok(sm),
-            Err(StoreError::NotFound(_)) => Err(ServiceError::StateMachineDoesNotExist(arn.into())),
+            Err(StoreError::NotFound(_)) => Err(ServiceError::StateMachineDoesNotExist(sm.arn)),
             Err(e) => Err(e.into()),
         }
     }

@@ -9,21 +9,21 @@ use std::time::{Duration, Instant};
 
 use flowstate_engine::integration::{InvocationType, LambdaServiceError};
 
-use super::config::HttpSpec;
-use super::{Deadline, Outcome};
+use crate::config::HttpSpec;
+use crate::outcome::{Deadline, Outcome};
 
 /// Lambda's own limit on a synchronous response; more than this is not a
 /// function answer and must not exhaust memory.
 const MAX_RESPONSE_BYTES: u64 = 6 * 1024 * 1024 + 1024;
 
-pub(super) struct InvokeRequest<'a> {
+pub(crate) struct InvokeRequest<'a> {
     pub function: &'a str,
     pub qualifier: Option<&'a str>,
     pub invocation_type: InvocationType,
     pub payload: &'a [u8],
 }
 
-pub(super) fn run(
+pub(crate) fn run(
     agent: &ureq::Agent,
     spec: &HttpSpec,
     request: &InvokeRequest,

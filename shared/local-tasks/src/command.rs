@@ -8,8 +8,8 @@
 //! cause is what the process wrote to stderr.
 //!
 //! What a handler writes to stderr is its log: each line goes to the
-//! [`HandlerLog`] as it is written (by default flowstate's own stderr, as
-//! `[StateName] line`), and is also kept for the failure cause.
+//! [`HandlerLog`] as it is written (by default `tracing`, with the state's
+//! name), and is also kept for the failure cause.
 
 use std::fmt;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -22,8 +22,8 @@ use flowstate_asl::errors::{Failure, StatesError};
 use flowstate_engine::integration::is_error_object;
 use serde_json::Value;
 
-use super::config::CommandSpec;
-use super::{excerpt, Deadline, Outcome, MAX_CAUSE_CHARS};
+use crate::config::CommandSpec;
+use crate::outcome::{excerpt, Deadline, Outcome, MAX_CAUSE_CHARS};
 
 /// Receives a handler's stderr lines: the state's name, then the line
 /// without its newline.
@@ -31,29 +31,24 @@ pub type LogLines = Arc<dyn Fn(&str, &str) + Send + Sync>;
 
 /// Where command handlers' stderr lines go while they run.
 #[derive(Clone, Default)]
-#[allow(dead_code)] // `Discard` and `Lines` are for `flowstate serve` and tests
 pub enum HandlerLog {
-    /// flowstate's stderr, each line prefixed with the state's name:
-    /// `[Charge] charging 42`.
+    /// `tracing` events at `info`, with the state's name as the field
+    /// `state`: a library's log, for whatever subscriber the program has.
     #[default]
-    Stderr,
+    Tracing,
     /// Nowhere (the lines still make failure causes).
     Discard,
     /// A function of the state's name and the line (without its newline),
-    /// called from the thread reading the handler's stderr: for a server's
-    /// own log, or a test.
+    /// called from the thread reading the handler's stderr: for a
+    /// program's own output (`flowstate` prints `[StateName] line` on its
+    /// stderr), or a test.
     Lines(LogLines),
 }
 
 impl HandlerLog {
     fn line(&self, state_name: &str, line: &str) {
         match self {
-            HandlerLog::Stderr => {
-                // One locked write per line, so that concurrent handlers'
-                // lines never interleave mid-line; a closed stderr is not
-                // the handler's failure.
-                let _ = writeln!(std::io::stderr().lock(), "[{state_name}] {line}");
-            }
+            HandlerLog::Tracing => tracing::info!(state = state_name, "{line}"),
             HandlerLog::Discard => {}
             HandlerLog::Lines(f) => f(state_name, line),
         }
@@ -63,7 +58,7 @@ impl HandlerLog {
 impl fmt::Debug for HandlerLog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            HandlerLog::Stderr => "Stderr",
+            HandlerLog::Tracing => "Tracing",
             HandlerLog::Discard => "Discard",
             HandlerLog::Lines(_) => "Lines(..)",
         })
@@ -73,7 +68,7 @@ impl fmt::Debug for HandlerLog {
 /// Runs `spec` once with `input` on stdin. `env` is set before the task's own
 /// `env`, so the config can override it. Stderr lines go to `log` as
 /// `state_name`'s.
-pub(super) fn run(
+pub(crate) fn run(
     spec: &CommandSpec,
     input: &[u8],
     env: &[(&str, String)],

@@ -296,7 +296,6 @@ impl MockConfig {
     }
 
     /// The file this config came from.
-    #[allow(dead_code)] // API for `flowstate serve`; `run` does not need it
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -390,12 +389,10 @@ pub struct TestCase {
 }
 
 impl TestCase {
-    #[allow(dead_code)] // API for `flowstate serve`; `run` does not need it
     pub fn name(&self) -> &str {
         &self.name
     }
 
-    #[allow(dead_code)] // API for `flowstate serve`; `run` does not need it
     pub fn state_machine(&self) -> &str {
         &self.state_machine
     }
@@ -490,7 +487,6 @@ impl<H: TaskHandler> MockedTasks<H> {
     }
 
     /// How many times the mocked state `state_name` was invoked so far.
-    #[allow(dead_code)] // API for `flowstate serve`; `run` does not need it
     pub fn invocations(&self, state_name: &str) -> u64 {
         self.counts.get(state_name).copied().unwrap_or(0)
     }
@@ -513,9 +509,9 @@ impl<H: TaskHandler> TaskHandler for MockedTasks<H> {
 /// Invocation counting for a server that performs many executions' tasks:
 /// per execution, per state, zero-based. Repeating an invocation (the same
 /// `invocation_id`, as an outbox does after a crash) gets the same index,
-/// so a replay answers as the first attempt did.
+/// so a replay answers as the first attempt did. Counts live as long as
+/// the counters do: an invoker is not told when an execution ends.
 #[derive(Debug, Default)]
-#[allow(dead_code)] // API for `flowstate serve`; `run` does not need it
 pub struct InvocationCounters {
     executions: Mutex<HashMap<String, ExecutionCounts>>,
 }
@@ -526,7 +522,6 @@ struct ExecutionCounts {
     seen: HashMap<String, u64>,
 }
 
-#[allow(dead_code)] // API for `flowstate serve`; `run` does not need it
 impl InvocationCounters {
     pub fn new() -> InvocationCounters {
         InvocationCounters::default()
@@ -549,14 +544,6 @@ impl InvocationCounters {
         *next += 1;
         counts.seen.insert(invocation_id.to_string(), index);
         index
-    }
-
-    /// Forgets an execution that has ended.
-    pub fn finish(&self, execution_arn: &str) {
-        self.executions
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .remove(execution_arn);
     }
 }
 

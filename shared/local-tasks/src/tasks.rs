@@ -1,65 +1,22 @@
-//! Local Task execution for `flowstate run`: performs each Task state with
-//! the handler `flowstate.toml` maps its resource to, and returns the result
-//! exactly as AWS Step Functions would show it to the state.
-//!
-//! - [`config`]: the `flowstate.toml` format, [`load_config`] and its
-//!   [`ConfigError`](config::ConfigError)s.
-//! - [`LocalTasks`]: the engine driver's [`TaskHandler`]. It parses the
-//!   resource with `flowstate_engine::integration`, finds the handler, runs
-//!   it ([`command`] or [`http`]) and shapes the answer with the same code the
-//!   AWS Lambda invoker uses, so `lambda:invoke` results and Lambda error
-//!   names are the cloud's.
-//!
-//! ```ignore
-//! let config = tasks::load_config("flowstate.toml")?;
-//! let mut handler = tasks::LocalTasks::new(config);
-//! // driver.run(definition, input, &mut handler) ...
-//! ```
-//!
-//! Which entry handles a task, first match wins:
-//!
-//! 1. A Lambda function — a plain function ARN, or `lambda:invoke`'s
-//!    `FunctionName` — by the `FunctionName`/ARN as written, then
-//!    `NAME:QUALIFIER`, then `NAME`. The handler receives what the function
-//!    would (the payload) and its output is shaped as the function's.
-//! 2. Any resource by its full string, then without its `.sync`,
-//!    `.sync:2` or `.waitForTaskToken` suffix. The handler then stands in for
-//!    the whole integration: it receives the state's evaluated parameters
-//!    and its output is the state's result as it is.
-//!
-//! An unmapped resource fails the task with `States.TaskFailed`, and the
-//! cause shows the lines to add to `flowstate.toml`.
-//!
-//! A command handler's stderr is its log: [`HandlerLog`] says where its
-//! lines go while it runs (by default flowstate's stderr, prefixed with the
-//! state's name).
-//!
-//! [`mock`] answers Task states from a Step Functions Local mock config
-//! instead ([`mock::MockedTasks`] wraps a [`LocalTasks`] and falls back to
-//! it for the states a test case does not mock).
-
-pub mod command;
-pub mod config;
-pub mod http;
-pub mod mock;
+//! [`LocalTasks`]: performs a Task state with the `flowstate.toml` handler
+//! its resource maps to, and shapes the answer as Step Functions shows it.
+//! A task no entry handles is [`Unmapped`]: its message shows the lines to
+//! add to `flowstate.toml`.
 
 use std::time::{Duration, SystemTime};
 
 use flowstate_asl::errors::{Failure, StatesError};
 use flowstate_engine::driver::{TaskHandler, TaskInvocation, TaskResult};
 use flowstate_engine::integration::{
-    function_error, IntegrationPattern, InvocationType, LambdaCall, LambdaResponse,
-    LambdaServiceError, ResultShape, TaskResource,
+    function_error, IntegrationPattern, InvocationType, LambdaCall, LambdaResponse, ResultShape,
+    TaskResource,
 };
 use serde_json::Value;
 
-pub use command::HandlerLog;
-pub use config::{load_config, TaskConfig};
-
-use config::{Handler, TaskSpec};
-
-/// Step Functions' limit on a failure's cause.
-const MAX_CAUSE_CHARS: usize = 32_768;
+use crate::command::{self, HandlerLog};
+use crate::config::{Handler, TaskConfig, TaskSpec};
+use crate::http;
+use crate::outcome::{excerpt, Deadline, Outcome};
 
 /// Performs Task states with the handlers of a [`TaskConfig`].
 #[derive(Debug)]
@@ -72,7 +29,7 @@ pub struct LocalTasks {
 }
 
 impl LocalTasks {
-    /// Handlers' stderr goes to flowstate's stderr ([`HandlerLog::Stderr`]).
+    /// Handlers' stderr lines go to `tracing` ([`HandlerLog::Tracing`]).
     pub fn new(config: TaskConfig) -> LocalTasks {
         LocalTasks {
             config,
@@ -83,15 +40,15 @@ impl LocalTasks {
     }
 
     /// Sends command handlers' stderr lines to `log` instead.
-    #[allow(dead_code)] // for `flowstate serve` and tests
     pub fn with_log(mut self, log: HandlerLog) -> LocalTasks {
         self.log = log;
         self
     }
-}
 
-impl TaskHandler for LocalTasks {
-    fn invoke(&mut self, task: &TaskInvocation) -> TaskResult {
+    /// Performs `task` with the handler its resource maps to; [`Unmapped`]
+    /// when no entry handles it, so that a caller who can wait for a
+    /// callback (a server) may do so instead of failing the task.
+    pub fn perform(&mut self, task: &TaskInvocation) -> Result<TaskResult, Unmapped> {
         self.calls += 1;
         // A UUID-shaped id, deterministic so that two runs of the same
         // execution print the same `lambda:invoke` wrappers.
@@ -100,26 +57,49 @@ impl TaskHandler for LocalTasks {
         let call = match &resource {
             Ok(parsed) => match LambdaCall::from_task(parsed, &task.parameters) {
                 Ok(call) => call,
-                Err(failure) => return TaskResult::Failed(failure),
+                Err(failure) => return Ok(TaskResult::Failed(failure)),
             },
             Err(_) => None,
         };
         if let Some(call) = &call {
             for key in function_keys(task, call) {
                 if let Some(spec) = self.config.get(&key) {
-                    return self.invoke_function(task, call, spec, &request_id);
+                    return Ok(self.invoke_function(task, call, spec, &request_id));
                 }
             }
         }
         for key in resource_keys(task, resource.as_ref().ok()) {
             if let Some(spec) = self.config.get(&key) {
-                return self.invoke_resource(task, call.is_some(), spec);
+                return Ok(self.invoke_resource(task, call.is_some(), spec));
             }
         }
-        TaskResult::Failed(Failure::states(
-            StatesError::TaskFailed,
-            unmapped_message(&self.config, task, call.as_ref(), resource.as_ref().ok()),
-        ))
+        Err(Unmapped {
+            message: unmapped_message(&self.config, task, call.as_ref(), resource.as_ref().ok()),
+        })
+    }
+}
+
+/// A task whose resource no `flowstate.toml` entry handles. The message
+/// says what was asked, where the config is, and the exact lines to add.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Unmapped {
+    message: String,
+}
+
+impl Unmapped {
+    /// The task failure `flowstate run` reports: `States.TaskFailed`, with
+    /// the message as the cause.
+    pub fn into_failure(self) -> Failure {
+        Failure::states(StatesError::TaskFailed, self.message)
+    }
+}
+
+/// An unmapped task fails, as nobody could answer it.
+impl TaskHandler for LocalTasks {
+    fn invoke(&mut self, task: &TaskInvocation) -> TaskResult {
+        self.perform(task)
+            .unwrap_or_else(|unmapped| TaskResult::Failed(unmapped.into_failure()))
     }
 }
 
@@ -287,73 +267,6 @@ impl LocalTasks {
     }
 }
 
-/// What a handler run produced, before it is shaped for the state.
-#[derive(Debug)]
-pub(crate) enum Outcome {
-    /// The handler's output: JSON for commands, the body as sent for URLs.
-    Returned {
-        body: String,
-        executed_version: Option<String>,
-        request_id: Option<String>,
-    },
-    /// A Lambda error object: the handler threw.
-    FunctionError(String),
-    /// The task's own `timeout_seconds` in `flowstate.toml` ran out.
-    HandlerTimeout(Duration),
-    /// The state's `TimeoutSeconds` ran out.
-    StateTimeout,
-    /// The endpoint answered with a non-2xx status.
-    ServiceError(LambdaServiceError),
-    /// The endpoint could not be reached.
-    Unreachable(String),
-    /// Anything else, already named.
-    Failed(Failure),
-}
-
-/// When a run is stopped, and which limit stopped it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Deadline {
-    pub after: Duration,
-    kind: DeadlineKind,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DeadlineKind {
-    /// The state's `TimeoutSeconds`: `States.Timeout`, as in the cloud.
-    State,
-    /// The handler's `timeout_seconds`: the function's own timeout.
-    Handler,
-}
-
-impl Deadline {
-    /// The earlier of the two limits; on a tie the state's, whose error is
-    /// the one a `Retry` on `States.Timeout` expects.
-    fn earliest(state: Option<Duration>, handler: Option<Duration>) -> Option<Deadline> {
-        match (state, handler) {
-            (Some(s), Some(h)) if h < s => Some(Deadline {
-                after: h,
-                kind: DeadlineKind::Handler,
-            }),
-            (Some(s), _) => Some(Deadline {
-                after: s,
-                kind: DeadlineKind::State,
-            }),
-            (None, Some(h)) => Some(Deadline {
-                after: h,
-                kind: DeadlineKind::Handler,
-            }),
-            (None, None) => None,
-        }
-    }
-
-    pub(crate) fn outcome(self) -> Outcome {
-        match self.kind {
-            DeadlineKind::State => Outcome::StateTimeout,
-            DeadlineKind::Handler => Outcome::HandlerTimeout(self.after),
-        }
-    }
-}
-
 /// Step Functions reports a Task's own timeout with no cause.
 fn state_timeout() -> Failure {
     Failure {
@@ -502,14 +415,6 @@ fn toml_key(key: &str) -> String {
         key.to_string()
     } else {
         format!("\"{}\"", key.replace('\\', "\\\\").replace('"', "\\\""))
-    }
-}
-
-/// At most `max` characters of `text`, marked when cut.
-fn excerpt(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}...", &text[..cut]),
-        None => text.to_string(),
     }
 }
 

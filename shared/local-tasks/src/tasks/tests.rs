@@ -10,6 +10,7 @@ use std::thread;
 use serde_json::{json, Value};
 
 use super::*;
+use crate::load_config;
 
 const CHARGE_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:charge";
 const INVOKE: &str = "arn:aws:states:::lambda:invoke";
@@ -421,6 +422,25 @@ fn unmapped_service_quotes_its_key() {
     );
     assert!(cause.contains("callback's output"), "{cause}");
     assert!(!cause.contains("url ="), "{cause}");
+}
+
+#[test]
+fn perform_tells_an_unmapped_task_from_one_that_ran() {
+    let project = Project::new("[tasks.charge]\ncommand = [\"sh\", \"-c\", \"exit 3\"]\n");
+    let mut tasks = project.tasks();
+    // A handler that fails is a task result; only a missing entry is Unmapped.
+    assert!(matches!(
+        tasks.perform(&task(CHARGE_ARN, json!({}))),
+        Ok(TaskResult::Failed(_))
+    ));
+    let unmapped = tasks
+        .perform(&task("arn:aws:states:::sqs:sendMessage", json!({})))
+        .unwrap_err();
+    assert!(unmapped
+        .to_string()
+        .starts_with("No local handler for the resource"));
+    let failure = unmapped.into_failure();
+    assert_eq!(failure.error, "States.TaskFailed");
 }
 
 #[test]
