@@ -195,6 +195,15 @@ async fn serve<S: Store, Q: Queue>(
         async move { service.run_worker(stopped).await }
     });
 
+    // Signal handlers are registered before the server says it is ready:
+    // a SIGTERM sent right after the "listening" line must stop it
+    // cleanly, not kill it with the default action.
+    let shutdown = shutdown_signal()?;
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+
     // Tests and scripts read this line for the port (`--port 0`).
     println!("flowstate serve: listening on http://{addr} ({where_})");
     println!("flowstate serve: open http://{addr}/ to design, run and inspect workflows");
@@ -203,10 +212,6 @@ async fn serve<S: Store, Q: Queue>(
     }
     let _ = std::io::stdout().flush();
 
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        let _ = stop_tx.send(true);
-    });
     // The API answers POST on every path; the web app only GETs.
     let app = flowstate_api::router(Arc::new(service)).merge(flowstate_web::router());
     let server = axum::serve(listener, app).with_graceful_shutdown(stopped());
@@ -222,25 +227,29 @@ async fn serve<S: Store, Q: Queue>(
     Ok(())
 }
 
-/// Ctrl-C, or SIGTERM (what `docker stop`, systemd and test harnesses send).
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Ctrl-C, or SIGTERM (what `docker stop`, systemd and test harnesses
+/// send). The handlers are installed when this is called, not when the
+/// future is first polled.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt =
+            signal(SignalKind::interrupt()).context("cannot install the SIGINT handler")?;
+        let mut terminate =
+            signal(SignalKind::terminate()).context("cannot install the SIGTERM handler")?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
 
