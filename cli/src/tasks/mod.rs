@@ -46,11 +46,12 @@ pub mod mock;
 use std::time::{Duration, SystemTime};
 
 use flowstate_asl::errors::{Failure, StatesError};
-use flowstate_engine::driver::{TaskHandler, TaskInvocation, TaskResult};
+use flowstate_engine::driver::TaskHandler;
 use flowstate_engine::integration::{
     function_error, IntegrationPattern, InvocationType, LambdaCall, LambdaResponse,
     LambdaServiceError, ResultShape, TaskResource,
 };
+use flowstate_engine::{TaskInvocation, TaskResult};
 use serde_json::Value;
 
 pub use command::HandlerLog;

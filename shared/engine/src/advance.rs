@@ -1020,7 +1020,7 @@ impl Run<'_, '_> {
         let kind = crate::integration_kind(&task.resource);
         let resource = task.resource.clone();
         let now = self.env.now;
-        let invocation = crate::driver::TaskInvocation {
+        let invocation = TaskInvocation {
             resource: resource.clone(),
             parameters: (*parameters).clone(),
             task_token: token.clone(),

@@ -4,10 +4,13 @@
 //! keep it: its frames (the root, each Parallel branch, each Map iteration),
 //! what each frame waits for, and the counters that give history events
 //! their ids. [`Event`]s go in; a [`Step`] of history events and
-//! [`Effect`]s comes out.
+//! [`Effect`]s comes out. A Task state's [`Effect::InvokeTask`] carries a
+//! [`TaskInvocation`]; whoever performs it reports a [`TaskResult`], which
+//! [`TaskResult::into_event`] turns back into the [`Event`] that answers it.
 
 use crate::history::HistoryEvent;
 use flowstate_asl::definition::{BlockId, StateId};
+use flowstate_asl::errors::Failure;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -229,7 +232,7 @@ pub enum Effect {
     InvokeTask {
         frame: FrameId,
         seq: u64,
-        invocation: crate::driver::TaskInvocation,
+        invocation: TaskInvocation,
     },
     ScheduleTimer {
         frame: FrameId,
@@ -239,6 +242,51 @@ pub enum Effect {
     },
     /// The execution ended with this status (notifications, waiting callers).
     Finished { status: Status },
+}
+
+/// One Task state's request to the world, after data flow (the `Parameters`
+/// or `Arguments` already evaluated).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskInvocation {
+    /// The state's `Resource`, e.g. `arn:aws:lambda:us-east-1:123456789012:function:charge`
+    /// or `arn:aws:states:::lambda:invoke.waitForTaskToken`.
+    pub resource: String,
+    /// The evaluated payload.
+    pub parameters: Value,
+    /// Set for `.waitForTaskToken` resources.
+    pub task_token: Option<String>,
+    pub state_name: String,
+    pub execution_arn: String,
+    pub timeout_seconds: Option<u64>,
+    pub heartbeat_seconds: Option<u64>,
+}
+
+/// What became of a task.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskResult {
+    /// The task's result, shaped as Step Functions shows it to the state (for
+    /// `lambda:invoke`, the `{"Payload": ..., "StatusCode": 200, ...}` wrapper).
+    Succeeded(Value),
+    Failed(Failure),
+    /// `.waitForTaskToken`: the call was made; the result comes later via the token.
+    AwaitingCallback,
+}
+
+impl TaskResult {
+    /// The event that answers the invocation made for `frame` at `seq`;
+    /// `None` while the answer is still to come through a callback.
+    pub fn into_event(self, frame: FrameId, seq: u64) -> Option<Event> {
+        match self {
+            TaskResult::Succeeded(output) => Some(Event::TaskSucceeded { frame, seq, output }),
+            TaskResult::Failed(f) => Some(Event::TaskFailed {
+                frame,
+                seq,
+                error: f.error,
+                cause: f.cause,
+            }),
+            TaskResult::AwaitingCallback => None,
+        }
+    }
 }
 
 /// The result of one [`crate::advance`].
