@@ -318,6 +318,17 @@ pub enum EngineError {
 impl Execution {
     /// A new, not yet started execution. Feed it [`Event::Start`].
     pub fn new(info: ExecutionInfo) -> Execution {
+        Execution::from_parts(info, [])
+    }
+
+    /// A running execution made of these frames, as if earlier steps had
+    /// put it there: new frame ids and history event ids continue after
+    /// the highest ones the frames hold. For tests that start `advance`
+    /// from a given state rather than from [`Event::Start`].
+    pub fn from_parts(info: ExecutionInfo, frames: impl IntoIterator<Item = Frame>) -> Execution {
+        let frames: BTreeMap<FrameId, Frame> = frames.into_iter().map(|f| (f.id, f)).collect();
+        let next_frame_id = frames.keys().next_back().map_or(0, |id| id + 1);
+        let last_event_id = frames.values().map(|f| f.last_event_id).max().unwrap_or(0);
         Execution {
             info,
             status: Status::Running,
@@ -325,11 +336,35 @@ impl Execution {
             error: None,
             cause: None,
             stop_time: None,
-            frames: BTreeMap::new(),
-            next_frame_id: 0,
-            last_event_id: 0,
+            frames,
+            next_frame_id,
+            last_event_id,
             transitions: 0,
             version: 0,
+        }
+    }
+}
+
+impl Frame {
+    /// A frame about to enter `state` with `input`: no parent, no
+    /// variables, no history yet, waiting for nothing.
+    pub fn new(id: FrameId, block: BlockId, state: StateId, input: Arc<Value>) -> Frame {
+        Frame {
+            id,
+            parent: None,
+            block,
+            state,
+            input,
+            effective: None,
+            entered_event_id: 0,
+            entered_time: 0,
+            last_event_id: 0,
+            variables: Map::new(),
+            retry_counts: Vec::new(),
+            seq: 0,
+            waiting: Waiting::Nothing,
+            hidden: false,
+            data_rev: 0,
         }
     }
 }
