@@ -31,6 +31,8 @@ mod frames;
 mod io;
 mod states;
 mod task;
+#[cfg(test)]
+mod tests;
 
 use crate::execution::*;
 use crate::history::Details;
