@@ -3,19 +3,17 @@
 //!
 //! It is the smallest shell around [`crate::advance`]: apply a step, then
 //! perform its effects — tasks in the order they were asked for, timers in
-//! due order. With [`SimulatedClock`] a one-year Wait takes no time at all.
+//! due order ([`crate::effect_loop`]). With [`SimulatedClock`] a one-year Wait takes no time at all.
 
+use crate::effect_loop::{PendingEffects, StepBudget};
 use crate::execution::{
-    Effect, Event, Execution, ExecutionInfo, FrameId, Limits, Status, TaskInvocation, TaskResult,
-    Timer,
+    Event, Execution, ExecutionInfo, Limits, Status, TaskInvocation, TaskResult,
 };
 use crate::history::HistoryEvent;
 use crate::{advance, Env};
 use flowstate_asl::definition::StateMachine;
 use flowstate_asl::errors::Failure;
 use serde_json::Value;
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
 use std::sync::Arc;
 
 /// Performs Task invocations for the in-memory driver.
@@ -86,7 +84,7 @@ impl Default for RunOptions {
             timeout_seconds: None,
             start_time: 1_700_000_000_000,
             token_key: b"flowstate-local".to_vec(),
-            max_steps: 10_000_000,
+            max_steps: StepBudget::DEFAULT_MAX_STEPS,
         }
     }
 }
@@ -133,39 +131,6 @@ pub fn run_simulated(
     run(sm, input, tasks, &mut clock, opts)
 }
 
-/// A pending timer: due time, insertion order, frame, seq, which timer.
-type TimerEntry = (i64, u64, FrameId, u64, TimerKey);
-
-struct Pending {
-    tasks: VecDeque<(FrameId, u64, TaskInvocation)>,
-    timers: BinaryHeap<Reverse<TimerEntry>>,
-    order: u64,
-}
-
-/// `Timer` with an order, for the heap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct TimerKey(u8);
-
-fn timer_key(t: Timer) -> TimerKey {
-    TimerKey(match t {
-        Timer::WaitState => 0,
-        Timer::Retry => 1,
-        Timer::TaskTimeout => 2,
-        Timer::Heartbeat => 3,
-        Timer::ExecutionTimeout => 4,
-    })
-}
-
-fn timer_of(k: TimerKey) -> Timer {
-    match k.0 {
-        0 => Timer::WaitState,
-        1 => Timer::Retry,
-        2 => Timer::TaskTimeout,
-        3 => Timer::Heartbeat,
-        _ => Timer::ExecutionTimeout,
-    }
-}
-
 /// Runs one execution to its end.
 pub fn run(
     sm: &StateMachine,
@@ -176,13 +141,9 @@ pub fn run(
 ) -> RunOutcome {
     let mut exec = Execution::new(opts.execution_info(input, clock.now()));
     let mut history = Vec::new();
-    let mut pending = Pending {
-        tasks: VecDeque::new(),
-        timers: BinaryHeap::new(),
-        order: 0,
-    };
+    let mut pending = PendingEffects::new();
+    let mut budget = StepBudget::new(opts.max_steps);
     let mut next_event = Some(Event::Start);
-    let mut steps = 0u64;
     while exec.status == Status::Running {
         let event = match next_event.take() {
             Some(e) => e,
@@ -194,26 +155,11 @@ pub fn run(
                 },
             },
         };
-        steps += 1;
-        if steps > opts.max_steps {
-            let env = Env {
-                now: clock.now(),
-                token_key: &opts.token_key,
-            };
-            let stop = Event::Stop {
-                error: Some("States.Runtime".into()),
-                cause: Some("step budget exhausted".into()),
-            };
-            if let Ok(step) = advance(&mut exec, sm, stop, &env) {
-                history.extend(step.history);
-            }
-            break;
-        }
         let env = Env {
             now: clock.now(),
             token_key: &opts.token_key,
         };
-        match advance(&mut exec, sm, event, &env) {
+        match advance(&mut exec, sm, budget.admit(event), &env) {
             Ok(step) => {
                 // Most runs are one step: take its history rather than copy it.
                 if history.is_empty() {
@@ -222,29 +168,7 @@ pub fn run(
                     history.extend(step.history);
                 }
                 for effect in step.effects {
-                    match effect {
-                        Effect::InvokeTask {
-                            frame,
-                            seq,
-                            invocation,
-                        } => pending.tasks.push_back((frame, seq, invocation)),
-                        Effect::ScheduleTimer {
-                            frame,
-                            seq,
-                            timer,
-                            at,
-                        } => {
-                            pending.order += 1;
-                            pending.timers.push(Reverse((
-                                at,
-                                pending.order,
-                                frame,
-                                seq,
-                                timer_key(timer),
-                            )));
-                        }
-                        Effect::Finished { .. } => {}
-                    }
+                    pending.push(effect, ());
                 }
             }
             // Stale events (a timer for a task that already answered) are dropped.
@@ -258,34 +182,24 @@ pub fn run(
     }
 }
 
+/// The next event from the world: the next task's answer (tasks waiting
+/// for a callback give none), else the next timer, once the clock reaches it.
 fn next_from_world(
-    pending: &mut Pending,
+    pending: &mut PendingEffects,
     tasks: &mut dyn TaskHandler,
     clock: &mut dyn Clock,
 ) -> Option<Event> {
-    while let Some((frame, seq, invocation)) = pending.tasks.pop_front() {
-        match tasks.invoke(&invocation) {
-            TaskResult::Succeeded(output) => {
-                return Some(Event::TaskSucceeded { frame, seq, output })
-            }
-            TaskResult::Failed(f) => {
-                return Some(Event::TaskFailed {
-                    frame,
-                    seq,
-                    error: f.error,
-                    cause: f.cause,
-                })
-            }
-            TaskResult::AwaitingCallback => continue,
+    while let Some(task) = pending.next_task() {
+        if let Some(event) = tasks
+            .invoke(&task.invocation)
+            .into_event(task.frame, task.seq)
+        {
+            return Some(event);
         }
     }
-    let Reverse((at, _, frame, seq, key)) = pending.timers.pop()?;
-    clock.sleep_until(at);
-    Some(Event::TimerFired {
-        frame,
-        seq,
-        timer: timer_of(key),
-    })
+    let timer = pending.pop_timer()?;
+    clock.sleep_until(timer.at);
+    Some(timer.fired())
 }
 
 #[cfg(test)]

@@ -217,7 +217,9 @@ pub enum Event {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Which timer fired. The order is only there so that timers can sit in
+/// ordered collections (a timer heap sorts by due time first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Timer {
     WaitState,
     Retry,
