@@ -1,9 +1,10 @@
 //! The in-memory driver: runs one execution to its end, performing effects
-//! through a [`TaskHandler`] and a [`Clock`].
+//! through a [`TaskHandler`] and a [`RunClock`].
 //!
 //! It is the smallest shell around [`crate::advance`]: apply a step, then
 //! perform its effects — tasks in the order they were asked for, timers in
-//! due order ([`crate::effect_loop`]). With [`SimulatedClock`] a one-year Wait takes no time at all.
+//! due order ([`crate::effect_loop`]). With
+//! [`SimulatedRunClock`] a one-year Wait takes no time at all.
 
 use crate::effect_loop::{PendingEffects, StepBudget};
 use crate::execution::{
@@ -36,17 +37,19 @@ impl TaskHandler for NoTasks {
     }
 }
 
-/// Time as the driver sees it, in epoch milliseconds.
-pub trait Clock {
+/// Time as one in-memory run sees it, in epoch milliseconds. Blocking,
+/// unlike the runtime's async `Clock` port: the driver has nothing else to
+/// do while it waits.
+pub trait RunClock {
     fn now(&self) -> i64;
     /// Returns once `at` has been reached.
     fn sleep_until(&mut self, at: i64);
 }
 
 /// Time that jumps straight to the next timer.
-pub struct SimulatedClock(pub i64);
+pub struct SimulatedRunClock(pub i64);
 
-impl Clock for SimulatedClock {
+impl RunClock for SimulatedRunClock {
     fn now(&self) -> i64 {
         self.0
     }
@@ -127,7 +130,7 @@ pub fn run_simulated(
     tasks: &mut dyn TaskHandler,
     opts: &RunOptions,
 ) -> RunOutcome {
-    let mut clock = SimulatedClock(opts.start_time);
+    let mut clock = SimulatedRunClock(opts.start_time);
     run(sm, input, tasks, &mut clock, opts)
 }
 
@@ -136,7 +139,7 @@ pub fn run(
     sm: &StateMachine,
     input: Value,
     tasks: &mut dyn TaskHandler,
-    clock: &mut dyn Clock,
+    clock: &mut dyn RunClock,
     opts: &RunOptions,
 ) -> RunOutcome {
     let mut exec = Execution::new(opts.execution_info(input, clock.now()));
@@ -187,7 +190,7 @@ pub fn run(
 fn next_from_world(
     pending: &mut PendingEffects,
     tasks: &mut dyn TaskHandler,
-    clock: &mut dyn Clock,
+    clock: &mut dyn RunClock,
 ) -> Option<Event> {
     while let Some(task) = pending.next_task() {
         if let Some(event) = tasks
