@@ -111,12 +111,7 @@ impl Run<'_, '_> {
         f.seq += 1;
         let seq = f.seq;
         f.waiting = Waiting::Retry { due };
-        self.step.effects.push(Effect::ScheduleTimer {
-            frame: fid,
-            seq,
-            timer: Timer::Retry,
-            at: due,
-        });
+        self.schedule(fid, seq, Timer::Retry, due);
         true
     }
 

@@ -51,12 +51,7 @@ impl Run<'_, '_> {
             );
             self.queue.push_back((child, Resume::Enter));
         }
-        let data_rev = self.exec.version + 1;
-        let f = self.frame_mut(fid)?;
-        f.effective = Some(input);
-        f.data_rev = data_rev;
-        f.seq += 1;
-        f.waiting = Waiting::Children(Join {
+        let join = Join {
             map: false,
             distributed: false,
             first_child,
@@ -68,11 +63,8 @@ impl Run<'_, '_> {
             failures: 0,
             tolerated_failure_count: None,
             tolerated_failure_percentage: None,
-        });
-        if n == 0 {
-            return Ok(self.children_done(fid));
-        }
-        Ok(Outcome::Blocked)
+        };
+        self.wait_for_children(fid, input, join)
     }
 
     pub(super) fn map_start(&mut self, fid: FrameId, m: &MapState) -> Result<Outcome, Failure> {
@@ -209,12 +201,7 @@ impl Run<'_, '_> {
                 c.waiting = Waiting::NotStarted;
             }
         }
-        let data_rev = self.exec.version + 1;
-        let f = self.frame_mut(fid)?;
-        f.effective = Some(effective);
-        f.data_rev = data_rev;
-        f.seq += 1;
-        f.waiting = Waiting::Children(Join {
+        let join = Join {
             map: true,
             distributed,
             first_child,
@@ -226,11 +213,32 @@ impl Run<'_, '_> {
             failures: 0,
             tolerated_failure_count: tolerated_count,
             tolerated_failure_percentage: tolerated_pct,
-        });
-        if n == 0 {
+        };
+        self.wait_for_children(fid, effective, join)
+    }
+
+    /// The Parallel or Map frame, its children created, waits for them
+    /// (Map iterations start up to MaxConcurrency); with no children at all
+    /// it is done at once.
+    fn wait_for_children(
+        &mut self,
+        fid: FrameId,
+        effective: Arc<Value>,
+        join: Join,
+    ) -> Result<Outcome, Failure> {
+        let (map, total) = (join.map, join.total);
+        let data_rev = self.exec.version + 1;
+        let f = self.frame_mut(fid)?;
+        f.effective = Some(effective);
+        f.data_rev = data_rev;
+        f.seq += 1;
+        f.waiting = Waiting::Children(join);
+        if total == 0 {
             return Ok(self.children_done(fid));
         }
-        self.start_iterations(fid);
+        if map {
+            self.start_iterations(fid);
+        }
         Ok(Outcome::Blocked)
     }
 

@@ -35,6 +35,16 @@ impl Run<'_, '_> {
         id
     }
 
+    /// Asks the shell to fire `timer` for `frame`'s wait `seq` at `at`.
+    pub(super) fn schedule(&mut self, frame: FrameId, seq: u64, timer: Timer, at: i64) {
+        self.step.effects.push(Effect::ScheduleTimer {
+            frame,
+            seq,
+            timer,
+            at,
+        });
+    }
+
     /// Appends an execution-level history event after the latest one of all.
     pub(super) fn emit_exec(&mut self, details: Details) -> u64 {
         let id = self.exec.last_event_id + 1;

@@ -228,12 +228,7 @@ impl Run<'_, '_> {
                 .info
                 .start_time
                 .saturating_add((t as i64).saturating_mul(1000));
-            self.step.effects.push(Effect::ScheduleTimer {
-                frame: ROOT,
-                seq: 0,
-                timer: Timer::ExecutionTimeout,
-                at,
-            });
+            self.schedule(ROOT, 0, Timer::ExecutionTimeout, at);
         }
         self.queue.push_back((root, Resume::Enter));
         Ok(())

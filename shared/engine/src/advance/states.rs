@@ -193,12 +193,7 @@ impl Run<'_, '_> {
         f.seq += 1;
         f.waiting = Waiting::WaitState { due };
         let seq = f.seq;
-        self.step.effects.push(Effect::ScheduleTimer {
-            frame: fid,
-            seq,
-            timer: Timer::WaitState,
-            at: due,
-        });
+        self.schedule(fid, seq, Timer::WaitState, due);
         Ok(Outcome::Blocked)
     }
 

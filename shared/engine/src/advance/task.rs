@@ -112,21 +112,13 @@ impl Run<'_, '_> {
             seq,
             invocation,
         });
-        if let Some(at) = timeout_at {
-            self.step.effects.push(Effect::ScheduleTimer {
-                frame: fid,
-                seq,
-                timer: Timer::TaskTimeout,
-                at,
-            });
-        }
-        if let Some(at) = heartbeat_deadline {
-            self.step.effects.push(Effect::ScheduleTimer {
-                frame: fid,
-                seq,
-                timer: Timer::Heartbeat,
-                at,
-            });
+        for (timer, at) in [
+            (Timer::TaskTimeout, timeout_at),
+            (Timer::Heartbeat, heartbeat_deadline),
+        ] {
+            if let Some(at) = at {
+                self.schedule(fid, seq, timer, at);
+            }
         }
         Ok(Outcome::Blocked)
     }
@@ -157,12 +149,7 @@ impl Run<'_, '_> {
                 Failure::states(StatesError::HeartbeatTimeout, "Task heartbeat timed out.")
             }
             Timer::Heartbeat => {
-                self.step.effects.push(Effect::ScheduleTimer {
-                    frame: fid,
-                    seq,
-                    timer,
-                    at: deadline,
-                });
+                self.schedule(fid, seq, timer, deadline);
                 return;
             }
             _ => return,

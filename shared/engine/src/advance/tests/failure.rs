@@ -10,6 +10,13 @@ fn retrying(retrier: Value) -> StateMachine {
     }}))
 }
 
+/// The root frame has used `attempts` of its first retrier.
+fn retried(exec: &mut Execution, attempts: u32) {
+    if let Some(f) = exec.frames.get_mut(&ROOT) {
+        f.retry_counts = vec![attempts];
+    }
+}
+
 #[test]
 fn a_matching_retrier_schedules_a_retry_timer_with_the_back_off() {
     let sm = retrying(
@@ -25,9 +32,7 @@ fn a_matching_retrier_schedules_a_retry_timer_with_the_back_off() {
 
     // The second attempt waits IntervalSeconds × BackoffRate.
     let mut exec = waiting_for_task(&sm, "T", json!({}));
-    if let Some(f) = exec.frames.get_mut(&ROOT) {
-        f.retry_counts = vec![1];
-    }
+    retried(&mut exec, 1);
     let step = apply(&mut exec, &sm, failed(ROOT, 1, "Boom", "c"), NOW);
     assert_eq!(timers(&step), [(ROOT, 3, Timer::Retry, NOW + 6_000)]);
 }
@@ -39,9 +44,7 @@ fn max_delay_seconds_caps_the_back_off() {
         "MaxDelaySeconds": 15, "MaxAttempts": 5}),
     );
     let mut exec = waiting_for_task(&sm, "T", json!({}));
-    if let Some(f) = exec.frames.get_mut(&ROOT) {
-        f.retry_counts = vec![2];
-    }
+    retried(&mut exec, 2);
     let step = apply(&mut exec, &sm, failed(ROOT, 1, "Any", "c"), NOW);
     assert_eq!(timers(&step), [(ROOT, 3, Timer::Retry, NOW + 15_000)]);
 }
@@ -50,15 +53,8 @@ fn max_delay_seconds_caps_the_back_off() {
 fn the_retry_timer_runs_the_task_again_without_entering_the_state_again() {
     let sm = retrying(json!({"ErrorEquals": ["Boom"], "MaxAttempts": 2}));
     let mut exec = waiting_in(&sm, "T", json!({}), Waiting::Retry { due: NOW + 1_000 }, 3);
-    if let Some(f) = exec.frames.get_mut(&ROOT) {
-        f.retry_counts = vec![1];
-    }
-    let fired = Event::TimerFired {
-        frame: ROOT,
-        seq: 3,
-        timer: Timer::Retry,
-    };
-    let step = apply(&mut exec, &sm, fired, NOW + 1_000);
+    retried(&mut exec, 1);
+    let step = apply(&mut exec, &sm, fired(ROOT, 3, Timer::Retry), NOW + 1_000);
     assert_eq!(types(&step), ["TaskScheduled", "TaskStarted"]);
     let calls = invocations(&step);
     assert_eq!(calls[0].1, 4);
@@ -74,9 +70,7 @@ fn a_retrier_out_of_attempts_hands_the_error_to_catch() {
         "Recover": {"Type": "Pass", "End": true}
     }}));
     let mut exec = waiting_for_task(&sm, "T", json!({}));
-    if let Some(f) = exec.frames.get_mut(&ROOT) {
-        f.retry_counts = vec![1];
-    }
+    retried(&mut exec, 1);
     let step = apply(&mut exec, &sm, failed(ROOT, 1, "Boom", "c"), NOW);
     assert!(timers(&step).is_empty());
     assert_eq!(exec.status, Status::Succeeded);
@@ -120,12 +114,12 @@ fn states_all_catches_a_task_timeout() {
         "Late": {"Type": "Succeed"}
     }}));
     let mut exec = waiting_for_task(&sm, "T", json!({"kept": true}));
-    let fired = Event::TimerFired {
-        frame: ROOT,
-        seq: 1,
-        timer: Timer::TaskTimeout,
-    };
-    apply(&mut exec, &sm, fired, NOW + 1_000);
+    apply(
+        &mut exec,
+        &sm,
+        fired(ROOT, 1, Timer::TaskTimeout),
+        NOW + 1_000,
+    );
     assert_eq!(exec.status, Status::Succeeded);
     assert_eq!(output(&exec), Some(&json!({"kept": true})));
 }

@@ -160,6 +160,10 @@ pub(super) fn succeeded(frame: FrameId, seq: u64, output: Value) -> Event {
     Event::TaskSucceeded { frame, seq, output }
 }
 
+pub(super) fn fired(frame: FrameId, seq: u64, timer: Timer) -> Event {
+    Event::TimerFired { frame, seq, timer }
+}
+
 pub(super) fn failed(frame: FrameId, seq: u64, error: &str, cause: &str) -> Event {
     Event::TaskFailed {
         frame,
@@ -349,23 +353,13 @@ fn a_timer_for_a_task_that_already_answered_is_stale() {
         exec.frames[&ROOT].waiting,
         Waiting::WaitState { .. }
     ));
-    let timeout = Event::TimerFired {
-        frame: ROOT,
-        seq: 1,
-        timer: Timer::TaskTimeout,
-    };
-    assert_stale(&mut exec, &sm, timeout);
+    assert_stale(&mut exec, &sm, fired(ROOT, 1, Timer::TaskTimeout));
 }
 
 #[test]
 fn a_timer_of_another_kind_than_the_frame_waits_for_is_stale() {
     let (sm, mut exec) = stale_case();
-    let wait_timer = Event::TimerFired {
-        frame: ROOT,
-        seq: 1,
-        timer: Timer::WaitState,
-    };
-    assert_stale(&mut exec, &sm, wait_timer);
+    assert_stale(&mut exec, &sm, fired(ROOT, 1, Timer::WaitState));
 }
 
 // ---- Stop, execution timeout, limits -------------------------------------
@@ -416,12 +410,12 @@ fn timeout_seconds_schedules_the_execution_timeout_from_the_start_time() {
 #[test]
 fn the_execution_timeout_timer_times_the_execution_out() {
     let (sm, mut exec) = stale_case();
-    let fired = Event::TimerFired {
-        frame: ROOT,
-        seq: 0,
-        timer: Timer::ExecutionTimeout,
-    };
-    let step = apply(&mut exec, &sm, fired, NOW + 60_000);
+    let step = apply(
+        &mut exec,
+        &sm,
+        fired(ROOT, 0, Timer::ExecutionTimeout),
+        NOW + 60_000,
+    );
     assert_eq!(exec.status, Status::TimedOut);
     assert_eq!(exec.error.as_deref(), Some("States.Timeout"));
     assert_eq!(types(&step), ["ExecutionTimedOut"]);

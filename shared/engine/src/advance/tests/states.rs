@@ -83,12 +83,7 @@ fn the_wait_timer_firing_resumes_the_frame_at_the_next_state() {
     }}));
     let due = NOW + 90_000;
     let mut exec = waiting_in(&sm, "W", json!({}), Waiting::WaitState { due }, 4);
-    let fired = Event::TimerFired {
-        frame: ROOT,
-        seq: 4,
-        timer: Timer::WaitState,
-    };
-    let step = apply(&mut exec, &sm, fired, due);
+    let step = apply(&mut exec, &sm, fired(ROOT, 4, Timer::WaitState), due);
     assert_eq!(
         types(&step),
         [

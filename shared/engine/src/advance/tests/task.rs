@@ -143,12 +143,12 @@ fn the_task_timeout_timer_fails_the_task_with_states_timeout() {
         "T": {"Type": "Task", "Resource": LAMBDA, "TimeoutSeconds": 30, "End": true}
     }}));
     let mut exec = waiting_for_task(&sm, "T", json!({}));
-    let fired = Event::TimerFired {
-        frame: ROOT,
-        seq: 1,
-        timer: Timer::TaskTimeout,
-    };
-    let step = apply(&mut exec, &sm, fired, NOW + 30_000);
+    let step = apply(
+        &mut exec,
+        &sm,
+        fired(ROOT, 1, Timer::TaskTimeout),
+        NOW + 30_000,
+    );
     assert_eq!(types(&step), ["TaskTimedOut", "ExecutionFailed"]);
     assert_eq!(exec.error.as_deref(), Some("States.Timeout"));
 }
@@ -166,18 +166,15 @@ fn heartbeat_case() -> (StateMachine, Execution) {
     (sm, exec)
 }
 
-fn heartbeat_timer() -> Event {
-    Event::TimerFired {
-        frame: ROOT,
-        seq: 1,
-        timer: Timer::Heartbeat,
-    }
-}
-
 #[test]
 fn a_heartbeat_timer_past_the_deadline_fails_with_heartbeat_timeout() {
     let (sm, mut exec) = heartbeat_case();
-    let step = apply(&mut exec, &sm, heartbeat_timer(), NOW + 10_000);
+    let step = apply(
+        &mut exec,
+        &sm,
+        fired(ROOT, 1, Timer::Heartbeat),
+        NOW + 10_000,
+    );
     assert_eq!(types(&step), ["TaskTimedOut", "ExecutionFailed"]);
     assert_eq!(exec.error.as_deref(), Some("States.HeartbeatTimeout"));
 }
@@ -192,7 +189,12 @@ fn a_heartbeat_moves_the_deadline_and_the_early_timer_is_set_again() {
     let step = apply(&mut exec, &sm, beat, NOW + 4_000);
     assert!(step.history.is_empty() && step.effects.is_empty());
     assert_eq!(step.frames_changed, [ROOT]);
-    let step = apply(&mut exec, &sm, heartbeat_timer(), NOW + 10_000);
+    let step = apply(
+        &mut exec,
+        &sm,
+        fired(ROOT, 1, Timer::Heartbeat),
+        NOW + 10_000,
+    );
     assert!(step.history.is_empty());
     assert_eq!(timers(&step), [(ROOT, 1, Timer::Heartbeat, NOW + 14_000)]);
     assert_eq!(exec.status, Status::Running);
