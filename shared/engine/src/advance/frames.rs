@@ -1,6 +1,6 @@
-//! Frames and history: appending history events, creating a frame, ending
-//! one (into its parent's join, or as the execution's end), and ending the
-//! execution.
+//! The step's bookkeeping: appending history events, asking for timers,
+//! creating a frame, ending one (into its parent's join, or as the
+//! execution's end), and ending the execution.
 
 use super::Run;
 use crate::execution::*;

@@ -22,8 +22,8 @@
 //! - `task`: Task states, their timeout and heartbeat timers;
 //! - `fan_out`: Parallel and Map — child frames, concurrency, joins;
 //! - `failure`: Retry and Catch;
-//! - `frames`: history events, creating and ending frames, ending the
-//!   execution.
+//! - `frames`: history events, timers, creating and ending frames, ending
+//!   the execution.
 
 mod failure;
 mod fan_out;
