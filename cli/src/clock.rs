@@ -1,7 +1,7 @@
 //! Real time for `flowstate run`, optionally scaled so that Waits and retry
 //! back-offs pass faster (like Step Functions Local's `WAIT_TIME_SCALE`).
 
-use flowstate_engine::driver::Clock;
+use flowstate_engine::driver::RunClock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Execution time runs at `1/scale` of wall time: with scale 0.1 a 10 s
@@ -29,7 +29,7 @@ impl ScaledClock {
     }
 }
 
-impl Clock for ScaledClock {
+impl RunClock for ScaledClock {
     fn now(&self) -> i64 {
         self.start_epoch_ms + self.start_wall.elapsed().as_millis() as i64 + self.skipped_ms
     }

@@ -1,48 +1,21 @@
 //! The in-memory driver: runs one execution to its end, performing effects
-//! through a [`TaskHandler`] and a [`Clock`].
+//! through a [`TaskHandler`] and a [`RunClock`].
 //!
 //! It is the smallest shell around [`crate::advance`]: apply a step, then
 //! perform its effects — tasks in the order they were asked for, timers in
-//! due order. With [`SimulatedClock`] a one-year Wait takes no time at all.
+//! due order ([`crate::effect_loop`]). With
+//! [`SimulatedRunClock`] a one-year Wait takes no time at all.
 
-use crate::execution::{Effect, Event, Execution, ExecutionInfo, FrameId, Limits, Status, Timer};
+use crate::effect_loop::{PendingEffects, StepBudget};
+use crate::execution::{
+    Event, Execution, ExecutionInfo, Limits, Status, TaskInvocation, TaskResult,
+};
 use crate::history::HistoryEvent;
 use crate::{advance, Env};
 use flowstate_asl::definition::StateMachine;
 use flowstate_asl::errors::Failure;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
 use std::sync::Arc;
-
-/// One Task state's request to the world, after data flow (the `Parameters`
-/// or `Arguments` already evaluated).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TaskInvocation {
-    /// The state's `Resource`, e.g. `arn:aws:lambda:us-east-1:123456789012:function:charge`
-    /// or `arn:aws:states:::lambda:invoke.waitForTaskToken`.
-    pub resource: String,
-    /// The evaluated payload.
-    pub parameters: Value,
-    /// Set for `.waitForTaskToken` resources.
-    pub task_token: Option<String>,
-    pub state_name: String,
-    pub execution_arn: String,
-    pub timeout_seconds: Option<u64>,
-    pub heartbeat_seconds: Option<u64>,
-}
-
-/// What became of a task.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TaskResult {
-    /// The task's result, shaped as Step Functions shows it to the state (for
-    /// `lambda:invoke`, the `{"Payload": ..., "StatusCode": 200, ...}` wrapper).
-    Succeeded(Value),
-    Failed(Failure),
-    /// `.waitForTaskToken`: the call was made; the result comes later via the token.
-    AwaitingCallback,
-}
 
 /// Performs Task invocations for the in-memory driver.
 pub trait TaskHandler {
@@ -64,17 +37,19 @@ impl TaskHandler for NoTasks {
     }
 }
 
-/// Time as the driver sees it, in epoch milliseconds.
-pub trait Clock {
+/// Time as one in-memory run sees it, in epoch milliseconds. Blocking,
+/// unlike the runtime's async `Clock` port: the driver has nothing else to
+/// do while it waits.
+pub trait RunClock {
     fn now(&self) -> i64;
     /// Returns once `at` has been reached.
     fn sleep_until(&mut self, at: i64);
 }
 
 /// Time that jumps straight to the next timer.
-pub struct SimulatedClock(pub i64);
+pub struct SimulatedRunClock(pub i64);
 
-impl Clock for SimulatedClock {
+impl RunClock for SimulatedRunClock {
     fn now(&self) -> i64 {
         self.0
     }
@@ -112,7 +87,7 @@ impl Default for RunOptions {
             timeout_seconds: None,
             start_time: 1_700_000_000_000,
             token_key: b"flowstate-local".to_vec(),
-            max_steps: 10_000_000,
+            max_steps: StepBudget::DEFAULT_MAX_STEPS,
         }
     }
 }
@@ -155,41 +130,8 @@ pub fn run_simulated(
     tasks: &mut dyn TaskHandler,
     opts: &RunOptions,
 ) -> RunOutcome {
-    let mut clock = SimulatedClock(opts.start_time);
+    let mut clock = SimulatedRunClock(opts.start_time);
     run(sm, input, tasks, &mut clock, opts)
-}
-
-/// A pending timer: due time, insertion order, frame, seq, which timer.
-type TimerEntry = (i64, u64, FrameId, u64, TimerKey);
-
-struct Pending {
-    tasks: VecDeque<(FrameId, u64, TaskInvocation)>,
-    timers: BinaryHeap<Reverse<TimerEntry>>,
-    order: u64,
-}
-
-/// `Timer` with an order, for the heap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct TimerKey(u8);
-
-fn timer_key(t: Timer) -> TimerKey {
-    TimerKey(match t {
-        Timer::WaitState => 0,
-        Timer::Retry => 1,
-        Timer::TaskTimeout => 2,
-        Timer::Heartbeat => 3,
-        Timer::ExecutionTimeout => 4,
-    })
-}
-
-fn timer_of(k: TimerKey) -> Timer {
-    match k.0 {
-        0 => Timer::WaitState,
-        1 => Timer::Retry,
-        2 => Timer::TaskTimeout,
-        3 => Timer::Heartbeat,
-        _ => Timer::ExecutionTimeout,
-    }
 }
 
 /// Runs one execution to its end.
@@ -197,18 +139,14 @@ pub fn run(
     sm: &StateMachine,
     input: Value,
     tasks: &mut dyn TaskHandler,
-    clock: &mut dyn Clock,
+    clock: &mut dyn RunClock,
     opts: &RunOptions,
 ) -> RunOutcome {
     let mut exec = Execution::new(opts.execution_info(input, clock.now()));
     let mut history = Vec::new();
-    let mut pending = Pending {
-        tasks: VecDeque::new(),
-        timers: BinaryHeap::new(),
-        order: 0,
-    };
+    let mut pending = PendingEffects::new();
+    let mut budget = StepBudget::new(opts.max_steps);
     let mut next_event = Some(Event::Start);
-    let mut steps = 0u64;
     while exec.status == Status::Running {
         let event = match next_event.take() {
             Some(e) => e,
@@ -220,26 +158,11 @@ pub fn run(
                 },
             },
         };
-        steps += 1;
-        if steps > opts.max_steps {
-            let env = Env {
-                now: clock.now(),
-                token_key: &opts.token_key,
-            };
-            let stop = Event::Stop {
-                error: Some("States.Runtime".into()),
-                cause: Some("step budget exhausted".into()),
-            };
-            if let Ok(step) = advance(&mut exec, sm, stop, &env) {
-                history.extend(step.history);
-            }
-            break;
-        }
         let env = Env {
             now: clock.now(),
             token_key: &opts.token_key,
         };
-        match advance(&mut exec, sm, event, &env) {
+        match advance(&mut exec, sm, budget.admit(event), &env) {
             Ok(step) => {
                 // Most runs are one step: take its history rather than copy it.
                 if history.is_empty() {
@@ -248,29 +171,7 @@ pub fn run(
                     history.extend(step.history);
                 }
                 for effect in step.effects {
-                    match effect {
-                        Effect::InvokeTask {
-                            frame,
-                            seq,
-                            invocation,
-                        } => pending.tasks.push_back((frame, seq, invocation)),
-                        Effect::ScheduleTimer {
-                            frame,
-                            seq,
-                            timer,
-                            at,
-                        } => {
-                            pending.order += 1;
-                            pending.timers.push(Reverse((
-                                at,
-                                pending.order,
-                                frame,
-                                seq,
-                                timer_key(timer),
-                            )));
-                        }
-                        Effect::Finished { .. } => {}
-                    }
+                    pending.push(effect, ());
                 }
             }
             // Stale events (a timer for a task that already answered) are dropped.
@@ -284,34 +185,24 @@ pub fn run(
     }
 }
 
+/// The next event from the world: the next task's answer (tasks waiting
+/// for a callback give none), else the next timer, once the clock reaches it.
 fn next_from_world(
-    pending: &mut Pending,
+    pending: &mut PendingEffects,
     tasks: &mut dyn TaskHandler,
-    clock: &mut dyn Clock,
+    clock: &mut dyn RunClock,
 ) -> Option<Event> {
-    while let Some((frame, seq, invocation)) = pending.tasks.pop_front() {
-        match tasks.invoke(&invocation) {
-            TaskResult::Succeeded(output) => {
-                return Some(Event::TaskSucceeded { frame, seq, output })
-            }
-            TaskResult::Failed(f) => {
-                return Some(Event::TaskFailed {
-                    frame,
-                    seq,
-                    error: f.error,
-                    cause: f.cause,
-                })
-            }
-            TaskResult::AwaitingCallback => continue,
+    while let Some(task) = pending.next_task() {
+        if let Some(event) = tasks
+            .invoke(&task.invocation)
+            .into_event(task.frame, task.seq)
+        {
+            return Some(event);
         }
     }
-    let Reverse((at, _, frame, seq, key)) = pending.timers.pop()?;
-    clock.sleep_until(at);
-    Some(Event::TimerFired {
-        frame,
-        seq,
-        timer: timer_of(key),
-    })
+    let timer = pending.pop_timer()?;
+    clock.sleep_until(timer.at);
+    Some(timer.fired())
 }
 
 #[cfg(test)]

@@ -4,10 +4,13 @@
 //! keep it: its frames (the root, each Parallel branch, each Map iteration),
 //! what each frame waits for, and the counters that give history events
 //! their ids. [`Event`]s go in; a [`Step`] of history events and
-//! [`Effect`]s comes out.
+//! [`Effect`]s comes out. A Task state's [`Effect::InvokeTask`] carries a
+//! [`TaskInvocation`]; whoever performs it reports a [`TaskResult`], which
+//! [`TaskResult::into_event`] turns back into the [`Event`] that answers it.
 
 use crate::history::HistoryEvent;
 use flowstate_asl::definition::{BlockId, StateId};
+use flowstate_asl::errors::Failure;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -214,7 +217,9 @@ pub enum Event {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Which timer fired. The order is only there so that timers can sit in
+/// ordered collections (a timer heap sorts by due time first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Timer {
     WaitState,
     Retry,
@@ -229,7 +234,7 @@ pub enum Effect {
     InvokeTask {
         frame: FrameId,
         seq: u64,
-        invocation: crate::driver::TaskInvocation,
+        invocation: TaskInvocation,
     },
     ScheduleTimer {
         frame: FrameId,
@@ -239,6 +244,51 @@ pub enum Effect {
     },
     /// The execution ended with this status (notifications, waiting callers).
     Finished { status: Status },
+}
+
+/// One Task state's request to the world, after data flow (the `Parameters`
+/// or `Arguments` already evaluated).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskInvocation {
+    /// The state's `Resource`, e.g. `arn:aws:lambda:us-east-1:123456789012:function:charge`
+    /// or `arn:aws:states:::lambda:invoke.waitForTaskToken`.
+    pub resource: String,
+    /// The evaluated payload.
+    pub parameters: Value,
+    /// Set for `.waitForTaskToken` resources.
+    pub task_token: Option<String>,
+    pub state_name: String,
+    pub execution_arn: String,
+    pub timeout_seconds: Option<u64>,
+    pub heartbeat_seconds: Option<u64>,
+}
+
+/// What became of a task.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskResult {
+    /// The task's result, shaped as Step Functions shows it to the state (for
+    /// `lambda:invoke`, the `{"Payload": ..., "StatusCode": 200, ...}` wrapper).
+    Succeeded(Value),
+    Failed(Failure),
+    /// `.waitForTaskToken`: the call was made; the result comes later via the token.
+    AwaitingCallback,
+}
+
+impl TaskResult {
+    /// The event that answers the invocation made for `frame` at `seq`;
+    /// `None` while the answer is still to come through a callback.
+    pub fn into_event(self, frame: FrameId, seq: u64) -> Option<Event> {
+        match self {
+            TaskResult::Succeeded(output) => Some(Event::TaskSucceeded { frame, seq, output }),
+            TaskResult::Failed(f) => Some(Event::TaskFailed {
+                frame,
+                seq,
+                error: f.error,
+                cause: f.cause,
+            }),
+            TaskResult::AwaitingCallback => None,
+        }
+    }
 }
 
 /// The result of one [`crate::advance`].
@@ -270,6 +320,17 @@ pub enum EngineError {
 impl Execution {
     /// A new, not yet started execution. Feed it [`Event::Start`].
     pub fn new(info: ExecutionInfo) -> Execution {
+        Execution::from_parts(info, [])
+    }
+
+    /// A running execution made of these frames, as if earlier steps had
+    /// put it there: new frame ids and history event ids continue after
+    /// the highest ones the frames hold. For tests that start `advance`
+    /// from a given state rather than from [`Event::Start`].
+    pub fn from_parts(info: ExecutionInfo, frames: impl IntoIterator<Item = Frame>) -> Execution {
+        let frames: BTreeMap<FrameId, Frame> = frames.into_iter().map(|f| (f.id, f)).collect();
+        let next_frame_id = frames.keys().next_back().map_or(0, |id| id + 1);
+        let last_event_id = frames.values().map(|f| f.last_event_id).max().unwrap_or(0);
         Execution {
             info,
             status: Status::Running,
@@ -277,11 +338,35 @@ impl Execution {
             error: None,
             cause: None,
             stop_time: None,
-            frames: BTreeMap::new(),
-            next_frame_id: 0,
-            last_event_id: 0,
+            frames,
+            next_frame_id,
+            last_event_id,
             transitions: 0,
             version: 0,
+        }
+    }
+}
+
+impl Frame {
+    /// A frame about to enter `state` with `input`: no parent, no
+    /// variables, no history yet, waiting for nothing.
+    pub fn new(id: FrameId, block: BlockId, state: StateId, input: Arc<Value>) -> Frame {
+        Frame {
+            id,
+            parent: None,
+            block,
+            state,
+            input,
+            effective: None,
+            entered_event_id: 0,
+            entered_time: 0,
+            last_event_id: 0,
+            variables: Map::new(),
+            retry_counts: Vec::new(),
+            seq: 0,
+            waiting: Waiting::Nothing,
+            hidden: false,
+            data_rev: 0,
         }
     }
 }

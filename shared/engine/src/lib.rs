@@ -9,7 +9,9 @@
 //! execution, so a durable store may keep each in its own record.
 //!
 //! [`driver`] runs one execution in memory against a [`driver::TaskHandler`],
-//! with simulated or real time.
+//! with simulated or real time; [`effect_loop`] holds what it shares with
+//! the runtime's in-memory Express loop (pending tasks and timers, the step
+//! budget).
 //!
 //! ```
 //! use flowstate_asl::definition::StateMachine;
@@ -24,6 +26,7 @@
 mod advance;
 pub mod dataflow;
 pub mod driver;
+pub mod effect_loop;
 pub mod execution;
 pub mod history;
 pub mod integration;

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use flowstate_asl::errors::{Failure, StatesError};
-use flowstate_engine::driver::{TaskInvocation, TaskResult};
+use flowstate_engine::{TaskInvocation, TaskResult};
 use flowstate_ports::{InvokeContext, Invoker};
 
 use crate::mock::{InvocationCounters, MockConfig};

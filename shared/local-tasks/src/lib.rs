@@ -37,7 +37,8 @@
 //! name).
 //!
 //! ```
-//! use flowstate_engine::driver::{TaskHandler, TaskInvocation, TaskResult};
+//! use flowstate_engine::driver::TaskHandler;
+//! use flowstate_engine::{TaskInvocation, TaskResult};
 //! use flowstate_local_tasks::{HandlerLog, LocalTasks, TaskConfig};
 //! use serde_json::json;
 //!

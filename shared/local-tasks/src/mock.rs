@@ -51,7 +51,8 @@ use std::sync::{Arc, Mutex};
 
 use flowstate_asl::definition::{Kind, StateMachine};
 use flowstate_asl::errors::{Failure, StatesError};
-use flowstate_engine::driver::{TaskHandler, TaskInvocation, TaskResult};
+use flowstate_engine::driver::TaskHandler;
+use flowstate_engine::{TaskInvocation, TaskResult};
 use serde_json::{Map, Value};
 
 /// The environment variable Step Functions Local reads the mock config's

@@ -6,11 +6,12 @@
 use std::time::{Duration, SystemTime};
 
 use flowstate_asl::errors::{Failure, StatesError};
-use flowstate_engine::driver::{TaskHandler, TaskInvocation, TaskResult};
+use flowstate_engine::driver::TaskHandler;
 use flowstate_engine::integration::{
     function_error, IntegrationPattern, InvocationType, LambdaCall, LambdaResponse, ResultShape,
     TaskResource,
 };
+use flowstate_engine::{TaskInvocation, TaskResult};
 use serde_json::Value;
 
 use crate::command::{self, HandlerLog};

@@ -30,7 +30,7 @@ mod notify;
 mod records;
 
 pub use clock::{Clock, SimulatedClock, SystemClock};
-pub use flowstate_engine::driver::{TaskInvocation, TaskResult};
+pub use flowstate_engine::{TaskInvocation, TaskResult};
 pub use notify::{Notifier, NotifyFuture, StatusChange, DETAIL_TYPE, SOURCE};
 pub use records::*;
 

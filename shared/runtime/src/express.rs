@@ -1,15 +1,16 @@
 //! StartSyncExecution: an Express execution run to its end in memory. No
 //! durable rows; callbacks reach it through the service's waiter map.
+//! Pending tasks and timers, the step budget and task answers are the
+//! engine's [`flowstate_engine::effect_loop`], as in its in-memory driver;
+//! what this loop adds is waiting for a callback as well as for the next
+//! timer.
 
 use crate::service::{lock_waiters, outbox_entries, ExecutionDescription, StartExecution};
 use crate::{names, Service, ServiceError};
-use flowstate_engine::{advance, Effect, EngineError, Env, Event, Status};
-use flowstate_ports::{Clock, InvokeContext, Invoker, Queue, Store, TaskResult, WorkflowType};
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
-
-/// Steps after which a sync execution is stopped as a livelock.
-const MAX_STEPS: u64 = 10_000_000;
+use flowstate_engine::effect_loop::{PendingEffects, StepBudget};
+use flowstate_engine::{advance, EngineError, Env, Event, Status};
+use flowstate_ports::{Clock, InvokeContext, Invoker, Queue, Store, WorkflowType};
+use tokio::sync::mpsc::UnboundedReceiver;
 
 impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
     /// StartSyncExecution: runs an EXPRESS state machine to its end and
@@ -51,60 +52,19 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             arn: &arn,
         };
 
-        let mut tasks = VecDeque::new();
-        let mut timers = BinaryHeap::new();
-        let mut order = 0u64;
+        let mut pending = PendingEffects::new();
+        let mut budget = StepBudget::default();
         let mut next = Some(Event::Start);
-        let mut steps = 0u64;
         while rec.execution.status == Status::Running {
             let event = match next.take() {
                 Some(e) => e,
-                None => {
-                    if let Some((frame, seq, invocation, id)) = tasks.pop_front() {
-                        let ctx = InvokeContext {
-                            execution_arn: arn.clone(),
-                            invocation_id: id,
-                            test_case: test_case.clone(),
-                        };
-                        match self.invoker().invoke(&ctx, &invocation).await {
-                            TaskResult::Succeeded(output) => {
-                                Event::TaskSucceeded { frame, seq, output }
-                            }
-                            TaskResult::Failed(f) => Event::TaskFailed {
-                                frame,
-                                seq,
-                                error: f.error,
-                                cause: f.cause,
-                            },
-                            TaskResult::AwaitingCallback => continue,
-                        }
-                    } else if let Ok(e) = rx.try_recv() {
-                        e
-                    } else if let Some(Reverse((at, _, frame, seq, timer))) = timers.peek().cloned()
-                    {
-                        tokio::select! {
-                            e = rx.recv() => match e { Some(e) => e, None => continue },
-                            _ = self.clock().sleep_until(at) => {
-                                timers.pop();
-                                Event::TimerFired { frame, seq, timer: timer_of(timer) }
-                            }
-                        }
-                    } else {
-                        match rx.recv().await {
-                            Some(e) => e,
-                            None => break,
-                        }
-                    }
-                }
-            };
-            steps += 1;
-            let event = if steps > MAX_STEPS {
-                Event::Stop {
-                    error: Some("States.Runtime".into()),
-                    cause: Some("step budget exhausted".into()),
-                }
-            } else {
-                event
+                None => match self
+                    .next_from_world(&arn, test_case.as_deref(), &mut pending, &mut rx)
+                    .await
+                {
+                    Some(e) => e,
+                    None => break,
+                },
             };
             let now = self.clock().now();
             let env = Env {
@@ -112,27 +72,16 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                 token_key: &c.token_key,
             };
             let mut candidate = rec.clone();
-            match advance(&mut candidate.execution, &machine, event, &env) {
+            match advance(
+                &mut candidate.execution,
+                &machine,
+                budget.admit(event),
+                &env,
+            ) {
                 Ok(step) => {
                     rec = candidate;
                     for entry in outbox_entries(&rec, &step.effects, now, false) {
-                        match entry.effect {
-                            Effect::InvokeTask {
-                                frame,
-                                seq,
-                                invocation,
-                            } => tasks.push_back((frame, seq, invocation, entry.id)),
-                            Effect::ScheduleTimer {
-                                frame,
-                                seq,
-                                timer,
-                                at,
-                            } => {
-                                order += 1;
-                                timers.push(Reverse((at, order, frame, seq, timer_key(timer))));
-                            }
-                            Effect::Finished { .. } => {}
-                        }
+                        pending.push(entry.effect, entry.id);
                     }
                 }
                 Err(EngineError::Stale { .. }) => {}
@@ -140,6 +89,45 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             }
         }
         Ok(crate::service::describe_pub(&rec))
+    }
+
+    /// The next event from the world: the next task's answer (tasks waiting
+    /// for a callback give none), else a callback, else the next timer or a
+    /// callback, whichever comes first. `None` once no callback can come.
+    async fn next_from_world(
+        &self,
+        arn: &str,
+        test_case: Option<&str>,
+        pending: &mut PendingEffects<String>,
+        callbacks: &mut UnboundedReceiver<Event>,
+    ) -> Option<Event> {
+        loop {
+            while let Some(task) = pending.next_task() {
+                let ctx = InvokeContext {
+                    execution_arn: arn.to_string(),
+                    invocation_id: task.tag,
+                    test_case: test_case.map(str::to_string),
+                };
+                let result = self.invoker().invoke(&ctx, &task.invocation).await;
+                if let Some(event) = result.into_event(task.frame, task.seq) {
+                    return Some(event);
+                }
+            }
+            if let Ok(event) = callbacks.try_recv() {
+                return Some(event);
+            }
+            let Some(at) = pending.next_timer().map(|t| t.at) else {
+                return callbacks.recv().await;
+            };
+            tokio::select! {
+                event = callbacks.recv() => if event.is_some() {
+                    return event;
+                },
+                _ = self.clock().sleep_until(at) => if let Some(timer) = pending.pop_timer() {
+                    return Some(timer.fired());
+                },
+            }
+        }
     }
 }
 
@@ -151,27 +139,5 @@ struct Cleanup<'a, S, Q, I, C> {
 impl<S, Q, I, C> Drop for Cleanup<'_, S, Q, I, C> {
     fn drop(&mut self) {
         lock_waiters(&self.service.inner.sync_waiters).remove(self.arn);
-    }
-}
-
-fn timer_key(t: flowstate_engine::Timer) -> u8 {
-    use flowstate_engine::Timer::*;
-    match t {
-        WaitState => 0,
-        Retry => 1,
-        TaskTimeout => 2,
-        Heartbeat => 3,
-        ExecutionTimeout => 4,
-    }
-}
-
-fn timer_of(k: u8) -> flowstate_engine::Timer {
-    use flowstate_engine::Timer::*;
-    match k {
-        0 => WaitState,
-        1 => Retry,
-        2 => TaskTimeout,
-        3 => Heartbeat,
-        _ => ExecutionTimeout,
     }
 }

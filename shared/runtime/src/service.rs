@@ -14,7 +14,7 @@ use flowstate_ports::{
     Clock, Created, ExecutionHeader, ExecutionMeta, ExecutionQuery, ExecutionRecord,
     ExecutionSummary, HistoryQuery, InvokeContext, Invoker, MessageBody, Notifier, OutboxEntry,
     Page, PageRequest, Queue, QueueMessage, StateMachineRecord, StepWrite, Store, StoreError,
-    TaskResult, WorkflowType,
+    WorkflowType,
 };
 use serde_json::Value;
 use std::collections::HashMap;
@@ -1090,20 +1090,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                 self.inner.invoker.invoke(&ctx, invocation).await
             }
         };
-        Ok(match result {
-            TaskResult::Succeeded(output) => Some(Event::TaskSucceeded {
-                frame: *frame,
-                seq: *seq,
-                output,
-            }),
-            TaskResult::Failed(f) => Some(Event::TaskFailed {
-                frame: *frame,
-                seq: *seq,
-                error: f.error,
-                cause: f.cause,
-            }),
-            TaskResult::AwaitingCallback => None,
-        })
+        Ok(result.into_event(*frame, *seq))
     }
 
     /// A `Perform` message: performs the deferred Task invocation and

@@ -1,0 +1,322 @@
+//! `advance`: one event in, one step out — the whole language at run time.
+//!
+//! A step runs to block: starting from the frame the event concerns, it
+//! moves every frame it can through states that need nothing from the
+//! world (Pass, Choice, Succeed, Fail, zero-length Wait, whole Parallel
+//! branches and Map iterations made of those) and stops each frame at a
+//! Task, a Wait, a retry back-off, a wait for its children, or its end.
+//! Frames are processed from a queue, never by recursion, so a Map of
+//! 10,000 iterations is 10,000 queue entries, not 10,000 stack frames.
+//!
+//! Call-order contract for the shell: persist the execution and
+//! `Step::history` atomically, then perform `Step::effects`. If `advance`
+//! returns an error, discard the execution value it was given.
+//!
+//! This module owns the entry point, the event dispatch and the
+//! run-to-block loop; each state family has its own file:
+//!
+//! - `io`: the pipeline every state shares — entering, InputPath and
+//!   Parameters (or Arguments), ResultSelector, ResultPath, OutputPath (or
+//!   Output), Assign, the size checks, leaving;
+//! - `states`: Pass, Choice, Wait, Succeed, Fail;
+//! - `task`: Task states, their timeout and heartbeat timers;
+//! - `fan_out`: Parallel and Map — child frames, concurrency, joins;
+//! - `failure`: Retry and Catch;
+//! - `frames`: history events, timers, creating and ending frames, ending
+//!   the execution.
+
+mod failure;
+mod fan_out;
+mod frames;
+mod io;
+mod states;
+mod task;
+#[cfg(test)]
+mod tests;
+
+use crate::execution::*;
+use crate::history::Details;
+use flowstate_asl::definition::{Kind, StateId, StateMachine};
+use flowstate_asl::errors::{Failure, StatesError};
+use serde_json::{Map, Value};
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+
+/// The non-data inputs of a step.
+#[derive(Debug, Clone, Copy)]
+pub struct Env<'a> {
+    /// Now, in milliseconds since the Unix epoch.
+    pub now: i64,
+    /// Key that signs task tokens (HMAC-SHA256).
+    pub token_key: &'a [u8],
+}
+
+/// Applies one event to an execution. See the module docs for the contract.
+pub fn advance(
+    exec: &mut Execution,
+    sm: &StateMachine,
+    event: Event,
+    env: &Env<'_>,
+) -> Result<Step, EngineError> {
+    if exec.status != Status::Running {
+        return Err(EngineError::Ended(exec.status.as_str()));
+    }
+    let mut run = Run {
+        exec,
+        sm,
+        env,
+        step: Step::default(),
+        queue: VecDeque::new(),
+        changed: BTreeSet::new(),
+        input_sizes: HashMap::new(),
+        size_hint: RefCell::new(None),
+    };
+    run.accept(event)?;
+    while let Some((fid, resume)) = run.queue.pop_front() {
+        if run.exec.status != Status::Running {
+            break;
+        }
+        if run.exec.frames.contains_key(&fid) {
+            run.drive(fid, resume);
+        }
+    }
+    run.exec.version += 1;
+    for id in std::mem::take(&mut run.changed) {
+        if run.exec.frames.contains_key(&id) {
+            run.step.frames_changed.push(id);
+        } else {
+            run.step.frames_removed.push(id);
+        }
+    }
+    Ok(run.step)
+}
+
+/// A state's output and the variables it assigned.
+type StageOutput = (Arc<Value>, Option<Map<String, Value>>);
+
+/// Why a frame is being driven.
+enum Resume {
+    Enter,
+    /// Re-run the current state's work after a retry back-off (no new Entered event).
+    Retry,
+    TaskDone(Result<Value, Failure>),
+    WaitDone,
+    ChildrenDone,
+    ChildFailed(Failure),
+}
+
+/// How a state's work ended.
+enum Outcome {
+    /// Leave the state with this output (to `next`, or end the frame).
+    Exit {
+        output: Arc<Value>,
+        next: Option<StateId>,
+        assigned: Option<Map<String, Value>>,
+    },
+    Failed(Failure),
+    /// A Fail state: the frame fails, Retry/Catch do not apply.
+    FailState(Failure),
+    Blocked,
+}
+
+/// One step in progress: the execution it changes and what it has produced.
+struct Run<'a, 'e> {
+    exec: &'a mut Execution,
+    sm: &'a StateMachine,
+    env: &'a Env<'e>,
+    step: Step,
+    queue: VecDeque<(FrameId, Resume)>,
+    /// Frames this step touched: the store rewrites or deletes only these.
+    changed: BTreeSet<FrameId>,
+    /// The compact JSON size of a frame's current input, measured when the
+    /// previous state exited. Kept with the value it measures, so an entry
+    /// applies only while `Arc::ptr_eq` holds: states that pass their input
+    /// through (Choice, Succeed, OutputPath `$`) are not measured again.
+    input_sizes: HashMap<FrameId, (Arc<Value>, usize)>,
+    /// The size of the output `output_stage` just built, when it could be
+    /// derived from the input's size (a ResultPath merge), for `exit`.
+    size_hint: RefCell<Option<(Arc<Value>, usize)>>,
+}
+
+impl Run<'_, '_> {
+    // ---- events -------------------------------------------------------
+
+    fn accept(&mut self, event: Event) -> Result<(), EngineError> {
+        match event {
+            Event::Start => self.start()?,
+            Event::Stop { error, cause } => {
+                self.end_execution(Status::Aborted, None, error, cause);
+            }
+            Event::TimerFired {
+                timer: Timer::ExecutionTimeout,
+                ..
+            } => {
+                self.end_execution(
+                    Status::TimedOut,
+                    None,
+                    Some(StatesError::Timeout.name().into()),
+                    Some("The execution timed out.".into()),
+                );
+            }
+            Event::TaskSucceeded { frame, seq, output } => {
+                self.expect_task(frame, seq)?;
+                self.queue.push_back((frame, Resume::TaskDone(Ok(output))));
+            }
+            Event::TaskFailed {
+                frame,
+                seq,
+                error,
+                cause,
+            } => {
+                self.expect_task(frame, seq)?;
+                self.queue
+                    .push_back((frame, Resume::TaskDone(Err(Failure { error, cause }))));
+            }
+            Event::TaskHeartbeat { frame, seq } => {
+                self.expect_task(frame, seq)?;
+                self.heartbeat(frame);
+            }
+            Event::TimerFired { frame, seq, timer } => {
+                let f = self
+                    .exec
+                    .frames
+                    .get(&frame)
+                    .ok_or(EngineError::Stale { frame, seq })?;
+                if f.seq != seq {
+                    return Err(EngineError::Stale { frame, seq });
+                }
+                match (timer, &f.waiting) {
+                    (Timer::WaitState, Waiting::WaitState { .. }) => {
+                        self.queue.push_back((frame, Resume::WaitDone))
+                    }
+                    (Timer::Retry, Waiting::Retry { .. }) => {
+                        self.queue.push_back((frame, Resume::Retry))
+                    }
+                    (Timer::TaskTimeout | Timer::Heartbeat, Waiting::Task(_)) => {
+                        self.task_timer(frame, seq, timer)
+                    }
+                    _ => return Err(EngineError::Stale { frame, seq }),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `Event::Start`: the ExecutionStarted event, the root frame, and the
+    /// execution's own timeout.
+    fn start(&mut self) -> Result<(), EngineError> {
+        if !self.exec.frames.is_empty() || self.exec.last_event_id > 0 {
+            return Err(EngineError::AlreadyStarted);
+        }
+        let block = self
+            .sm
+            .blocks
+            .first()
+            .ok_or_else(|| EngineError::Corrupt("no states".into()))?;
+        let input = self.exec.info.input.clone();
+        let id = self.emit_exec(Details::ExecutionStarted {
+            input: input.clone(),
+            role_arn: self.exec.info.role_arn.clone(),
+            state_machine_arn: self.exec.info.state_machine_arn.clone(),
+        });
+        let timeout = self.exec.info.timeout_seconds.or(self.sm.timeout_seconds);
+        let root = self.new_frame(None, 0, block.start_at, input, Map::new(), false, id);
+        if let Some(t) = timeout {
+            let at = self
+                .exec
+                .info
+                .start_time
+                .saturating_add((t as i64).saturating_mul(1000));
+            self.schedule(ROOT, 0, Timer::ExecutionTimeout, at);
+        }
+        self.queue.push_back((root, Resume::Enter));
+        Ok(())
+    }
+
+    fn expect_task(&self, frame: FrameId, seq: u64) -> Result<(), EngineError> {
+        match self.exec.frames.get(&frame) {
+            Some(f) if f.seq == seq && matches!(f.waiting, Waiting::Task(_)) => Ok(()),
+            _ => Err(EngineError::Stale { frame, seq }),
+        }
+    }
+
+    // ---- the frame loop -----------------------------------------------
+
+    /// Runs one frame until it blocks or ends.
+    fn drive(&mut self, fid: FrameId, first: Resume) {
+        self.changed.insert(fid);
+        let mut resume = first;
+        loop {
+            if self.exec.status != Status::Running || !self.exec.frames.contains_key(&fid) {
+                return;
+            }
+            let outcome = match resume {
+                Resume::Enter => {
+                    if let Some(limit) = self.exec.info.limits.max_history_events {
+                        if self.exec.last_event_id + 2 >= limit {
+                            let cause = format!(
+                                "The execution reached the maximum number of history events ({limit})."
+                            );
+                            self.end_execution(
+                                Status::Failed,
+                                None,
+                                Some(StatesError::Runtime.name().into()),
+                                Some(cause),
+                            );
+                            return;
+                        }
+                    }
+                    self.enter(fid);
+                    self.work(fid)
+                }
+                Resume::Retry => self.work(fid),
+                Resume::TaskDone(r) => self.task_done(fid, r),
+                Resume::WaitDone => self.wait_done(fid),
+                Resume::ChildrenDone => self.children_done(fid),
+                Resume::ChildFailed(f) => Outcome::Failed(f),
+            };
+            resume = match outcome {
+                Outcome::Blocked => return,
+                Outcome::Exit {
+                    output,
+                    next,
+                    assigned,
+                } => match self.exit(fid, output, next, assigned) {
+                    Some(r) => r,
+                    None => return,
+                },
+                Outcome::FailState(f) => {
+                    self.finish_frame(fid, Err(f));
+                    return;
+                }
+                Outcome::Failed(f) => match self.handle_failure(fid, f) {
+                    Some(r) => r,
+                    None => return,
+                },
+            };
+        }
+    }
+
+    /// The current state's own work, by its type.
+    fn work(&mut self, fid: FrameId) -> Outcome {
+        let Some(f) = self.exec.frames.get(&fid) else {
+            return Outcome::Blocked;
+        };
+        let state = self.sm.state(f.state);
+        let result = match &state.kind {
+            Kind::Pass { result } => self.pass(fid, result.as_ref()),
+            Kind::Task(_) => self.task_start(fid),
+            Kind::Choice { .. } => self.choice(fid),
+            Kind::Wait(w) => self.wait(fid, w),
+            Kind::Succeed => self.succeed(fid),
+            Kind::Fail(fail) => match self.fail_state(fid, fail) {
+                Ok(f) => Ok(Outcome::FailState(f)),
+                Err(f) => Err(f),
+            },
+            Kind::Parallel { branches } => self.parallel_start(fid, branches),
+            Kind::Map(m) => self.map_start(fid, m),
+        };
+        result.unwrap_or_else(Outcome::Failed)
+    }
+}
