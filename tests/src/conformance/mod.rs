@@ -210,12 +210,9 @@ impl Case {
         if observed.status != exp.status {
             let detail = if has_text(&observed.error) || has_text(&observed.cause) {
                 format!(
-                    " (error={:?}, cause={})",
-                    observed.error.as_deref().unwrap_or_default(),
-                    json::cut(
-                        &format!("{:?}", observed.cause.as_deref().unwrap_or_default()),
-                        200
-                    )
+                    " (error={}, cause={})",
+                    quoted(observed.error.as_deref(), 160),
+                    quoted(observed.cause.as_deref(), 200)
                 )
             } else {
                 String::new()
@@ -265,21 +262,25 @@ impl Case {
         let error = observed.error.as_deref();
         match &exp.error {
             Some(want) if error != Some(want.as_str()) => {
-                problems.push(format!("error: expected {want:?}, got {error:?}"));
+                problems.push(format!(
+                    "error: expected {}, got {}",
+                    quoted(Some(want), 160),
+                    quoted(error, 160)
+                ));
             }
             Some(_) => {}
             None if has_text(&observed.error) => {
-                problems.push(format!("error: expected none, got {error:?}"));
+                problems.push(format!("error: expected none, got {}", quoted(error, 160)));
             }
             None => {}
         }
         let cause = observed.cause.as_deref();
-        let shown = || json::cut(&format!("{cause:?}"), 160);
+        let shown = || quoted(cause, 160);
         if let Some(want) = &exp.cause {
             if cause != Some(want.as_str()) {
                 problems.push(format!(
                     "cause: expected {}, got {}",
-                    json::cut(&format!("{want:?}"), 160),
+                    quoted(Some(want), 160),
                     shown()
                 ));
             }
@@ -364,6 +365,11 @@ impl Case {
             }
         }
     }
+}
+
+/// A string as JSON (`null` when absent), cut to `n` characters.
+fn quoted(s: Option<&str>, n: usize) -> String {
+    s.map_or_else(|| "null".into(), |s| json::short(&Value::from(s), n))
 }
 
 fn has_text(s: &Option<String>) -> bool {
