@@ -83,7 +83,11 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let options = RunOptions {
         jobs: args.jobs,
         timeout: Duration::try_from_secs_f64(args.timeout).context("--timeout")?,
-        region: args.region.clone(),
+        // An empty AWS_DEFAULT_REGION counts as unset.
+        region: match args.region.as_str() {
+            "" => "us-east-1".to_string(),
+            r => r.to_string(),
+        },
         role_arn: args.role_arn.clone(),
         history: !args.no_history,
         numbers: if args.strict_numbers {
