@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import jsonata from "jsonata";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const workloads = path.resolve(here, "../../../shared/bench/workloads");
+const workloads = path.resolve(here, "../../tests/data/bench/workloads");
 const def = JSON.parse(fs.readFileSync(path.join(here, "payload-transform-jsonata.asl.json"), "utf8"));
 const input = JSON.parse(fs.readFileSync(path.join(workloads, "payload-transform.input.json"), "utf8"));
 const expected = JSON.parse(fs.readFileSync(path.join(workloads, "payload-transform.expected.json"), "utf8"));

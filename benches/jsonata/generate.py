@@ -1,5 +1,5 @@
 """Writes payload-transform-jsonata.asl.json: the JSONPath payload-transform
-workload of ../shared/bench, state for state, in JSONata. Same input, same
+workload of tests/data/bench, state for state, in JSONata. Same input, same
 expected output; the expressions are also what compare.mjs hands jsonata-js.
 
     python3 benches/jsonata/generate.py

@@ -1,4 +1,4 @@
-//! `flowstate bench`: the workloads of `../shared/bench/workloads`, run in
+//! `flowstate bench`: the workloads of `tests/data/bench/workloads`, run in
 //! memory with the history recorded as for any execution.
 //!
 //! Each workload runs in a child process of its own, so that the peak RSS
@@ -25,8 +25,9 @@ pub const WORKLOADS: [&str; 5] = [
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// Folder with `<name>.asl.json`, `.input.json`, `.expected.json`.
-    #[arg(long, default_value = "../shared/bench/workloads")]
+    /// Folder with `<name>.asl.json`, `.input.json`, `.expected.json`
+    /// (the default is relative to the project root, where to run from).
+    #[arg(long, default_value = "tests/data/bench/workloads")]
     pub workloads: PathBuf,
     /// Run only this workload (in this process).
     #[arg(long)]
@@ -213,7 +214,7 @@ fn measure_one(
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if !args.workloads.is_dir() {
         bail!(
-            "workloads folder {} not found (run from the project root, where ../shared/bench/workloads exists, or pass --workloads)",
+            "workloads folder {} not found (run from the project root, where tests/data/bench/workloads is, or pass --workloads)",
             args.workloads.display()
         );
     }

@@ -1,5 +1,5 @@
 //! The conformance corpus through `flowstate serve --backend aws` on moto
-//! (DynamoDB + SQS), with the corpus's own runner: it must pass the same
+//! (DynamoDB + SQS), with the project's endpoint runner: it must pass the same
 //! cases as the embedded backend (`serve_conformance.rs`), i.e. every case
 //! the in-memory test passes.
 //!
@@ -49,14 +49,15 @@ fn conformance_runner_passes_against_serve_on_dynamodb_and_sqs() {
     );
     let run = conformance::run(&s.url, 8);
     eprintln!(
-        "run.py against flowstate serve --backend aws on moto: {} in {:.1?}",
-        run.line, run.elapsed
+        "conformance runner against flowstate serve --backend aws on moto: {} in {:.1?}",
+        run.summary(),
+        run.wall
     );
     assert!(
-        run.passed >= expected,
-        "run.py passed {} on DynamoDB + SQS, the in-memory test passes {expected}: {}\n{}",
-        run.passed,
-        run.line,
-        run.failures.join("\n")
+        run.passed() >= expected,
+        "the runner passed {} on DynamoDB + SQS, the in-memory test passes {expected}: {}\n{}",
+        run.passed(),
+        run.summary(),
+        run.failure_lines().join("\n")
     );
 }

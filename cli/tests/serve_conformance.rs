@@ -1,7 +1,8 @@
-//! The conformance corpus through `flowstate serve`, with the corpus's own
-//! runner (`../shared/conformance/run.py`, boto3): it must pass at least
-//! the cases the in-memory conformance test passes
-//! (`tests/tests/conformance.rs` minus `tests/conformance-known-failures.txt`).
+//! The conformance corpus through `flowstate serve`, with the project's
+//! endpoint runner (`flowstate_tests::conformance::endpoint`, the Rust AWS
+//! SDK): it must pass at least the cases the in-memory conformance test
+//! passes (`tests/tests/conformance.rs` minus
+//! `tests/conformance-known-failures.txt`).
 
 // Test code: helpers outside #[test] functions panic on purpose too
 // (clippy.toml allows unwrap only inside the test functions themselves).
@@ -18,14 +19,15 @@ fn conformance_runner_passes_against_serve() {
     let s = Server::start(&["--data-dir", dir.path().to_str().unwrap()]);
     let run = conformance::run(&s.url, 8);
     eprintln!(
-        "run.py against flowstate serve: {} in {:.1?}",
-        run.line, run.elapsed
+        "conformance runner against flowstate serve: {} in {:.1?}",
+        run.summary(),
+        run.wall
     );
     assert!(
-        run.passed >= expected,
-        "run.py passed {}, the in-memory test passes {expected}: {}\n{}",
-        run.passed,
-        run.line,
-        run.failures.join("\n")
+        run.passed() >= expected,
+        "the runner passed {}, the in-memory test passes {expected}: {}\n{}",
+        run.passed(),
+        run.summary(),
+        run.failure_lines().join("\n")
     );
 }

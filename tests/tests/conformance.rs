@@ -1,6 +1,7 @@
-//! Every recorded case of `../shared/conformance/cases` run through the
-//! engine in memory (simulated time), compared as the conformance runner
-//! compares: status, output, error, cause and history event types.
+//! Every recorded case of `tests/data/conformance/cases` run through the
+//! engine in memory (simulated time), compared by the same code as the
+//! endpoint runner compares (`flowstate_tests::conformance`): status,
+//! output, error, cause and history event types.
 //!
 //! Cases that still fail are listed in `conformance-known-failures.txt`
 //! with a reason each. The test fails when a case off the list fails, or
@@ -8,36 +9,15 @@
 
 use flowstate_asl::definition::StateMachine;
 use flowstate_engine::driver::{run_simulated, NoTasks, RunOptions};
-use flowstate_tests::{compare_output, shared_dir};
-use regex::Regex;
-use serde_json::Value;
+use flowstate_tests::conformance::json::Numbers;
+use flowstate_tests::conformance::{self, Case, Observed, Output};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 
-fn case_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            case_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "json")
-            && p.file_name().is_some_and(|n| n != "MANIFEST.json")
-        {
-            out.push(p);
-        }
-    }
-}
-
-fn run_case(case: &Value) -> Result<(), String> {
-    let definition = match case.get("definition_text").and_then(Value::as_str) {
-        Some(t) => t.to_string(),
-        None => case["definition"].to_string(),
-    };
-    let sm =
-        StateMachine::from_text(&definition).map_err(|e| format!("definition rejected: {e:?}"))?;
-    let input = case.get("input").cloned().unwrap_or(Value::Null);
+/// Runs the case through the engine and compares with the recording.
+fn run_case(case: &Case) -> Result<(), String> {
+    let sm = StateMachine::from_text(&case.definition_text())
+        .map_err(|e| format!("definition rejected: {e:?}"))?;
+    let input = case.input.clone();
     let opts = RunOptions {
         execution_name: "conformance".into(),
         state_machine_name: "case".into(),
@@ -46,118 +26,37 @@ fn run_case(case: &Value) -> Result<(), String> {
     let result = std::panic::catch_unwind(|| run_simulated(&sm, input, &mut NoTasks, &opts))
         .map_err(|_| "PANIC".to_string())?;
     let exec = &result.execution;
-    let expected = &case["expected"];
-    let status = exec.status.as_str();
-    if expected["status"].as_str() != Some(status) {
-        return Err(format!(
-            "status {status}, expected {} (error {:?}, cause {:?})",
-            expected["status"], exec.error, exec.cause
-        ));
-    }
-    if status == "SUCCEEDED" {
-        let out = exec.output.as_deref().cloned().unwrap_or(Value::Null);
-        let ignore: Vec<String> = expected
-            .get("ignore_paths")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(String::from)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let patterns = expected
-            .get("output_patterns")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
-        compare_output(&expected["output"], &out, &ignore, &patterns)?;
-    } else {
-        let want_error = expected.get("error").and_then(Value::as_str);
-        if want_error != exec.error.as_deref() {
-            return Err(format!("error {:?}, expected {want_error:?}", exec.error));
-        }
-        let cause = exec.cause.as_deref();
-        if let Some(c) = expected.get("cause").and_then(Value::as_str) {
-            if cause != Some(c) {
-                return Err(format!("cause {cause:?}, expected {c:?}"));
-            }
-        } else if let Some(r) = expected.get("cause_regex").and_then(Value::as_str) {
-            let re = Regex::new(&format!("^(?s:{r})$")).map_err(|e| e.to_string())?;
-            if !cause.is_some_and(|c| re.is_match(c)) {
-                return Err(format!("cause {cause:?} does not match {r}"));
-            }
-        } else if let Some(j) = expected.get("cause_json") {
-            let parsed: Option<Value> = cause.and_then(|c| serde_json::from_str(c).ok());
-            if !parsed
-                .as_ref()
-                .is_some_and(|p| flowstate_tests::json_equal(j, p))
-            {
-                return Err(format!("cause {cause:?}, expected JSON {j}"));
-            }
-        } else if cause.is_some() {
-            return Err(format!("cause {cause:?}, expected none"));
-        }
-    }
-    if let Some(types) = expected.get("history_types").and_then(Value::as_array) {
-        let want: Vec<&str> = types.iter().filter_map(Value::as_str).collect();
-        let got: Vec<&str> = result.history.iter().map(|e| e.type_name()).collect();
-        let same = if expected.get("history_compare").and_then(Value::as_str) == Some("multiset") {
-            let mut a = want.clone();
-            let mut b = got.clone();
-            a.sort_unstable();
-            b.sort_unstable();
-            a == b
-        } else {
-            want == got
-        };
-        if !same {
-            return Err(format!(
-                "history types differ:\n  expected {want:?}\n  actual   {got:?}"
-            ));
-        }
-    }
-    Ok(())
+    let observed = Observed {
+        status: exec.status.as_str().to_string(),
+        output: exec.output.as_deref().cloned().map(Output::Json),
+        error: exec.error.clone(),
+        cause: exec.cause.clone(),
+    };
+    let history: Vec<&str> = result.history.iter().map(|e| e.type_name()).collect();
+    case.check(&observed, Some(&history), Numbers::ByValue)
+        .map_err(|m| m.to_string())
 }
 
 #[test]
 fn conformance_cases_match_recorded_aws_behaviour() {
-    let dir = shared_dir().join("conformance/cases");
-    assert!(
-        dir.is_dir(),
-        "conformance cases not found at {} (the project expects ../shared beside it)",
-        dir.display()
-    );
-    let mut files = Vec::new();
-    case_files(&dir, &mut files);
-    files.sort();
-    let known_text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/conformance-known-failures.txt"
-    ))
-    .unwrap_or_default();
-    let known: BTreeMap<String, String> = known_text
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| match l.split_once(char::is_whitespace) {
-            Some((id, why)) => (id.to_string(), why.trim().to_string()),
-            None => (l.to_string(), String::new()),
-        })
-        .collect();
+    let cases =
+        conformance::load_cases(&conformance::cases_dir()).expect("the corpus in tests/data");
+    let known = conformance::known_failures().expect("conformance-known-failures.txt");
     let mut passed = 0;
     let mut failed = BTreeMap::new();
-    for f in &files {
-        let text = std::fs::read_to_string(f).expect("readable case");
-        let case: Value = serde_json::from_str(&text).expect("case is JSON");
-        let id = case["id"].as_str().unwrap_or_default().to_string();
-        match run_case(&case) {
-            Ok(()) => passed += 1,
-            Err(why) => {
-                failed.insert(id, why);
-            }
+    let mut skipped = 0;
+    for case in &cases {
+        if case.skip_reason().is_some() {
+            skipped += 1;
+            continue;
+        }
+        if let Err(why) = run_case(case) {
+            failed.insert(case.id.clone(), why);
+        } else {
+            passed += 1;
         }
     }
-    let total = files.len();
+    let total = cases.len() - skipped;
     let unexpected: Vec<_> = failed
         .iter()
         .filter(|(id, _)| !known.contains_key(*id))

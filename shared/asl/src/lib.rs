@@ -30,4 +30,17 @@ pub mod jsonpath;
 pub mod template;
 pub mod validate;
 
+/// The project's test data (`tests/data`), for the unit tests that check
+/// the recorded corpus; a missing folder fails them rather than skipping.
+#[cfg(test)]
+fn test_data_dir() -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data"));
+    assert!(
+        dir.join("conformance/cases").is_dir(),
+        "the conformance cases are missing from {}",
+        dir.display()
+    );
+    dir
+}
+
 pub use context::{Scope, StaticScope};

@@ -1,5 +1,6 @@
-//! The official JSONata test suite, run as one test against a checked-in list
-//! of known failures (which may only shrink).
+//! The official JSONata test suite (`tests/data/jsonata-test-suite`), run as
+//! one test against a checked-in list of known failures (which may only
+//! shrink).
 //!
 //! Set `JSONATA_SUITE_FILTER=group/case` to run a subset and print details.
 
@@ -12,7 +13,7 @@ use serde_json::Value;
 
 const SUITE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/jsonata-test-suite"
+    "/../../tests/data/jsonata-test-suite"
 );
 const KNOWN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/known-failures.txt");
 
@@ -168,7 +169,7 @@ fn official_suite() {
     let suite = PathBuf::from(SUITE);
     assert!(
         suite.join("groups").is_dir(),
-        "JSONata test suite not found at {} (expected /work/shared/jsonata-test-suite)",
+        "JSONata test suite not found at {} (the project keeps it in tests/data)",
         suite.display()
     );
     let filter = std::env::var("JSONATA_SUITE_FILTER").ok();

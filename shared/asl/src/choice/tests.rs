@@ -1,7 +1,6 @@
 use super::*;
 use crate::context::StaticScope;
 use serde_json::json;
-use std::path::PathBuf;
 
 fn rule(v: Value) -> ChoiceRule {
     ChoiceRule::parse(&v).unwrap_or_else(|e| panic!("{v}: {e}"))
@@ -11,23 +10,12 @@ fn eval(v: Value, input: Value) -> Result<bool, Failure> {
     rule(v).evaluate(&input, &StaticScope::default())
 }
 
-/// The reference folder (`/work/shared` on the team's machines).
-pub(crate) fn reference_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("FLOWSTATE_REFERENCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    dir.join("conformance/cases").is_dir().then_some(dir)
-}
-
 /// Every recorded `choice_operators` case: evaluate the Choice state's rules on
 /// the case input and check that the branch taken is the one whose Pass
 /// `Result` AWS returned as the execution output.
 #[test]
 fn conformance_choice_operators() {
-    let Some(dir) = reference_dir() else {
-        eprintln!("skipped: reference cases not found (set FLOWSTATE_REFERENCE_DIR)");
-        return;
-    };
+    let dir = crate::test_data_dir();
     let mut checked = 0;
     let mut failures = Vec::new();
     let mut files: Vec<_> = std::fs::read_dir(dir.join("conformance/cases/choice_operators"))

@@ -16,13 +16,6 @@ fn locations(def: &Value) -> Vec<String> {
     l
 }
 
-fn reference_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("FLOWSTATE_REFERENCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    dir.join("conformance/cases").is_dir().then_some(dir)
-}
-
 fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -42,10 +35,7 @@ fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// validate without errors.
 #[test]
 fn every_accepted_definition_is_valid() {
-    let Some(dir) = reference_dir() else {
-        eprintln!("skipped: reference definitions not found (set FLOWSTATE_REFERENCE_DIR)");
-        return;
-    };
+    let dir = crate::test_data_dir();
     let mut files = Vec::new();
     json_files(&dir.join("conformance/cases"), &mut files);
     files.sort();
@@ -385,7 +375,7 @@ fn templates_paths_and_choice_rules_located() {
 #[test]
 #[ignore]
 fn corpus_report() {
-    let Some(dir) = reference_dir() else { return };
+    let dir = crate::test_data_dir();
     let mut files = Vec::new();
     json_files(&dir.join("conformance/cases"), &mut files);
     for file in files {
