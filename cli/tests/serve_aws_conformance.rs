@@ -11,17 +11,12 @@
 // (clippy.toml allows unwrap only inside the test functions themselves).
 #![allow(clippy::unwrap_used)]
 
-mod serve_support;
-
-#[path = "../../shared/aws/tests/common/moto.rs"]
-mod moto;
-
-use serve_support::{conformance, Server};
+use crate::serve_support::{conformance, Server};
 
 #[test]
 fn conformance_runner_passes_against_serve_on_dynamodb_and_sqs() {
     let expected = conformance::in_memory_passes();
-    let moto = moto::Moto::start();
+    let moto = flowstate_testkit::Moto::start();
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start_with(
         &[

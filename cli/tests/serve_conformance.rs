@@ -8,9 +8,7 @@
 // (clippy.toml allows unwrap only inside the test functions themselves).
 #![allow(clippy::unwrap_used)]
 
-mod serve_support;
-
-use serve_support::{conformance, Server};
+use crate::serve_support::{conformance, Server};
 
 #[test]
 fn conformance_runner_passes_against_serve() {

@@ -7,10 +7,8 @@
 // (clippy.toml allows unwrap only inside the test functions themselves).
 #![allow(clippy::unwrap_used)]
 
-mod serve_support;
-
+use crate::serve_support::Server;
 use serde_json::{json, Value};
-use serve_support::Server;
 use std::collections::BTreeMap;
 use std::time::Duration;
 

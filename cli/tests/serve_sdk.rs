@@ -5,15 +5,13 @@
 // (clippy.toml allows unwrap only inside the test functions themselves).
 #![allow(clippy::unwrap_used)]
 
-mod serve_support;
-
+use crate::serve_support::{Server, ROLE};
 use aws_sdk_sfn::config::interceptors::BeforeTransmitInterceptorContextMut;
 use aws_sdk_sfn::config::{
     BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
 };
 use aws_sdk_sfn::error::BoxError;
 use aws_sdk_sfn::types::{ExecutionStatus, StateMachineType, SyncExecutionStatus};
-use serve_support::{Server, ROLE};
 
 /// The Rust SDK always sends StartSyncExecution to `sync-<host>` and has no
 /// switch to turn that off; against a local endpoint, strip the prefix

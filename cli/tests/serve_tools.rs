@@ -6,10 +6,8 @@
 // (clippy.toml allows unwrap only inside the test functions themselves).
 #![allow(clippy::unwrap_used)]
 
-mod serve_support;
-
+use crate::serve_support::{aws_env, require_boto3, require_tool, Server, ROLE};
 use serde_json::{json, Value};
-use serve_support::{aws_env, require_boto3, require_tool, Server, ROLE};
 use std::process::Command;
 
 /// `aws stepfunctions ... --endpoint-url URL`; the parsed JSON output, or

@@ -7,10 +7,8 @@
 //! process's in-flight messages come back as after their visibility
 //! timeout.
 
-mod durable_support;
-
-use durable_support::aws::{fresh, Moto};
-use durable_support::*;
+use crate::durable_support::aws::{fresh, Moto};
+use crate::durable_support::*;
 use flowstate_ports::WorkflowType;
 use serde_json::json;
 use std::time::{Duration, Instant};

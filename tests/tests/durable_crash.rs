@@ -3,9 +3,7 @@
 //! execution with the same output and the same history as a run without
 //! a crash.
 
-mod durable_support;
-
-use durable_support::*;
+use crate::durable_support::*;
 use serde_json::json;
 
 #[tokio::test]

@@ -1,9 +1,7 @@
 //! Duplicate delivery of every message produces no duplicate transition
 //! (issue #3): every queue message is sent twice.
 
-mod durable_support;
-
-use durable_support::*;
+use crate::durable_support::*;
 use serde_json::json;
 
 #[tokio::test]

@@ -4,9 +4,7 @@
 //! inline iterations write ~70,000 history events, past STANDARD's limit
 //! of 25,000 (such an execution fails, as in Step Functions).
 
-mod durable_support;
-
-use durable_support::*;
+use crate::durable_support::*;
 use flowstate_ports::WorkflowType;
 use serde_json::json;
 

@@ -8,7 +8,6 @@
 // Test code: helpers outside #[test] functions panic on purpose too
 // (clippy.toml allows unwrap only inside the test functions themselves).
 #![allow(clippy::unwrap_used)]
-#![allow(dead_code)] // each test file uses a different part
 
 pub mod conformance;
 

@@ -4,10 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::{parts, sign, ToSign};
 use flowstate_auth::{sigv4, AuthErrorKind, InMemoryKeyStore, Verifier, VerifierConfig};
-use support::{parts, sign, ToSign};
 
 const SUITE_AKID: &str = "AKIDEXAMPLE";
 const SUITE_SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";

@@ -2,17 +2,15 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::sync::Arc;
 
+use crate::support::*;
 use axum::body::{to_bytes, Body};
 use axum::http::{Request, StatusCode};
 use axum::routing::post;
 use axum::{Extension, Router};
 use flowstate_auth::{AuthError, InMemoryKeyStore, Principal, SigV4Layer, Verifier};
 use serde_json::Value;
-use support::*;
 use tower::ServiceExt;
 
 /// A router whose handler echoes the principal and the body it received.

@@ -4,16 +4,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::future::Future;
 
+use crate::support::*;
 use axum::http::StatusCode;
 use flowstate_auth::{
     verify, AuthErrorKind, InMemoryKeyStore, KeyStore, KeyStoreError, StoredKey, Verifier,
     VerifierConfig,
 };
-use support::*;
 
 fn store() -> InMemoryKeyStore {
     let keys = InMemoryKeyStore::new();

@@ -1,7 +1,9 @@
 //! `AWS_ENDPOINT_URL_LAMBDA` sends the invoker's Lambda calls to another
 //! endpoint (e.g. `cargo lambda watch`) while the rest of the configuration
-//! comes from the environment. Its own test binary: it sets a process
-//! environment variable before any configuration is loaded.
+//! comes from the environment. The variable must be in the process
+//! environment before any configuration is loaded, and setting it here
+//! would redirect every other test's Lambda calls in this binary: the
+//! invocation runs in a child process of this test binary that has it.
 
 #![allow(clippy::unwrap_used)]
 
@@ -48,10 +50,39 @@ fn one_shot_lambda() -> String {
     endpoint
 }
 
-#[tokio::test]
-async fn aws_endpoint_url_lambda_overrides_the_lambda_endpoint_only() {
+/// The variable the child test reads its endpoint from (set only in the
+/// child's environment, alongside `AWS_ENDPOINT_URL_LAMBDA`).
+const CHILD_MARKER: &str = "FLOWSTATE_TEST_ENDPOINT_ENV_CHILD";
+
+#[test]
+fn aws_endpoint_url_lambda_overrides_the_lambda_endpoint_only() {
     let endpoint = one_shot_lambda();
-    std::env::set_var("AWS_ENDPOINT_URL_LAMBDA", &endpoint);
+    let module = module_path!()
+        .split_once("::")
+        .map_or(module_path!(), |(_, m)| m);
+    let child = format!("{module}::invoke_with_the_lambda_endpoint_from_the_environment");
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([child.as_str(), "--exact", "--ignored", "--nocapture"])
+        .env("AWS_ENDPOINT_URL_LAMBDA", &endpoint)
+        .env(CHILD_MARKER, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("served by AWS_ENDPOINT_URL_LAMBDA"),
+        "the child test failed or did not run:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs only as the child of the test above, whose environment has the
+/// variable; on its own it has nothing to check.
+#[tokio::test]
+#[ignore = "run by aws_endpoint_url_lambda_overrides_the_lambda_endpoint_only in a child process"]
+async fn invoke_with_the_lambda_endpoint_from_the_environment() {
+    if std::env::var_os(CHILD_MARKER).is_none() {
+        return;
+    }
     let config = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
@@ -76,4 +107,5 @@ async fn aws_endpoint_url_lambda_overrides_the_lambda_endpoint_only() {
         invoker.invoke(&context, &task).await,
         TaskResult::Succeeded(json!({"served": "here"}))
     );
+    println!("served by AWS_ENDPOINT_URL_LAMBDA");
 }

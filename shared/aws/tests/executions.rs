@@ -6,9 +6,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[allow(dead_code)] // only `Moto` of the shared helpers is used here
-mod common;
-
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
@@ -20,7 +17,7 @@ use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tasks_call_dynamodb_and_sqs_and_wait_for_the_callback() {
-    let moto = common::Moto::start();
+    let moto = flowstate_testkit::Moto::start();
     let config = moto.sdk_config().await;
     let backend = moto.backend().await;
     let service: Service<AwsBackend, AwsBackend, AwsInvoker, SimulatedClock> = Service::new(

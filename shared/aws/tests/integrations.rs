@@ -8,14 +8,11 @@
 // Test helpers outside #[test] functions: a failed set-up should stop the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[allow(dead_code)] // the shared helpers include a backend this file does not use
-mod common;
-
 use aws_config::SdkConfig;
 use base64::Engine as _;
-use common::Moto;
 use flowstate_aws::{event_id, AwsInvoker, AwsNotifier, NotifierSettings};
 use flowstate_ports::{InvokeContext, Invoker, Notifier, StatusChange, TaskInvocation, TaskResult};
+use flowstate_testkit::Moto;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

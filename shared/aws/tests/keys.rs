@@ -2,14 +2,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_kms::primitives::Blob;
-use common::Moto;
 use flowstate_auth::{KeyStatus, KeyStore};
 use flowstate_aws::token_key::load_or_create_task_token_key;
 use flowstate_aws::{DynamoKeyStore, KeysError, PURPOSE_KEY};
+use flowstate_testkit::Moto;
 use std::time::Duration;
 
 async fn kms_key(moto: &Moto) -> String {

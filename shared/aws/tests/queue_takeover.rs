@@ -6,8 +6,6 @@
 // Test code: helpers outside #[test] functions panic on purpose too.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use flowstate_aws::{AwsBackend, Settings};
 use flowstate_engine::Event;
 use flowstate_ports::{MessageBody, Queue, QueueMessage};
@@ -31,14 +29,14 @@ fn message(id: &str, due: i64) -> QueueMessage {
 
 /// Another process's view of the same table and queue: nothing known of
 /// what `sender` sent.
-async fn other_process(moto: &common::Moto, sender: &AwsBackend) -> AwsBackend {
+async fn other_process(moto: &flowstate_testkit::Moto, sender: &AwsBackend) -> AwsBackend {
     let settings: Settings = sender.settings().clone();
     AwsBackend::new(&moto.sdk_config().await, settings)
 }
 
 #[tokio::test]
 async fn a_process_learns_the_due_time_of_a_message_it_received_early() {
-    let moto = common::Moto::start();
+    let moto = flowstate_testkit::Moto::start();
     let sender = moto.backend().await;
     sender.send(&message("timer", NOW + HOUR)).await.unwrap();
     let taker = other_process(&moto, &sender).await;
@@ -51,7 +49,7 @@ async fn a_process_learns_the_due_time_of_a_message_it_received_early() {
 
 #[tokio::test]
 async fn a_due_message_behind_messages_not_yet_due_is_received() {
-    let moto = common::Moto::start();
+    let moto = flowstate_testkit::Moto::start();
     let sender = moto.backend().await;
     for i in 0..4 {
         sender

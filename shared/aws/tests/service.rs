@@ -6,8 +6,6 @@
 // Test helpers outside #[test] functions: a failed set-up should stop the test loudly.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use flowstate_aws::AwsBackend;
 use flowstate_engine::Status;
 use flowstate_ports::*;
@@ -59,7 +57,7 @@ type Svc<C> = Service<AwsBackend, AwsBackend, Tasks, C>;
 
 /// A service whose simulated clock lies in the past: SQS delays are then
 /// zero and every timer is the queue's caller-time logic — deterministic.
-async fn simulated(moto: &common::Moto) -> Svc<SimulatedClock> {
+async fn simulated(moto: &flowstate_testkit::Moto) -> Svc<SimulatedClock> {
     let backend = moto.backend().await;
     let config = Config {
         spawn_tasks: false,
@@ -146,7 +144,7 @@ const FLOW: &str = r#"{"StartAt":"Init","States":{
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn executions_on_dynamodb_and_sqs() {
-    let moto = common::Moto::start();
+    let moto = flowstate_testkit::Moto::start();
     let s = simulated(&moto).await;
 
     // Pass, Choice, a one-hour Wait, Retry, Catch, Parallel and Map.
@@ -215,7 +213,7 @@ async fn executions_on_dynamodb_and_sqs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_payloads_and_large_steps() {
-    let moto = common::Moto::start();
+    let moto = flowstate_testkit::Moto::start();
     let s = simulated(&moto).await;
 
     // ~240 KB in and ~240 KB out: the header carries both (chunked), the
@@ -281,7 +279,7 @@ async fn large_payloads_and_large_steps() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn worker_loop_on_the_wall_clock() {
-    let moto = common::Moto::start();
+    let moto = flowstate_testkit::Moto::start();
     let backend = moto.backend().await;
     let s: Svc<SystemClock> = Service::new(
         backend.clone(),

@@ -5,7 +5,7 @@
 //! replacing the service after a crash.
 
 // Test harness: a failed set-up should stop the test loudly.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(clippy::unwrap_used)]
 
 use flowstate_embedded::Embedded;
 use flowstate_engine::history::HistoryEvent;

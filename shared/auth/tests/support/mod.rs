@@ -5,8 +5,6 @@
 //! hide itself by being on both sides. It handles what SDKs send to Step
 //! Functions (paths of unreserved characters, no query) and nothing more.
 
-#![allow(dead_code)]
-
 use axum::http::request::Parts;
 use axum::http::Request;
 use hmac::{Hmac, Mac};

@@ -1,5 +1,5 @@
-//! A moto server for the tests — the launcher of `shared/aws/tests/common`
-//! (requests serialised, cheap transaction rollback; stopped with its
+//! A moto server for the tests — every test that needs moto starts it
+//! here (requests serialised, cheap transaction rollback; stopped with its
 //! guard) — plus SDK configuration, backends and [`Moto::stack`].
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -7,9 +7,6 @@ use aws_sdk_dynamodb::config::Credentials;
 use flowstate_aws::{AwsBackend, Settings};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-/// The launcher and its guard are shared with `shared/aws`'s own tests
-/// (std only, so it can be included there without this crate).
-#[path = "../../aws/tests/common/moto.rs"]
 mod launcher;
 pub use launcher::Moto;
 

@@ -1,19 +1,16 @@
-//! A moto server for tests, std only: started by `moto_server.py` beside
-//! this folder (moto's app with requests serialised and cheap DynamoDB
-//! transaction rollback; see that file for why) on a free loopback port,
-//! stopped when the guard drops — and, should the test process die
-//! without unwinding, by the launcher itself when its stdin (a pipe from
-//! this process) closes.
-//!
-//! Other crates' tests include this file with `#[path]` (it needs nothing
-//! but std), so every test that needs moto starts it the same way.
+//! The moto process: started by `moto_server.py` at the crate's root
+//! (moto's app with requests serialised and cheap DynamoDB transaction
+//! rollback; see that file for why) on a free loopback port, stopped when
+//! the guard drops — and, should the test process die without unwinding,
+//! by the launcher itself when its stdin (a pipe from this process)
+//! closes.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The launcher script, beside this folder.
-const LAUNCHER: &str = include_str!("../moto_server.py");
+/// The launcher script, at the crate's root.
+const LAUNCHER: &str = include_str!("../../moto_server.py");
 
 pub struct Moto {
     child: Option<Child>,

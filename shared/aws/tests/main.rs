@@ -1,0 +1,12 @@
+//! The AWS backends, integrations, keys and executions on moto (DynamoDB, SQS, SNS, EventBridge, KMS).
+//!
+//! One test binary for the crate (each module was its own binary, and each
+//! binary linked the whole dependency graph again).
+
+mod contract;
+mod endpoint_env;
+mod executions;
+mod integrations;
+mod keys;
+mod queue_takeover;
+mod service;
