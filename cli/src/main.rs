@@ -5,6 +5,7 @@
 //! - `flowstate validate <definition>`: every problem at once ([`validate`]);
 //! - `flowstate bench`: the shared benchmark workloads ([`bench`]);
 //! - `flowstate serve`: the Step Functions API on a local port ([`serve`]);
+//! - `flowstate worker`: one stepper instance on DynamoDB + SQS ([`worker`]);
 //! - `flowstate keys`: access keys of a deployed stack ([`keys`]).
 //!
 //! Exit codes: 0 success, 1 the execution did not succeed or the
@@ -17,6 +18,7 @@ mod keys;
 mod run;
 mod serve;
 mod validate;
+mod worker;
 
 use clap::{Parser, Subcommand};
 use flowstate_local_tasks::{load_config, HandlerLog, TaskConfig};
@@ -53,6 +55,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Manage the access keys a deployed stack's API accepts.
     Keys(keys::KeysArgs),
+    /// Advance executions on DynamoDB + SQS as one stepper function instance.
+    Worker(worker::WorkerArgs),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +68,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => bench::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Keys(a) => keys::run(a),
+        Command::Worker(a) => worker::run(a),
     };
     match result {
         Ok(code) => code,

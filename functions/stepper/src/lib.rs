@@ -11,7 +11,15 @@
 //!   the remaining delay and reported done.
 //! - A **sweep** (the stack's schedule, `{"sweep": true}` or any scheduled
 //!   EventBridge event): effects committed by a step whose process died
-//!   before performing them (the outbox) are performed again.
+//!   before performing them (the outbox) are performed again, once they
+//!   are [`SWEEP_AGE_MS`] old.
+//!
+//! [`event_source`] plays Lambda's SQS event source and the sweep schedule
+//! for a stepper that runs as a process (`flowstate worker`): the same
+//! [`Stepper`], configured by the same code (`flowstate_lambda`), fed the
+//! same events.
+
+pub mod event_source;
 
 use flowstate_aws::AwsBackend;
 use flowstate_ports::{Clock, Invoker};
@@ -20,6 +28,11 @@ use lambda_runtime::Diagnostic;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracing::Instrument;
+
+/// A sweep performs effects older than this: longer than a Task may run in
+/// the stepper (the function's timeout), so a task being performed is not
+/// started a second time.
+pub const SWEEP_AGE_MS: i64 = 15 * 60 * 1000;
 
 /// The service the stepper drives: DynamoDB + SQS, any invoker and clock.
 pub type StepperService<I, C> = Service<AwsBackend, AwsBackend, I, C>;
