@@ -17,11 +17,13 @@ use flowstate_engine::Status;
 use flowstate_lambda_stepper::event_source::EventSource;
 use flowstate_lambda_stepper::Stepper;
 use flowstate_ports::{
-    Clock, InvokeContext, Invoker, SimulatedClock, Store, SystemClock, TaskInvocation, TaskResult,
+    Clock, InvokeContext, Invoker, Store, SystemClock, TaskInvocation, TaskResult,
 };
 use flowstate_runtime::{Config, CreateStateMachine, Service, StartExecution};
 use flowstate_testkit::{cost, Calls, FaultProxy};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,7 +31,7 @@ use std::time::{Duration, Instant};
 /// AWS each is one Lambda Invoke request, the same cost as on Step
 /// Functions, so left out of the table).
 #[derive(Clone, Default)]
-struct Double {
+pub(super) struct Double {
     calls: Arc<Mutex<u64>>,
 }
 
@@ -50,8 +52,33 @@ async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .await
 }
 
-struct World<C: Clock> {
-    stepper: Stepper<Double, C>,
+/// The wall clock, shifted by an offset the test moves (a one-day Wait
+/// without waiting a day): SQS's delays follow the wall clock, so a clock
+/// in the past sees every message early and the queue sends it again.
+#[derive(Debug, Clone, Default)]
+pub(super) struct ShiftedClock {
+    offset_ms: Arc<AtomicI64>,
+}
+
+impl ShiftedClock {
+    fn shift(&self, ms: i64) {
+        self.offset_ms.fetch_add(ms, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> i64 {
+        SystemClock.now() + self.offset_ms.load(Ordering::SeqCst)
+    }
+
+    fn sleep_until(&self, at: i64) -> impl std::future::Future<Output = ()> + Send {
+        SystemClock.sleep_until(at - self.offset_ms.load(Ordering::SeqCst))
+    }
+}
+
+pub(super) struct World {
+    pub(super) stepper: Stepper<Double, ShiftedClock>,
+    clock: ShiftedClock,
     proxy: FaultProxy,
     /// Lambda's event source, its calls metered.
     source: EventSource,
@@ -72,23 +99,40 @@ struct Driven {
     stepper_ms: f64,
 }
 
-async fn world<C: Clock>(moto: &flowstate_testkit::Moto, name: &str, clock: C) -> World<C> {
+/// The configuration of a stepper that is not also the API: nothing is
+/// decoded already when a step begins, so the loads are counted.
+fn stepper_config() -> Config {
+    Config {
+        spawn_tasks: false,
+        defer_tasks: true,
+        sole_writer: false,
+        cache_capacity: 0,
+        ..Config::default()
+    }
+}
+
+/// A world whose stepper runs with `config`: a fresh table and queue, a
+/// status topic, every call of the service and the event source through
+/// the metering proxy.
+pub(super) async fn world_with(
+    moto: &flowstate_testkit::Moto,
+    name: &str,
+    config: Config,
+) -> World {
     let proxy = FaultProxy::start(&moto.endpoint).await;
     let proxied = sdk_config(proxy.url()).await;
     let mut settings = Settings::new(format!("{name}-table"), format!("{name}-steps"));
     settings.track_messages = false;
     let backend = AwsBackend::new(&proxied, settings.clone());
     backend.create_resources().await.unwrap();
-    let config = Config {
-        spawn_tasks: false,
-        defer_tasks: true,
-        sole_writer: false,
-        // The API and the stepper are different functions: nothing is
-        // decoded already when a step begins, so count the loads.
-        cache_capacity: 0,
-        ..Config::default()
-    };
-    let service = Service::new(backend.clone(), backend, Double::default(), clock, config);
+    let clock = ShiftedClock::default();
+    let service = Service::new(
+        backend.clone(),
+        backend,
+        Double::default(),
+        clock.clone(),
+        config,
+    );
     // Status changes go to SNS, as in the stack (metered: "the end").
     let direct = sdk_config(&moto.endpoint).await;
     let topic = aws_sdk_sns::Client::new(&direct)
@@ -117,6 +161,7 @@ async fn world<C: Clock>(moto: &flowstate_testkit::Moto, name: &str, clock: C) -
     World {
         observer: AwsBackend::new(&direct, settings),
         stepper: Stepper::new(service, flowstate_lambda_stepper::SWEEP_AGE_MS),
+        clock,
         proxy,
         source,
         sqs,
@@ -124,13 +169,13 @@ async fn world<C: Clock>(moto: &flowstate_testkit::Moto, name: &str, clock: C) -
     }
 }
 
-impl<C: Clock> World<C> {
+impl World {
     /// Lambda's event source until the execution ends: batches received,
     /// handed to the stepper, the records it reports done deleted.
     /// `between` runs before the first batch and after every batch (time
-    /// moves on in a simulation).
-    async fn drive(&self, arn: &str, between: impl Fn()) -> Driven {
-        let deadline = Instant::now() + Duration::from_secs(120);
+    /// moves on in a simulation). Fails after `limit`.
+    async fn drive(&self, arn: &str, limit: Duration, between: impl Fn()) -> Driven {
+        let deadline = Instant::now() + limit;
         let mut driven = Driven::default();
         between();
         loop {
@@ -152,19 +197,19 @@ impl<C: Clock> World<C> {
         }
     }
 
-    async fn create(&self, name: &str, definition: Value) -> String {
-        self.stepper
-            .service()
-            .create_state_machine(CreateStateMachine {
-                name: name.into(),
-                definition: definition.to_string(),
-                role_arn: "arn:aws:iam::123456789012:role/r".into(),
-                kind: flowstate_ports::WorkflowType::Standard,
-                description: None,
-            })
-            .await
-            .unwrap()
-            .arn
+    /// [`World::drive`] on the wall clock: (stepper invocations, records).
+    pub(super) async fn drive_for(&self, arn: &str, limit: Duration) -> (usize, usize) {
+        let driven = self.drive(arn, limit, || {}).await;
+        (driven.invocations as usize, driven.records as usize)
+    }
+
+    /// The calls so far, by operation (and `dynamodb WRU`, the write
+    /// units), counting from zero again.
+    pub(super) fn take_counts(&self) -> BTreeMap<String, u64> {
+        let calls = self.proxy.take_calls();
+        let mut counts = calls.operations;
+        counts.insert("dynamodb WRU".into(), calls.write_units);
+        counts
     }
 
     async fn start(&self, machine: &str, name: &str, input: Value) -> String {
@@ -181,24 +226,25 @@ impl<C: Clock> World<C> {
             .execution_arn
     }
 
-    /// One execution of `machine`, measured: (calls in StartExecution,
-    /// calls after it, how it was driven). A first execution (of
-    /// `warm_input`) warms the definition cache, as a warm function has it.
+    /// One execution of `machine`, measured: (its ARN, calls in
+    /// StartExecution, calls after it, how it was driven). A first
+    /// execution (of `warm_input`) warms the definition cache, as a warm
+    /// function has it.
     async fn measure(
         &self,
         machine: &str,
         name: &str,
         (input, warm_input): (Value, Value),
-        between: impl Fn(),
     ) -> (String, Calls, Calls, Driven) {
+        let limit = Duration::from_secs(120);
         let warm = self
             .start(machine, &format!("{name}-warm"), warm_input)
             .await;
-        self.drive(&warm, &between).await;
+        self.drive_for(&warm, limit).await;
         self.proxy.take_calls();
         let arn = self.start(machine, name, input).await;
         let at_start = self.proxy.take_calls();
-        let driven = self.drive(&arn, &between).await;
+        let driven = self.drive(&arn, limit, || {}).await;
         let after = self.proxy.take_calls();
         (arn, at_start, after, driven)
     }
@@ -235,6 +281,30 @@ impl<C: Clock> World<C> {
             ),
         }
     }
+}
+
+pub(super) async fn create(w: &World, name: &str, definition: Value) -> String {
+    w.stepper
+        .service()
+        .create_state_machine(CreateStateMachine {
+            name: name.into(),
+            definition: definition.to_string(),
+            role_arn: "arn:aws:iam::123456789012:role/r".into(),
+            kind: flowstate_ports::WorkflowType::Standard,
+            description: None,
+        })
+        .await
+        .unwrap()
+        .arn
+}
+
+/// Counts as `op n, op n, ...`.
+pub(super) fn show(counts: &BTreeMap<String, u64>) -> String {
+    counts
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The same input for the measured execution and the warm-up.
@@ -342,18 +412,16 @@ fn wait(seconds: u64) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn executions_advance_through_sqs_batches_and_the_calls_are_counted() {
     let moto = flowstate_testkit::Moto::start();
-    let w = world(
+    let w = world_with(
         &moto,
         &format!("stepper-{}", std::process::id()),
-        SystemClock,
+        stepper_config(),
     )
     .await;
     let mut rows = Vec::new();
 
-    let machine = w.create("chain", pass_choice_chain(10)).await;
-    let (arn, at_start, after, driven) = w
-        .measure(&machine, "c1", twice(json!({"n": 3})), || {})
-        .await;
+    let machine = create(&w, "chain", pass_choice_chain(10)).await;
+    let (arn, at_start, after, driven) = w.measure(&machine, "c1", twice(json!({"n": 3}))).await;
     let d = w.stepper.service().describe_execution(&arn).await.unwrap();
     assert_eq!(d.status, Status::Succeeded);
     assert_eq!(
@@ -377,10 +445,8 @@ async fn executions_advance_through_sqs_batches_and_the_calls_are_counted() {
             .await,
     );
 
-    let machine = w.create("task", task_chain(1)).await;
-    let (arn, at_start, after, driven) = w
-        .measure(&machine, "t1", twice(json!({"n": 3})), || {})
-        .await;
+    let machine = create(&w, "task", task_chain(1)).await;
+    let (arn, at_start, after, driven) = w.measure(&machine, "t1", twice(json!({"n": 3}))).await;
     let d = w.stepper.service().describe_execution(&arn).await.unwrap();
     assert_eq!(d.status, Status::Succeeded);
     assert_eq!(d.output.as_deref(), Some(&json!({"n": 6})));
@@ -407,10 +473,8 @@ async fn executions_advance_through_sqs_batches_and_the_calls_are_counted() {
             .await,
     );
 
-    let machine = w.create("chain10", task_chain(10)).await;
-    let (arn, at_start, after, driven) = w
-        .measure(&machine, "ch1", twice(json!({"n": 1})), || {})
-        .await;
+    let machine = create(&w, "chain10", task_chain(10)).await;
+    let (arn, at_start, after, driven) = w.measure(&machine, "ch1", twice(json!({"n": 1}))).await;
     let d = w.stepper.service().describe_execution(&arn).await.unwrap();
     assert_eq!(d.output.as_deref(), Some(&json!({"n": 1024})));
     assert_eq!(driven.invocations, 10, "one stepper invocation per task");
@@ -419,14 +483,13 @@ async fn executions_advance_through_sqs_batches_and_the_calls_are_counted() {
             .await,
     );
 
-    let machine = w.create("map100", task_map()).await;
+    let machine = create(&w, "map100", task_map()).await;
     let items: Vec<i64> = (0..100).collect();
     let (arn, at_start, after, driven) = w
         .measure(
             &machine,
             "m1",
             (json!({"items": items}), json!({"items": [1]})),
-            || {},
         )
         .await;
     let d = w.stepper.service().describe_execution(&arn).await.unwrap();
@@ -440,34 +503,40 @@ async fn executions_advance_through_sqs_batches_and_the_calls_are_counted() {
             .await,
     );
 
-    let machine = w.create("wait", wait(2)).await;
-    let (arn, at_start, after, driven) = w.measure(&machine, "w1", twice(json!({})), || {}).await;
+    let machine = create(&w, "wait", wait(2)).await;
+    let (arn, at_start, after, driven) = w.measure(&machine, "w1", twice(json!({}))).await;
     assert_eq!(driven.invocations, 1);
     rows.push(w.row("Wait 2 s", &arn, &at_start, &after, driven).await);
     print(&rows);
 }
 
 /// A one-day Wait, as today's queue carries it: SQS delays a message at
-/// most 900 s, so the timer is received and sent again until due. Time is
-/// simulated: the service's clock starts days in the past (the queue's
-/// delays, counted by the wall clock, are then zero) and moves on 900 s
-/// before each batch, as each copy waits on AWS.
+/// most 900 s, so the timer is received and sent again until due. The
+/// service's clock starts days in the past (the queue's delays, counted by
+/// the wall clock, are then zero) and moves on 900 s before each batch, as
+/// each copy waits on AWS.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_one_day_wait_costs_a_receive_and_a_send_every_900_seconds() {
     let moto = flowstate_testkit::Moto::start();
-    let wall = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    let clock = SimulatedClock::new(wall - 10 * 86_400_000);
-    let w = world(&moto, &format!("day-{}", std::process::id()), clock.clone()).await;
-    let machine = w.create("day", wait(86_400)).await;
+    let w = world_with(
+        &moto,
+        &format!("day-{}", std::process::id()),
+        stepper_config(),
+    )
+    .await;
+    w.clock.shift(-10 * 86_400_000);
+    let machine = create(&w, "day", wait(86_400)).await;
     let step = MAX_DELAY_SECONDS * 1000;
-    let (arn, at_start, after, driven) = w
-        .measure(&machine, "d1", twice(json!({})), || {
-            clock.advance_to(clock.now() + step)
-        })
-        .await;
+    let limit = Duration::from_secs(120);
+    let advance = || w.clock.shift(step);
+    // A warm-up first, as in `World::measure`.
+    let warm = w.start(&machine, "d1-warm", json!({})).await;
+    w.drive(&warm, limit, advance).await;
+    w.proxy.take_calls();
+    let arn = w.start(&machine, "d1", json!({})).await;
+    let at_start = w.proxy.take_calls();
+    let driven = w.drive(&arn, limit, advance).await;
+    let after = w.proxy.take_calls();
     let d = w.stepper.service().describe_execution(&arn).await.unwrap();
     assert_eq!(d.status, Status::Succeeded);
     // 86,400 s / 900 s: 96 receives of the timer, each of the first 95
@@ -483,10 +552,10 @@ async fn a_one_day_wait_costs_a_receive_and_a_send_every_900_seconds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_event_source_deletes_the_records_that_did_not_fail() {
     let moto = flowstate_testkit::Moto::start();
-    let w = world(
+    let w = world_with(
         &moto,
         &format!("partial-{}", std::process::id()),
-        SystemClock,
+        stepper_config(),
     )
     .await;
     // A message nobody can read (the stepper reports it failed) and a
@@ -529,6 +598,13 @@ async fn the_event_source_deletes_the_records_that_did_not_fail() {
         outcomes.iter().map(|o| o.failed).sum::<usize>(),
         1,
         "{outcomes:?}"
+    );
+    let counts = w.take_counts();
+    assert_eq!(
+        counts.get("sqs:DeleteMessageBatch").copied(),
+        Some(outcomes.len() as u64),
+        "one DeleteMessageBatch per batch: {}",
+        show(&counts)
     );
     let attrs = w
         .sqs
