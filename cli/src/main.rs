@@ -4,6 +4,7 @@
 //! - `flowstate run <definition>`: one execution in memory ([`run`]);
 //! - `flowstate validate <definition>`: every problem at once ([`validate`]);
 //! - `flowstate bench`: the shared benchmark workloads ([`bench`]);
+//! - `flowstate bench-aws`: the AWS deployment's shape on moto ([`bench_aws`]);
 //! - `flowstate serve`: the Step Functions API on a local port ([`serve`]);
 //! - `flowstate worker`: one stepper instance on DynamoDB + SQS ([`worker`]);
 //! - `flowstate keys`: access keys of a deployed stack ([`keys`]).
@@ -13,6 +14,7 @@
 //! definition given to `run`).
 
 mod bench;
+mod bench_aws;
 mod clock;
 mod keys;
 mod run;
@@ -51,6 +53,8 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Run the benchmark workloads and report speed and memory.
     Bench(bench::BenchArgs),
+    /// Measure the AWS deployment's shape on moto: serve --no-worker and worker processes.
+    BenchAws(bench_aws::BenchAwsArgs),
     /// Serve the Step Functions API locally (durable, with timers and callbacks).
     Serve(serve::ServeArgs),
     /// Manage the access keys a deployed stack's API accepts.
@@ -66,6 +70,7 @@ fn main() -> ExitCode {
         Command::Run(a) => run::run(a),
         Command::Validate(a) => validate::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::BenchAws(a) => bench_aws::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Keys(a) => keys::run(a),
         Command::Worker(a) => worker::run(a),

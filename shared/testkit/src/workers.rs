@@ -34,6 +34,8 @@ struct Instance {
     child: Child,
     client: String,
     output: Arc<Mutex<String>>,
+    /// The line that said the process was ready.
+    ready_line: String,
 }
 
 /// Running worker processes, one per slot.
@@ -104,7 +106,7 @@ impl Workers {
             std::thread::spawn(move || {
                 for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                     if line.starts_with(&ready) {
-                        let _ = ready_tx.send(());
+                        let _ = ready_tx.send(line.clone());
                     }
                     keep(&sink, &line);
                 }
@@ -119,9 +121,9 @@ impl Workers {
             });
         }
         let deadline = Instant::now() + READY_TIMEOUT;
-        loop {
-            if ready_rx.recv_timeout(Duration::from_millis(100)).is_ok() {
-                break;
+        let ready_line = loop {
+            if let Ok(line) = ready_rx.recv_timeout(Duration::from_millis(100)) {
+                break line;
             }
             if let Ok(Some(status)) = child.try_wait() {
                 std::thread::sleep(Duration::from_millis(100));
@@ -137,12 +139,19 @@ impl Workers {
                     lock(&output)
                 );
             }
-        }
+        };
         self.slots[slot] = Some(Instance {
             child,
             client,
             output,
+            ready_line,
         });
+    }
+
+    /// The line the process in `slot` printed when it was ready (e.g. the
+    /// URL a server listens on).
+    pub fn ready_line(&self, slot: usize) -> Option<String> {
+        self.slots[slot].as_ref().map(|i| i.ready_line.clone())
     }
 
     /// How many slots.
