@@ -47,8 +47,14 @@ use std::time::{Duration, Instant};
 const WORKERS: usize = 4;
 const ACCOUNT: &str = "123456789012";
 /// How long a scenario's executions may take before the test gives up
-/// (a bound against hanging, not a speed check).
-const PATIENCE: Duration = Duration::from_secs(180);
+/// (a bound against hanging, not a speed check): 3 minutes, 30 at full
+/// scale.
+fn patience() -> Duration {
+    match std::env::var("FLOWSTATE_AWS_SCENARIO_SCALE").as_deref() {
+        Ok("full") => Duration::from_secs(1800),
+        _ => Duration::from_secs(180),
+    }
+}
 
 fn lambda_arn(name: &str) -> String {
     format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}")
@@ -398,9 +404,10 @@ fn answer_callbacks(side: &Side, arn: &str, answered: &mut BTreeSet<String>) {
     }
 }
 
-/// Waits for every execution to end, answering callbacks meanwhile.
+/// Waits for every execution to end, answering the callbacks of those
+/// whose state machine is `chain` meanwhile.
 fn finish(side: &Side, arns: &[String], what: &str) -> Vec<Ended> {
-    let deadline = Instant::now() + PATIENCE;
+    let deadline = Instant::now() + patience();
     let mut answered = BTreeSet::new();
     let mut running: BTreeSet<String> = arns.iter().cloned().collect();
     while !running.is_empty() {
@@ -410,7 +417,7 @@ fn finish(side: &Side, arns: &[String], what: &str) -> Vec<Ended> {
                 .ok("DescribeExecution", json!({"executionArn": arn}));
             if d["status"] != "RUNNING" {
                 running.remove(&arn);
-            } else {
+            } else if arn.contains(":execution:chain:") {
                 answer_callbacks(side, &arn, &mut answered);
             }
         }
@@ -433,9 +440,10 @@ fn finish(side: &Side, arns: &[String], what: &str) -> Vec<Ended> {
                 .map(|a| a.workers.outputs(30))
                 .unwrap_or_default();
             panic!(
-                "{what}: {} of {} executions still RUNNING after {PATIENCE:?}: {:?}; the last events of {stuck}, newest first: {last:?}\nworkers:\n{logs}",
+                "{what}: {} of {} executions still RUNNING after {:?}: {:?}; the last events of {stuck}, newest first: {last:?}\nworkers:\n{logs}",
                 running.len(),
                 arns.len(),
+                patience(),
                 running.iter().take(5).collect::<Vec<_>>()
             );
         }
@@ -818,7 +826,7 @@ fn a_worker_killed_mid_run_and_restarted_loses_nothing() {
         move |_, aws| {
             // Once a third of the Map's tasks ran, kill worker 0 while it
             // performs a task (each takes a quarter second).
-            let deadline = Instant::now() + PATIENCE;
+            let deadline = Instant::now() + patience();
             while aws.lambda.count() < total / 3 && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -865,7 +873,7 @@ fn stop_execution_in_the_middle_of_a_map_starts_no_more_tasks() {
         // A task is held at the gate: the Maps are under way (every
         // iteration started, its task scheduled). On AWS the workers hold
         // what they received and the other tasks wait in the queue.
-        let deadline = Instant::now() + PATIENCE;
+        let deadline = Instant::now() + patience();
         while side.lambda.count() == 0 {
             assert!(Instant::now() < deadline, "no task started");
             std::thread::sleep(Duration::from_millis(20));
@@ -902,4 +910,42 @@ fn stop_execution_in_the_middle_of_a_map_starts_no_more_tasks() {
         "{} tasks of stopped executions were invoked after StopExecution answered ({before} before it)",
         after - before
     );
+}
+
+/// What `worker` and `serve --no-worker` need is named when it is missing.
+#[test]
+fn worker_and_serve_without_a_worker_name_what_they_miss() {
+    let flowstate = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_flowstate"))
+            .args(args)
+            .env_remove("FLOWSTATE_KEYS_KMS_KEY")
+            .env_remove("FLOWSTATE_TABLE")
+            .env_remove("FLOWSTATE_QUEUE_URL")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = flowstate(&["worker", "--backend", "aws", "--table", "t", "--queue", "q"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--kms-key"), "{stderr}");
+    let (code, stderr) = flowstate(&["worker", "--backend", "embedded"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    let (code, stderr) = flowstate(&["serve", "--memory", "--no-worker"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--backend aws"), "{stderr}");
+    let (code, stderr) = flowstate(&[
+        "serve",
+        "--backend",
+        "aws",
+        "--table",
+        "t",
+        "--queue",
+        "q",
+        "--no-worker",
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--kms-key"), "{stderr}");
 }

@@ -106,7 +106,6 @@ pub struct EventSource {
     queue_arn: String,
     region: String,
     wait_seconds: i32,
-    function_timeout: Duration,
 }
 
 impl EventSource {
@@ -138,15 +137,7 @@ impl EventSource {
             queue_arn,
             region,
             wait_seconds: wait_seconds.clamp(0, 20),
-            function_timeout: FUNCTION_TIMEOUT,
         })
-    }
-
-    /// Abandons a batch whose handling takes longer than `timeout`
-    /// (default: the function's, [`FUNCTION_TIMEOUT`]).
-    pub fn with_function_timeout(mut self, timeout: Duration) -> EventSource {
-        self.function_timeout = timeout;
-        self
     }
 
     pub fn queue_url(&self) -> &str {
@@ -193,7 +184,7 @@ impl EventSource {
         let records: Vec<Value> = messages.iter().map(|m| self.record(m)).collect();
         let started = Instant::now();
         let answer = tokio::time::timeout(
-            self.function_timeout,
+            FUNCTION_TIMEOUT,
             stepper.handle(json!({ "Records": records })),
         )
         .await;
@@ -206,7 +197,7 @@ impl EventSource {
             }
             Err(_) => {
                 tracing::error!(
-                    timeout_s = self.function_timeout.as_secs(),
+                    timeout_s = FUNCTION_TIMEOUT.as_secs(),
                     "the stepper timed out; the whole batch comes back"
                 );
                 None
