@@ -137,11 +137,22 @@ impl Api {
     }
 
     /// Waits until every execution left RUNNING, or `timeout`; how many
-    /// are still running.
+    /// are still running. Says how far it got every minute, on stderr.
     fn wait(&self, arns: &[String], timeout: Duration) -> anyhow::Result<usize> {
-        let deadline = Instant::now() + timeout;
+        let started = Instant::now();
+        let deadline = started + timeout;
+        let mut said = started;
         let mut running: Vec<String> = arns.to_vec();
         while !running.is_empty() && Instant::now() < deadline {
+            if said.elapsed() >= Duration::from_secs(60) {
+                said = Instant::now();
+                eprintln!(
+                    "flowstate bench-aws: {} of {} executions running after {:.0} s",
+                    running.len(),
+                    arns.len(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
             let mut still = Vec::new();
             for arn in running {
                 if self.status(&arn)? == "RUNNING" {
