@@ -54,6 +54,7 @@ fn infinite_tail_loop_hits_the_step_limit() {
     let limits = Limits {
         max_depth: 500,
         max_steps: 100_000,
+        ..Limits::default()
     };
     let err = e.evaluate_with_limits(None, &env(&b), limits).unwrap_err();
     assert_eq!(err.code, "U1001");
@@ -68,6 +69,7 @@ fn custom_depth_limit_applies() {
     let limits = Limits {
         max_depth: 40,
         max_steps: 1_000_000,
+        ..Limits::default()
     };
     assert_eq!(
         e.evaluate_with_limits(None, &env(&b), limits)
@@ -155,4 +157,72 @@ fn integral_numbers_serialise_as_integers() {
     let e = Expression::parse("[2.0 * 1, 0.5 + 0.25, -0]").unwrap();
     let v = e.evaluate(None, &env(&b)).unwrap().unwrap();
     assert_eq!(serde_json::to_string(&v).unwrap(), "[2,0.75,0]");
+}
+
+/// Issue 12: long operator chains crashed the process at 8-18k links (the
+/// chain itself does not recurse while parsing, but every pass over the
+/// left-deep tree it builds does, dropping it included).
+#[test]
+fn issue_12_long_chains_are_refused_with_their_position() {
+    let chains = [
+        format!("a{}", ".a".repeat(20_000)),
+        format!("1{}", "+1".repeat(20_000)),
+        format!("a{}", "[0]".repeat(20_000)),
+        format!("1{}", "~>$string".repeat(20_000)),
+        format!("true{}", " or true".repeat(20_000)),
+        format!("'a'{}", "&'a'".repeat(20_000)),
+        format!("a{{'k': 1}}{}", "^(x)".repeat(20_000)),
+        format!("{}1{}", "(".repeat(20_000), ")".repeat(20_000)),
+        format!("{}1{}", "{'a':".repeat(20_000), "}".repeat(20_000)),
+        format!("{}1{}", "[".repeat(20_000), "]".repeat(20_000)),
+        format!("{}1{}", "function($x){".repeat(20_000), "}".repeat(20_000)),
+        format!("{}1", "-".repeat(20_000)),
+        format!("{}1{}", "$f(".repeat(20_000), ")".repeat(20_000)),
+        format!("{}1", "true ? ".repeat(20_000)),
+    ];
+    // a small stack, as on a server's worker threads
+    let handle = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            chains
+                .iter()
+                .map(|src| Expression::parse(src).map(|_| ()))
+                .collect::<Vec<_>>()
+        })
+        .unwrap();
+    for result in handle.join().unwrap() {
+        let e = result.unwrap_err();
+        assert_eq!(e.code, "U1001", "{e}");
+        assert!(
+            e.message.contains("more than 200 levels deep at position"),
+            "{e}"
+        );
+        assert!(e.position.is_some());
+    }
+}
+
+#[test]
+fn chains_up_to_the_bound_parse_and_evaluate() {
+    let b = Map::new();
+    for src in [
+        format!("1{}", "+1".repeat(190)),
+        format!("'a'{}", "&'a'".repeat(190)),
+        format!("{}1{}", "(".repeat(190), ")".repeat(190)),
+        format!("{}1{}", "{'a':".repeat(120), "}".repeat(120)),
+        format!("{}1{}", "[".repeat(120), "]".repeat(120)),
+    ] {
+        let e = Expression::parse(&src).unwrap_or_else(|e| panic!("{src}: {e}"));
+        e.evaluate(None, &env(&b))
+            .unwrap_or_else(|e| panic!("{src}: {e}"));
+    }
+    // a value deeper than JSON reading allows cannot be returned
+    for src in [
+        format!("{}1{}", "{'a':".repeat(190), "}".repeat(190)),
+        format!("{}1{}", "[".repeat(190), "]".repeat(190)),
+    ] {
+        let e = Expression::parse(&src).unwrap_or_else(|e| panic!("{src}: {e}"));
+        let err = e.evaluate(None, &env(&b)).unwrap_err();
+        assert_eq!(err.code, "U1003");
+        assert!(err.message.contains("nested more than 128 levels"), "{err}");
+    }
 }

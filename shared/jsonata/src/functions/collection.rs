@@ -145,7 +145,7 @@ fn distinct(_: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) 
             out.push(x.clone());
         }
     }
-    Ok(Some(Val::Arr(Rc::new(out), *f)))
+    Ok(Some(Val::arr(out, *f)))
 }
 
 fn zip(_: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> R {
