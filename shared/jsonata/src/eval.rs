@@ -241,6 +241,10 @@ impl<'a> Evaluator<'a> {
         Ok(v)
     }
 
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
     /// A budget for building one value (see [`Budget`]).
     pub fn budget(&self) -> Budget {
         Budget {
@@ -938,8 +942,7 @@ impl<'a> Evaluator<'a> {
             items.push(None);
         }
         // key -> (data, pair index), in first-seen order
-        let mut groups: indexmap::IndexMap<Rc<str>, (Option<Val>, usize)> =
-            indexmap::IndexMap::new();
+        let mut groups: indexmap::IndexMap<Rc<str>, (Gathered, usize)> = indexmap::IndexMap::new();
         for item in &items {
             let frame = match (reduce, item) {
                 (true, Some(t)) => self.frame_from_tuple(env, t),
@@ -962,9 +965,11 @@ impl<'a> Evaluator<'a> {
                                     format!("Multiple key definitions evaluate to same key: {k}"),
                                 ));
                             }
-                            entry.0 = append(entry.0.take(), item.clone());
+                            entry.0.push(item.clone());
                         } else {
-                            groups.insert(k, (item.clone(), pi));
+                            let mut data = Gathered::default();
+                            data.push(item.clone());
+                            groups.insert(k, (data, pi));
                         }
                     }
                     Some(_) => {
@@ -978,6 +983,7 @@ impl<'a> Evaluator<'a> {
         }
         let mut result = Map::new();
         for (k, (data, pi)) in groups {
+            let data = data.into_val();
             let (ctx, frame) = if reduce {
                 let tuple = reduce_tuple_stream(data);
                 let mut m = match tuple {
@@ -1110,14 +1116,15 @@ impl<'a> Evaluator<'a> {
                 Ok(Some(Val::Bool(b)))
             }
             BinOp::Concat => {
-                let mut s = String::new();
-                if let Some(v) = &lhs {
-                    s.push_str(&functions::string_of(v, false)?);
-                }
-                if let Some(v) = &rhs {
-                    s.push_str(&functions::string_of(v, false)?);
-                }
-                Ok(Some(Val::string(s)))
+                let max = self.limits.max_value_bytes;
+                let text = |v: &Option<Val>| match v {
+                    None => Ok(String::new()),
+                    Some(v) => functions::string_of(v, false, max),
+                };
+                let (l, r) = (text(&lhs)?, text(&rhs)?);
+                // doubling a string is the quickest way to exhaust memory
+                self.check_len(l.len() + r.len())?;
+                Ok(Some(Val::string(l + &r)))
             }
             BinOp::Range => {
                 let li =
@@ -1349,7 +1356,13 @@ impl<'a> Evaluator<'a> {
                     other => other,
                 };
                 let args = b.sig.validate(b.name, &args, ctx)?;
-                (b.imp)(self, &args, input, env)
+                let r = (b.imp)(self, &args, input, env)?;
+                // higher-order functions call built-ins without an `eval`
+                // around them, which would check their result
+                if let Some(v) = &r {
+                    self.check(v)?;
+                }
+                Ok(r)
             }
             Func::Partial {
                 target,
@@ -1483,24 +1496,71 @@ fn set_tuple(t: Val, name: &str, v: Val) -> Val {
     }
 }
 
+/// Values gathered under one key by repeated `fn.append` (the first value
+/// as it is; from the second on, all of them flattened one level into an
+/// array), built in linear time: `append` copies the whole array each time,
+/// which made grouping many items under one key quadratic.
+#[derive(Default)]
+struct Gathered(Option<Val>, Option<Vec<Val>>);
+
+impl Gathered {
+    fn push(&mut self, v: Option<Val>) {
+        let Some(v) = v else { return };
+        let Some(first) = self.0.take() else {
+            if let Some(items) = &mut self.1 {
+                extend_flat(items, v);
+            } else {
+                self.0 = Some(v);
+            }
+            return;
+        };
+        let mut items = Vec::new();
+        extend_flat(&mut items, first);
+        extend_flat(&mut items, v);
+        self.1 = Some(items);
+    }
+
+    fn into_val(self) -> Option<Val> {
+        match self {
+            Gathered(_, Some(items)) => Some(Val::array(items)),
+            Gathered(first, None) => first,
+        }
+    }
+}
+
+fn extend_flat(items: &mut Vec<Val>, v: Val) {
+    match v {
+        Val::Arr(a, _) => items.extend(a.iter().cloned()),
+        v => items.push(v),
+    }
+}
+
 fn reduce_tuple_stream(data: Option<Val>) -> Option<Val> {
     match data {
         Some(Val::Arr(items, _)) => {
-            let mut result: Map = match items.first() {
-                Some(Val::Obj(m)) => m.to_map(),
-                _ => Map::new(),
-            };
+            let mut result: indexmap::IndexMap<Rc<str>, Gathered> = indexmap::IndexMap::new();
+            if let Some(Val::Obj(m)) = items.first() {
+                for (k, v) in m.iter() {
+                    let mut g = Gathered::default();
+                    g.push(Some(v.clone()));
+                    result.insert(k.clone(), g);
+                }
+            }
             for t in items.iter().skip(1) {
                 if let Val::Obj(m) = t {
                     for (k, v) in m.iter() {
-                        let prev = result.shift_remove(k);
-                        if let Some(nv) = append(prev, Some(v.clone())) {
-                            result.insert(k.clone(), nv);
-                        }
+                        // re-inserted, so it moves last, as jsonata-js does
+                        let mut g = result.shift_remove(k).unwrap_or_default();
+                        g.push(Some(v.clone()));
+                        result.insert(k.clone(), g);
                     }
                 }
             }
-            Some(Val::object(result))
+            let map: Map = result
+                .into_iter()
+                .filter_map(|(k, g)| g.into_val().map(|v| (k, v)))
+                .collect();
+            Some(Val::object(map))
         }
         other => other,
     }
