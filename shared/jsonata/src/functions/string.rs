@@ -217,6 +217,17 @@ fn find_all(f: &Func, s: &str, limit: Option<usize>) -> Result<Vec<Found>, crate
     Ok(out)
 }
 
+/// The object `$match` returns and `$replace` passes to a function:
+/// `{"match": ..., "index": <characters before it>, "groups": [...]}`.
+fn match_object(matched: &str, index: usize, groups: &[Option<String>]) -> Val {
+    let mut m = Map::new();
+    m.insert(Rc::from("match"), Val::str(matched));
+    m.insert(Rc::from("index"), Val::Num(index as f64));
+    let groups = groups.iter().map(|g| Val::str(g.as_deref().unwrap_or("")));
+    m.insert(Rc::from("groups"), Val::array(groups.collect()));
+    Val::object(m)
+}
+
 fn contains(_: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> R {
     let Some(s) = str_arg(a, 0) else {
         return Ok(None);
@@ -324,19 +335,7 @@ fn match_(ev: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -
     for (st, en, groups) in ms {
         at_char += s[at_byte..st].chars().count();
         at_byte = st;
-        let mut m = Map::new();
-        m.insert(Rc::from("match"), Val::str(&s[st..en]));
-        m.insert(Rc::from("index"), Val::Num(at_char as f64));
-        m.insert(
-            Rc::from("groups"),
-            Val::array(
-                groups
-                    .into_iter()
-                    .map(|g| Val::string(g.unwrap_or_default()))
-                    .collect(),
-            ),
-        );
-        let v = Val::object(m);
+        let v = match_object(&s[st..en], at_char, &groups);
         budget.add(&v)?;
         out.push(v);
     }
@@ -448,21 +447,10 @@ fn replace(ev: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, env: &Rc<Frame>
         match &replacement {
             Some(Val::Str(r)) => out.push_str(&substitute(r, matched, &groups)),
             Some(f @ Val::Func(_)) => {
-                let mut m = Map::new();
-                m.insert(Rc::from("match"), Val::str(matched));
                 at_char += s[at_byte..st].chars().count();
                 at_byte = st;
-                m.insert(Rc::from("index"), Val::Num(at_char as f64));
-                m.insert(
-                    Rc::from("groups"),
-                    Val::array(
-                        groups
-                            .iter()
-                            .map(|g| Val::string(g.clone().unwrap_or_default()))
-                            .collect(),
-                    ),
-                );
-                match ev.apply(f, vec![Some(Val::object(m))], None, env, "")? {
+                let m = match_object(matched, at_char, &groups);
+                match ev.apply(f, vec![Some(m)], None, env, "")? {
                     Some(Val::Str(r)) => out.push_str(&r),
                     _ => {
                         return Err(error(
