@@ -371,38 +371,56 @@ impl<'s> Parser<'s> {
     }
 
     fn or_expr(&mut self) -> Result<Expr, String> {
-        let mut left = self.and_expr()?;
-        loop {
-            self.skip_ws();
-            if self.peek() == Some(b'|') && self.peek_at(1) == Some(b'|') {
-                self.pos += 2;
-                let right = self.and_expr()?;
-                left = Expr::Or(Box::new(left), Box::new(right));
-            } else {
-                return Ok(left);
-            }
-        }
+        let base = self.depth;
+        let r = self.chain(b'|', Self::and_expr, Expr::Or);
+        self.depth = base;
+        r
     }
 
     fn and_expr(&mut self) -> Result<Expr, String> {
-        let mut left = self.unary()?;
+        let base = self.depth;
+        let r = self.chain(b'&', Self::unary, Expr::And);
+        self.depth = base;
+        r
+    }
+
+    /// `operand (op operand)*` for `||`/`&&`, left-associative. Each link
+    /// deepens the tree the evaluator recurses through, so it counts one
+    /// level of nesting (the caller restores the depth afterwards).
+    fn chain(
+        &mut self,
+        op: u8,
+        operand: fn(&mut Self) -> Result<Expr, String>,
+        join: fn(Box<Expr>, Box<Expr>) -> Expr,
+    ) -> Result<Expr, String> {
+        let mut left = operand(self)?;
         loop {
             self.skip_ws();
-            if self.peek() == Some(b'&') && self.peek_at(1) == Some(b'&') {
+            if self.peek() == Some(op) && self.peek_at(1) == Some(op) {
                 self.pos += 2;
-                let right = self.unary()?;
-                left = Expr::And(Box::new(left), Box::new(right));
+                self.deeper()?;
+                let right = operand(self)?;
+                left = join(Box::new(left), Box::new(right));
             } else {
                 return Ok(left);
             }
         }
     }
 
-    fn unary(&mut self) -> Result<Expr, String> {
+    fn deeper(&mut self) -> Result<(), String> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(format!("filter nested deeper than {MAX_DEPTH} levels"));
+            return Err(format!(
+                "filter nested deeper than {MAX_DEPTH} levels at position {} \
+                 (each '(', '!', '&&' and '||' counts one)",
+                self.pos
+            ));
         }
+        Ok(())
+    }
+
+    fn unary(&mut self) -> Result<Expr, String> {
+        self.deeper()?;
         let e = self.unary_inner();
         self.depth -= 1;
         e

@@ -109,7 +109,13 @@ fn walk_jsonata(v: &mut Validator, what: &str, p: &str, value: &Value) {
     match value {
         Value::String(s) if is_jsonata(s) => {
             if let Err(e) = flowstate_jsonata::Expression::parse(&s[2..s.len() - 2]) {
-                v.error(p, format!("{what}: invalid JSONata expression {s}: {e}"));
+                v.error(
+                    p,
+                    format!(
+                        "{what}: invalid JSONata expression {}: {e}",
+                        crate::jsonata::excerpt(s)
+                    ),
+                );
             }
         }
         Value::String(s) if s.trim_start().starts_with("{%") => {

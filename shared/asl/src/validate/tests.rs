@@ -420,3 +420,103 @@ fn warnings_do_not_count_as_errors() {
         (Severity::Warning, "/States")
     );
 }
+
+/// Runs `f` on a thread with a small stack, as a server's worker has, so a
+/// recursion that is not bounded overflows here too.
+fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(512 * 1024)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+fn problems(text: String) -> Vec<String> {
+    on_small_stack(move || {
+        let mut out: Vec<String> = match crate::definition::StateMachine::from_text(&text) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.into_iter().map(|e| e.message).collect(),
+        };
+        if let Ok(v) = crate::definition::parse_document(&text) {
+            out.extend(errors(&v).into_iter().map(|(_, m)| m));
+        }
+        out
+    })
+}
+
+/// Issue 12: a 12 KB JSONata chain crashed `validate`, `run` and the
+/// server's CreateStateMachine/ValidateStateMachineDefinition.
+#[test]
+fn issue_12_long_chains_in_a_definition_are_errors_not_crashes() {
+    for expr in [
+        format!("a{}", ".a".repeat(6_000)),
+        format!("1{}", "+1".repeat(6_000)),
+        format!("true{}", " or true".repeat(6_000)),
+    ] {
+        let def = json!({"QueryLanguage": "JSONata", "StartAt": "P",
+            "States": {"P": {"Type": "Pass", "Output": format!("{{% {expr} %}}"), "End": true}}});
+        let found = problems(def.to_string());
+        assert!(
+            found
+                .iter()
+                .any(|m| m.contains("more than 200 levels deep at position")),
+            "{:?}",
+            found
+                .iter()
+                .map(|m| m.chars().take(300).collect::<String>())
+                .collect::<Vec<_>>()
+        );
+        // the message quotes the start of the expression, not all of it
+        assert!(found.iter().all(|m| m.len() < 600));
+    }
+    let filter = format!("$.a[?(@.b == 1{})]", " && @.b == 1".repeat(6_000));
+    let def = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "InputPath": filter, "End": true}}});
+    let found = problems(def.to_string());
+    assert!(
+        found
+            .iter()
+            .any(|m| m.contains("filter nested deeper than 64 levels")),
+        "{found:?}"
+    );
+}
+
+/// Choice rules, payload templates and nested states recurse once per
+/// level of the definition's JSON (or YAML), which the reader bounds at 128.
+#[test]
+fn deeply_nested_definitions_are_refused_by_the_reader() {
+    let choice = |levels: usize| {
+        let mut rule = json!({"Variable": "$.x", "IsPresent": true});
+        for _ in 0..levels {
+            rule = json!({"Not": rule});
+        }
+        json!({"StartAt": "C", "States": {"C": {"Type": "Choice",
+            "Choices": [{"Not": rule, "Next": "E"}], "Default": "E"}, "E": {"Type": "Succeed"}}})
+        .to_string()
+    };
+    assert_eq!(problems(choice(100)), Vec::<String>::new());
+    let found = problems(choice(130));
+    assert!(
+        found.iter().any(|m| m.contains("recursion limit exceeded")),
+        "{found:?}"
+    );
+    let mut branch = json!({"StartAt": "S", "States": {"S": {"Type": "Succeed"}}});
+    for _ in 0..40 {
+        branch = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": [branch], "End": true}}});
+    }
+    let found = problems(branch.to_string());
+    assert!(
+        found.iter().any(|m| m.contains("recursion limit exceeded")),
+        "{found:?}"
+    );
+    let yaml = format!(
+        "StartAt: P\nStates:\n  P:\n    Type: Pass\n    Parameters: {}1{}\n    End: true\n",
+        "{a: ".repeat(200),
+        "}".repeat(200)
+    );
+    let found = problems(yaml);
+    assert!(
+        found.iter().any(|m| m.contains("more than 128 levels")),
+        "{found:?}"
+    );
+}
