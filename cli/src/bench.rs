@@ -122,10 +122,7 @@ fn measure_one(
     let input = read_json(&dir.join(format!("{name}.input.json")))?;
     let expected = read_json(&dir.join(format!("{name}.expected.json")))?;
     let opts = RunOptions {
-        limits: Limits {
-            max_history_events: None,
-            max_payload_bytes: 256 * 1024,
-        },
+        limits: Limits::LOCAL,
         ..RunOptions::default()
     };
     let inputs: Vec<Value> = if name == "many-small" {

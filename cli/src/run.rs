@@ -145,13 +145,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(e.into()),
     };
     let (limits, timeout) = match args.workflow_type {
-        None => (
-            Limits {
-                max_history_events: None,
-                max_payload_bytes: 256 * 1024,
-            },
-            None,
-        ),
+        None => (Limits::LOCAL, None),
         Some(WorkflowType::Standard) => (Limits::STANDARD, None),
         Some(WorkflowType::Express) => (Limits::EXPRESS, Some(300)),
     };

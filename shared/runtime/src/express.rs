@@ -109,7 +109,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                     test_case: test_case.map(str::to_string),
                 };
                 let result = self.invoker().invoke(&ctx, &task.invocation).await;
-                if let Some(event) = result.into_event(task.frame, task.seq) {
+                if let Some(event) = result.into_event(task.frame, task.seq, &task.invocation) {
                     return Some(event);
                 }
             }

@@ -1090,7 +1090,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                 self.inner.invoker.invoke(&ctx, invocation).await
             }
         };
-        Ok(result.into_event(*frame, *seq))
+        Ok(result.into_event(*frame, *seq, invocation))
     }
 
     /// A `Perform` message: performs the deferred Task invocation and

@@ -62,6 +62,16 @@ impl Run<'_, '_> {
     ) -> Option<Resume> {
         let f = self.exec.frames.get(&fid)?;
         let state = self.sm.state(f.state);
+        // Depth first: measuring sizes recurses into the value. An output
+        // that is the input passed through was checked as an output before.
+        let built = (!Arc::ptr_eq(&output, &f.input)).then_some(&*output);
+        let mut fresh = built
+            .into_iter()
+            .chain(assigned.iter().flat_map(|vars| vars.values()));
+        if let Err(failure) = fresh.try_for_each(|v| check_depth(v, &state.name)) {
+            self.finish_frame(fid, Err(failure));
+            return None;
+        }
         let variable_problem = assigned
             .as_ref()
             .and_then(|vars| variable_limit_exceeded(&f.variables, vars, &state.name));
@@ -369,6 +379,20 @@ impl Run<'_, '_> {
             }
         }
     }
+}
+
+/// `States.DataLimitExceeded` when `v`, a value state `state` built, nests
+/// deeper than [`MAX_DEPTH`]: kept, it could never be read back.
+///
+/// [`MAX_DEPTH`]: crate::limits::MAX_DEPTH
+pub(super) fn check_depth(v: &Value, state: &str) -> Result<(), Failure> {
+    if crate::limits::nests_deeper_than(v, crate::limits::MAX_DEPTH) {
+        return Err(Failure::states(
+            StatesError::DataLimitExceeded,
+            crate::limits::TooLarge::Depth.cause(state),
+        ));
+    }
+    Ok(())
 }
 
 /// Step Functions' variable limits: 256 KiB per variable, 256 KiB for all
