@@ -39,6 +39,7 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = B>,
 {
+    crate::contract_limits::run_all(&make).await;
     state_machines(&make().await).await;
     create_or_update_state_machine(&make().await).await;
     idempotent_create(&make().await).await;

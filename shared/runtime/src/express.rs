@@ -8,7 +8,7 @@
 use crate::service::{lock_waiters, outbox_entries, ExecutionDescription, StartExecution};
 use crate::{names, Service, ServiceError};
 use flowstate_engine::effect_loop::{PendingEffects, StepBudget};
-use flowstate_engine::{advance, EngineError, Env, Event, Status};
+use flowstate_engine::{advance_or_fail, EngineError, Env, Event, Status};
 use flowstate_ports::{Clock, InvokeContext, Invoker, Queue, Store, WorkflowType};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -72,7 +72,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                 token_key: &c.token_key,
             };
             let mut candidate = rec.clone();
-            match advance(
+            match advance_or_fail(
                 &mut candidate.execution,
                 &machine,
                 budget.admit(event),

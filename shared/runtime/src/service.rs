@@ -2,13 +2,15 @@
 //! machinery that advances executions (apply an event, commit, perform
 //! effects from the outbox).
 
+use crate::constraints;
 use crate::locks::ExecLocks;
 use crate::names::{self, check_name};
 use crate::ServiceError;
 use flowstate_asl::definition::StateMachine;
 use flowstate_asl::validate::{validate, Diagnostic, Severity};
 use flowstate_engine::{
-    advance, token, Effect, EngineError, Env, Event, Execution, ExecutionInfo, Limits, Status,
+    advance_or_fail, token, Effect, EngineError, Env, Event, Execution, ExecutionInfo, Limits,
+    Status,
 };
 use flowstate_ports::{
     Clock, Created, ExecutionHeader, ExecutionMeta, ExecutionQuery, ExecutionRecord,
@@ -343,6 +345,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         &self,
         req: CreateStateMachine,
     ) -> Result<StateMachineRecord, ServiceError> {
+        constraints::check_definition_length(&req.definition)?;
         check_name(&req.name)?;
         parse_definition(&req.definition)?;
         let c = &self.inner.config;
@@ -395,6 +398,9 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         arn: &str,
         req: UpdateStateMachine,
     ) -> Result<StateMachineRecord, ServiceError> {
+        if let Some(d) = &req.definition {
+            constraints::check_definition_length(d)?;
+        }
         let mut sm = self.describe_state_machine(arn).await?;
         if let Some(d) = req.definition {
             parse_definition(&d)?;
@@ -421,6 +427,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         &self,
         req: CreateStateMachine,
     ) -> Result<StateMachineRecord, ServiceError> {
+        constraints::check_definition_length(&req.definition)?;
         let c = &self.inner.config;
         let arn = names::state_machine_arn(&c.region, &c.account, &req.name);
         // Each round loses only to another writer's completed write, so a
@@ -550,16 +557,19 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         arn: String,
         name: String,
     ) -> Result<ExecutionRecord, ServiceError> {
+        if let Some(text) = &req.input {
+            constraints::check_payload_size("input", text)?;
+        }
         let input: Value = match &req.input {
             None => Value::Object(Default::default()),
             Some(text) => serde_json::from_str(text).map_err(|e| {
                 ServiceError::InvalidExecutionInput(format!("Invalid execution input: {e}"))
             })?,
         };
-        if req.input.as_ref().is_some_and(|t| t.len() > 256 * 1024) {
-            return Err(ServiceError::InvalidExecutionInput(
-                "the input is larger than 262144 bytes".into(),
-            ));
+        if let Some(why) = constraints::payload_too_deep(&input) {
+            return Err(ServiceError::InvalidExecutionInput(format!(
+                "Invalid execution input: {why}"
+            )));
         }
         let info = ExecutionInfo {
             arn,
@@ -626,7 +636,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             now,
             token_key: &c.token_key,
         };
-        let step = advance(&mut rec.execution, &machine, Event::Start, &env)
+        let step = advance_or_fail(&mut rec.execution, &machine, Event::Start, &env)
             .map_err(|e| ServiceError::Internal(format!("cannot start {arn}: {e}")))?;
         let outbox = outbox_entries(&rec, &step.effects, now, self.keeps_finished(&rec));
         let write = StepWrite {
@@ -792,8 +802,14 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         task_token: &str,
         output: &str,
     ) -> Result<(), ServiceError> {
+        constraints::check_payload_size("output", output)?;
         let output: Value = serde_json::from_str(output)
             .map_err(|e| ServiceError::InvalidOutput(format!("Invalid output: {e}")))?;
+        if let Some(why) = constraints::payload_too_deep(&output) {
+            return Err(ServiceError::InvalidOutput(format!(
+                "Invalid output: {why}"
+            )));
+        }
         self.callback(task_token, |frame, seq| Event::TaskSucceeded {
             frame,
             seq,
@@ -871,7 +887,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                 now,
                 token_key: &self.inner.config.token_key,
             };
-            let step = match advance(&mut rec.execution, &machine, event.clone(), &env) {
+            let step = match advance_or_fail(&mut rec.execution, &machine, event.clone(), &env) {
                 Ok(step) => step,
                 // `advance` checks these before it changes anything: the
                 // value is still the stored one, keep it decoded (a Map's
