@@ -20,6 +20,7 @@ where
 {
     what_is_accepted_stays_readable(&make().await).await;
     a_panic_in_a_step_fails_the_execution(&make().await).await;
+    page_tokens_open_only_for_the_request_that_issued_them(&make().await).await;
 }
 
 struct NoTasks;
@@ -234,5 +235,133 @@ async fn a_panic_in_a_step_fails_the_execution<B: Store + Queue + Clone>(b: &B) 
         last.map(|e| e["type"].clone()),
         Some(json!("ExecutionFailed")),
         "contract: the failure is recorded last"
+    );
+}
+
+async fn page_tokens_open_only_for_the_request_that_issued_them<B: Store + Queue + Clone>(b: &B) {
+    let s = service(b);
+    let chain = r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},"B":{"Type":"Pass","End":true}}}"#;
+    let one = machine(&s, "One", chain).await;
+    let two = machine(&s, "Two", chain).await;
+    let mut executions = Vec::new();
+    for (sm, name) in [(&one, "a"), (&one, "b"), (&two, "c"), (&two, "d")] {
+        let started = s.start_execution(start(sm, name, "{}".into())).await;
+        executions.push(ok(started, "start").execution_arn);
+    }
+    let page = |reverse_order, next_token| HistoryRequest {
+        max_results: 2,
+        reverse_order,
+        next_token,
+        ..HistoryRequest::default()
+    };
+    let first = ok(
+        s.get_execution_history(&executions[0], page(false, None))
+            .await,
+        "history",
+    );
+    let token = first
+        .next_token
+        .expect("contract: six events make three pages");
+    let invalid = |r: Result<_, ServiceError>, what: &str| {
+        assert!(
+            matches!(r, Err(ServiceError::InvalidToken(_))),
+            "contract: {what} is InvalidToken, got {r:?}"
+        );
+    };
+    invalid(
+        s.get_execution_history(&executions[1], page(false, Some(token.clone())))
+            .await
+            .map(|_| ()),
+        "a history token used for another execution",
+    );
+    invalid(
+        s.get_execution_history(&executions[0], page(true, Some(token.clone())))
+            .await
+            .map(|_| ()),
+        "a history token used in the other order",
+    );
+    invalid(
+        s.get_execution_history(&executions[0], page(false, Some("2".into())))
+            .await
+            .map(|_| ()),
+        "a made-up history token",
+    );
+    let second = ok(
+        s.get_execution_history(&executions[0], page(false, Some(token)))
+            .await,
+        "the history token for its own request",
+    );
+    assert_eq!(
+        second.events.first().map(|e| e["id"].clone()),
+        Some(json!(3)),
+        "contract: a history token continues after its page"
+    );
+
+    let listed = ok(
+        s.list_executions(
+            &one,
+            None,
+            PageRequest {
+                max_results: 1,
+                next_token: None,
+            },
+        )
+        .await,
+        "list executions",
+    );
+    let token = listed
+        .next_token
+        .expect("contract: two executions, two pages");
+    let list = |sm: &str, status, token: &str| {
+        let page = PageRequest {
+            max_results: 1,
+            next_token: Some(token.to_string()),
+        };
+        let sm = sm.to_string();
+        let s = &s;
+        async move { s.list_executions(&sm, status, page).await.map(|_| ()) }
+    };
+    invalid(
+        list(&two, None, &token).await,
+        "a list token used for another state machine",
+    );
+    invalid(
+        list(&one, Some(Status::Succeeded), &token).await,
+        "a list token used with another status filter",
+    );
+    ok(
+        list(&one, None, &token).await,
+        "the list token for its own request",
+    );
+
+    let machines = ok(
+        s.list_state_machines(PageRequest {
+            max_results: 1,
+            next_token: None,
+        })
+        .await,
+        "list state machines",
+    );
+    let token = machines.next_token.expect("contract: two state machines");
+    invalid(
+        s.list_executions(
+            &one,
+            None,
+            PageRequest {
+                max_results: 1,
+                next_token: Some(token.clone()),
+            },
+        )
+        .await
+        .map(|_| ()),
+        "a state machine list token used to list executions",
+    );
+    ok(
+        s.list_state_machines(PageRequest {
+            max_results: 1,
+            next_token: Some(token),
+        })
+        .await,
+        "the state machine list token for its own request",
     );
 }

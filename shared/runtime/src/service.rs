@@ -483,11 +483,36 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         &self,
         page: PageRequest,
     ) -> Result<Page<StateMachineRecord>, ServiceError> {
+        let purpose = "ListStateMachines";
         let page = PageRequest {
             max_results: page_size(page.max_results),
-            next_token: page.next_token,
+            next_token: self.open_page_token(purpose, page.next_token)?,
         };
-        Ok(self.inner.store.list_state_machines(&page).await?)
+        let mut found = self.inner.store.list_state_machines(&page).await?;
+        found.next_token = self.page_token(purpose, found.next_token);
+        Ok(found)
+    }
+
+    /// A page token for the request `purpose` names: the backend's
+    /// position, sealed so that it opens for that request only (Step
+    /// Functions' tokens are as opaque, and bound to their request).
+    fn page_token(&self, purpose: &str, position: Option<String>) -> Option<String> {
+        position.map(|p| token::seal(&self.inner.config.token_key, purpose, &p))
+    }
+
+    /// The position in a page token from [`Service::page_token`] for the
+    /// same request; `InvalidToken` for any other token.
+    fn open_page_token(
+        &self,
+        purpose: &str,
+        token: Option<String>,
+    ) -> Result<Option<String>, ServiceError> {
+        token
+            .map(|t| {
+                token::unseal(&self.inner.config.token_key, purpose, &t)
+                    .map_err(|_| ServiceError::InvalidToken("Invalid token".into()))
+            })
+            .transpose()
     }
 
     /// DescribeStateMachineForExecution: the revision the execution runs.
@@ -694,15 +719,18 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         page: PageRequest,
     ) -> Result<Page<ExecutionSummary>, ServiceError> {
         self.describe_state_machine(state_machine_arn).await?;
+        let purpose = format!("ListExecutions {state_machine_arn} {status:?}");
         let query = ExecutionQuery {
             state_machine_arn: state_machine_arn.into(),
             status,
             page: PageRequest {
                 max_results: page_size(page.max_results),
-                next_token: page.next_token,
+                next_token: self.open_page_token(&purpose, page.next_token)?,
             },
         };
-        Ok(self.inner.store.list_executions(&query).await?)
+        let mut found = self.inner.store.list_executions(&query).await?;
+        found.next_token = self.page_token(&purpose, found.next_token);
+        Ok(found)
     }
 
     /// GetExecutionHistory: events in Step Functions' JSON shape, oldest
@@ -713,11 +741,12 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         req: HistoryRequest,
     ) -> Result<HistoryPage, ServiceError> {
         self.load_header(arn).await?;
-        let after = match &req.next_token {
+        let purpose = format!("GetExecutionHistory {arn} {}", req.reverse_order);
+        let after = match self.open_page_token(&purpose, req.next_token)? {
             None => None,
             Some(t) => Some(
                 t.parse::<u64>()
-                    .map_err(|_| ServiceError::InvalidToken(t.clone()))?,
+                    .map_err(|_| ServiceError::InvalidToken("Invalid token".into()))?,
             ),
         };
         let limit = page_size(req.max_results);
@@ -731,7 +760,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         let more = events.len() > limit;
         events.truncate(limit);
         let next_token = if more {
-            events.last().map(|e| e.id.to_string())
+            self.page_token(&purpose, events.last().map(|e| e.id.to_string()))
         } else {
             None
         };
