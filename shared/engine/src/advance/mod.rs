@@ -139,6 +139,13 @@ pub fn advance_or_fail(
     }
 }
 
+/// What `output_stage` learnt of the output it built by a ResultPath merge.
+struct SizeHint {
+    output: Arc<Value>,
+    size: usize,
+    too_deep: bool,
+}
+
 /// A state's output and the variables it assigned.
 type StageOutput = (Arc<Value>, Option<Map<String, Value>>);
 
@@ -182,8 +189,9 @@ struct Run<'a, 'e> {
     /// through (Choice, Succeed, OutputPath `$`) are not measured again.
     input_sizes: HashMap<FrameId, (Arc<Value>, usize)>,
     /// The size of the output `output_stage` just built, when it could be
-    /// derived from the input's size (a ResultPath merge), for `exit`.
-    size_hint: RefCell<Option<(Arc<Value>, usize)>>,
+    /// derived from the input's size (a ResultPath merge), for `exit`; and
+    /// whether it nests too deep, found from the one member that changed.
+    size_hint: RefCell<Option<SizeHint>>,
     /// The execution's transitions when this step began.
     transitions_before: u64,
     /// Whether this step has asked for a [`Timer::Continue`] already.

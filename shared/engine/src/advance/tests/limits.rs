@@ -339,3 +339,22 @@ fn timers_beyond_year_9999_are_set_at_its_last_instant() {
     let (_, step) = start(&sm, json!({"t": 9_000_000_000_000_000_i64}));
     assert_eq!(timers(&step), [(ROOT, 1, Timer::TaskTimeout, MAX_TIME)]);
 }
+
+#[test]
+fn a_result_merged_into_the_input_too_deep_fails_the_state() {
+    // B's output is measured from its input's size (a ResultPath merge):
+    // its depth from the one member that changed.
+    let sm = machine(json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Next": "B"},
+        "B": {"Type": "Pass", "Result": nested(MAX_DEPTH), "ResultPath": "$.r", "Next": "C"},
+        "C": {"Type": "Pass", "Result": nested(MAX_DEPTH - 1), "ResultPath": "$.r", "End": true}
+    }}));
+    let (exec, _) = start(&sm, json!({"k": [1]}));
+    assert_eq!(exec.error.as_deref(), Some("States.DataLimitExceeded"));
+    assert!(exec.cause.as_deref().is_some_and(|c| c.contains("'B'")));
+    let sm = machine(json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Next": "C"},
+        "C": {"Type": "Pass", "Result": nested(MAX_DEPTH - 1), "ResultPath": "$.r", "End": true}
+    }}));
+    assert_eq!(start(&sm, json!({"k": [1]})).0.status, Status::Succeeded);
+}
