@@ -4,9 +4,14 @@
 //! moves every frame it can through states that need nothing from the
 //! world (Pass, Choice, Succeed, Fail, zero-length Wait, whole Parallel
 //! branches and Map iterations made of those) and stops each frame at a
-//! Task, a Wait, a retry back-off, a wait for its children, or its end.
+//! Task, a Wait, a retry back-off, a wait for its children, or its end —
+//! or once the step has entered [`MAX_TRANSITIONS_PER_STEP`] states, when
+//! the frames left wait for a `Timer::Continue` due at once: a step is
+//! always bounded, even in an endless loop.
 //! Frames are processed from a queue, never by recursion, so a Map of
 //! 10,000 iterations is 10,000 queue entries, not 10,000 stack frames.
+//!
+//! [`MAX_TRANSITIONS_PER_STEP`]: crate::limits::MAX_TRANSITIONS_PER_STEP
 //!
 //! Call-order contract for the shell: persist the execution and
 //! `Step::history` atomically, then perform `Step::effects`. If `advance`
