@@ -44,7 +44,12 @@ fn svc() -> Svc {
     )
 }
 
-async fn machine(s: &Svc, name: &str, def: &str, kind: WorkflowType) -> String {
+async fn machine<C: Clock>(
+    s: &Service<Embedded, Embedded, Tasks, C>,
+    name: &str,
+    def: &str,
+    kind: WorkflowType,
+) -> String {
     s.create_state_machine(CreateStateMachine {
         name: name.into(),
         definition: def.into(),
@@ -439,27 +444,26 @@ async fn recovery_from_a_data_dir_finishes_waiting_executions() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_worker_loop_runs_executions_concurrently() {
+type WallSvc = Service<Embedded, Embedded, Tasks, SystemClock>;
+
+fn wall_clock_service() -> WallSvc {
     let db = Embedded::memory().unwrap();
-    let s: Service<Embedded, Embedded, Tasks, SystemClock> = Service::new(
+    Service::new(
         db.clone(),
         db,
         Tasks::default(),
         SystemClock,
         Config::default(),
-    );
-    let arn = s
-        .create_state_machine(CreateStateMachine {
-            name: "T".into(),
-            definition: TASK.into(),
-            role_arn: "r".into(),
-            kind: WorkflowType::Standard,
-            description: None,
-        })
-        .await
-        .unwrap()
-        .arn;
+    )
+}
+
+/// Runs the worker loop until the sender is used (or dropped).
+fn start_worker(
+    s: &WallSvc,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let worker = tokio::spawn({
         let s = s.clone();
@@ -470,6 +474,14 @@ async fn the_worker_loop_runs_executions_concurrently() {
             .await
         }
     });
+    (tx, worker)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_loop_runs_executions_concurrently() {
+    let s = wall_clock_service();
+    let arn = machine(&s, "T", TASK, WorkflowType::Standard).await;
+    let (tx, worker) = start_worker(&s);
     let mut arns = Vec::new();
     for i in 0..50 {
         arns.push(
@@ -541,27 +553,10 @@ async fn issue_12_express_executions_time_out_at_five_minutes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_12_an_endless_express_loop_ends_at_its_timeout_with_bounded_history() {
     use std::time::Duration;
-    let db = Embedded::memory().unwrap();
-    let s: Service<Embedded, Embedded, Tasks, SystemClock> = Service::new(
-        db.clone(),
-        db,
-        Tasks::default(),
-        SystemClock,
-        Config::default(),
-    );
-    let arn = s
-        .create_state_machine(CreateStateMachine {
-            name: "Endless".into(),
-            definition: r#"{"TimeoutSeconds":1,"StartAt":"A","States":{
-                "A":{"Type":"Pass","Next":"B"},"B":{"Type":"Pass","Next":"A"}}}"#
-                .into(),
-            role_arn: "r".into(),
-            kind: WorkflowType::Express,
-            description: None,
-        })
-        .await
-        .unwrap()
-        .arn;
+    let s = wall_clock_service();
+    let endless = r#"{"TimeoutSeconds":1,"StartAt":"A","States":{
+        "A":{"Type":"Pass","Next":"B"},"B":{"Type":"Pass","Next":"A"}}}"#;
+    let arn = machine(&s, "Endless", endless, WorkflowType::Express).await;
     // Guards against the old behaviour, a call that never returns.
     let guard = Duration::from_secs(120);
     let r = tokio::time::timeout(guard, s.start_sync_execution(start(&arn, "sync", "{}")))
@@ -574,16 +569,7 @@ async fn issue_12_an_endless_express_loop_ends_at_its_timeout_with_bounded_histo
     );
     assert!(r.transitions > flowstate_engine::limits::MAX_TRANSITIONS_PER_STEP);
 
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let worker = tokio::spawn({
-        let s = s.clone();
-        async move {
-            s.run_worker(async {
-                let _ = rx.await;
-            })
-            .await
-        }
-    });
+    let (tx, worker) = start_worker(&s);
     let started = tokio::time::timeout(guard, s.start_execution(start(&arn, "async", "{}")))
         .await
         .expect("StartExecution returns")

@@ -2,13 +2,11 @@
 //! Service accepts stays readable, also by a Service started afresh (a
 //! restart), and a step that panics fails its execution durably.
 
+use crate::contract::{ok, NoTasks};
 use crate::{Config, CreateStateMachine, HistoryRequest, Service, ServiceError, StartExecution};
 use flowstate_engine::limits::MAX_DEPTH;
 use flowstate_engine::Status;
-use flowstate_ports::{
-    InvokeContext, Invoker, PageRequest, Queue, SimulatedClock, StepWrite, Store, TaskInvocation,
-    TaskResult, WorkflowType,
-};
+use flowstate_ports::{PageRequest, Queue, SimulatedClock, StepWrite, Store, WorkflowType};
 use serde_json::{json, Value};
 use std::future::Future;
 
@@ -21,18 +19,6 @@ where
     what_is_accepted_stays_readable(&make().await).await;
     a_panic_in_a_step_fails_the_execution(&make().await).await;
     page_tokens_open_only_for_the_request_that_issued_them(&make().await).await;
-}
-
-struct NoTasks;
-
-impl Invoker for NoTasks {
-    fn invoke(
-        &self,
-        _: &InvokeContext,
-        _: &TaskInvocation,
-    ) -> impl Future<Output = TaskResult> + Send {
-        std::future::ready(TaskResult::AwaitingCallback)
-    }
 }
 
 type Svc<B> = Service<B, B, NoTasks, SimulatedClock>;
@@ -49,13 +35,6 @@ fn service<B: Store + Queue + Clone>(b: &B) -> Svc<B> {
         SimulatedClock::new(1_000),
         config,
     )
-}
-
-fn ok<T, E: std::fmt::Debug>(r: Result<T, E>, rule: &str) -> T {
-    match r {
-        Ok(v) => v,
-        Err(e) => panic!("contract: {rule}: unexpected error {e:?}"),
-    }
 }
 
 async fn machine<B: Store + Queue + Clone>(s: &Svc<B>, name: &str, definition: &str) -> String {

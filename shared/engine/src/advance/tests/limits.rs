@@ -21,6 +21,15 @@ fn with_limits(limits: Limits) -> Execution {
     })
 }
 
+/// [`advance_or_fail`] at [`NOW`]: a panic is a failing step.
+fn apply_or_fail(exec: &mut Execution, sm: &StateMachine, event: Event) -> Step {
+    let env = Env {
+        now: NOW,
+        token_key: KEY,
+    };
+    advance_or_fail(exec, sm, event, &env).expect("the failure is a step")
+}
+
 fn nested(levels: usize) -> Value {
     (0..levels).fold(json!(1), |v, _| json!([v]))
 }
@@ -175,16 +184,7 @@ fn issue_12_a_panic_while_starting_fails_the_execution_with_states_runtime() {
     let mut sm = machine(json!({"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}));
     sm.blocks[0].start_at = 99;
     let mut exec = Execution::new(info(json!({"k": 1})));
-    let step = advance_or_fail(
-        &mut exec,
-        &sm,
-        Event::Start,
-        &Env {
-            now: NOW,
-            token_key: KEY,
-        },
-    )
-    .expect("the failure is a step");
+    let step = apply_or_fail(&mut exec, &sm, Event::Start);
     assert_eq!(exec.status, Status::Failed);
     assert_eq!(exec.error.as_deref(), Some("States.Runtime"));
     assert!(exec
@@ -209,16 +209,7 @@ fn issue_12_a_panic_in_a_later_step_fails_it_after_the_last_applied_step() {
     let t = state(&sm, "T");
     let mut exec = waiting_for_task(&sm, "T", json!({}));
     sm.states[t].next = Some(99);
-    let step = advance_or_fail(
-        &mut exec,
-        &sm,
-        succeeded(ROOT, 1, json!({})),
-        &Env {
-            now: NOW,
-            token_key: KEY,
-        },
-    )
-    .expect("the failure is a step");
+    let step = apply_or_fail(&mut exec, &sm, succeeded(ROOT, 1, json!({})));
     assert_eq!(exec.status, Status::Failed);
     assert_eq!(exec.error.as_deref(), Some("States.Runtime"));
     // The interrupted step's events are gone; the failure follows event 4.
