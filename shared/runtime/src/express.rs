@@ -87,6 +87,9 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                 Err(EngineError::Stale { .. }) => {}
                 Err(e) => return Err(ServiceError::Internal(format!("{arn}: {e}"))),
             }
+            // A loop of Pass states waits for nothing between its steps:
+            // let the server's other work run in between.
+            tokio::task::yield_now().await;
         }
         Ok(crate::service::describe_pub(&rec))
     }
