@@ -9,6 +9,7 @@
 //! [`TaskResult::into_event`] turns back into the [`Event`] that answers it.
 
 use crate::history::HistoryEvent;
+pub use crate::limits::Limits;
 use flowstate_asl::definition::{BlockId, StateId};
 use flowstate_asl::errors::Failure;
 use serde::{Deserialize, Serialize};
@@ -41,26 +42,6 @@ impl Status {
             Status::Aborted => "ABORTED",
         }
     }
-}
-
-/// Limits that depend on the workflow type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Limits {
-    /// Standard workflows stop at 25,000 history events.
-    pub max_history_events: Option<u64>,
-    /// Payloads above this fail with `States.DataLimitExceeded` (256 KiB).
-    pub max_payload_bytes: usize,
-}
-
-impl Limits {
-    pub const STANDARD: Limits = Limits {
-        max_history_events: Some(25_000),
-        max_payload_bytes: 256 * 1024,
-    };
-    pub const EXPRESS: Limits = Limits {
-        max_history_events: None,
-        max_payload_bytes: 256 * 1024,
-    };
 }
 
 /// Who and what an execution is: fixed at start.
@@ -154,6 +135,11 @@ pub enum Waiting {
     NotStarted,
     /// A finished branch or iteration, holding its result until the join.
     Done(Arc<Value>),
+    /// About to enter its current state in the next step: the step that
+    /// brought it here had entered as many states as one step may
+    /// ([`crate::limits::MAX_TRANSITIONS_PER_STEP`]). [`Timer::Continue`]
+    /// resumes every frame waiting so.
+    Continue,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -215,6 +201,12 @@ pub enum Event {
         error: Option<String>,
         cause: Option<String>,
     },
+    /// Advancing the execution failed inside the engine — a panic the
+    /// shell caught, i.e. a bug — so it fails with `States.Runtime` and
+    /// this cause rather than stay running and fail the same way again.
+    InternalError {
+        cause: String,
+    },
 }
 
 /// Which timer fired. The order is only there so that timers can sit in
@@ -226,6 +218,9 @@ pub enum Timer {
     TaskTimeout,
     Heartbeat,
     ExecutionTimeout,
+    /// Resumes the frames a step left [`Waiting::Continue`]. Scheduled for
+    /// the root frame (seq 0) at the step's own time: it is due at once.
+    Continue,
 }
 
 /// What a step asks the world to do, after the step is committed.
@@ -275,11 +270,25 @@ pub enum TaskResult {
 }
 
 impl TaskResult {
-    /// The event that answers the invocation made for `frame` at `seq`;
-    /// `None` while the answer is still to come through a callback.
-    pub fn into_event(self, frame: FrameId, seq: u64) -> Option<Event> {
+    /// The event that answers `task`, invoked for `frame` at `seq`; `None`
+    /// while the answer is still to come through a callback.
+    ///
+    /// A result over Step Functions' 256 KiB, or nested deeper than the
+    /// engine keeps ([`crate::limits::MAX_DEPTH`]), fails the task with
+    /// `States.DataLimitExceeded` here, before any shell queues or stores it.
+    pub fn into_event(self, frame: FrameId, seq: u64, task: &TaskInvocation) -> Option<Event> {
         match self {
-            TaskResult::Succeeded(output) => Some(Event::TaskSucceeded { frame, seq, output }),
+            TaskResult::Succeeded(output) => Some(match crate::limits::check_result(&output) {
+                Ok(()) => Event::TaskSucceeded { frame, seq, output },
+                Err(problem) => Event::TaskFailed {
+                    frame,
+                    seq,
+                    error: flowstate_asl::errors::StatesError::DataLimitExceeded
+                        .name()
+                        .into(),
+                    cause: Some(problem.cause(&task.state_name)),
+                },
+            }),
             TaskResult::Failed(f) => Some(Event::TaskFailed {
                 frame,
                 seq,

@@ -25,7 +25,7 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::sync::Arc;
 
-fn ok<T, E: Debug>(r: Result<T, E>, rule: &str) -> T {
+pub(crate) fn ok<T, E: Debug>(r: Result<T, E>, rule: &str) -> T {
     match r {
         Ok(v) => v,
         Err(e) => panic!("contract: {rule}: unexpected error {e:?}"),
@@ -39,6 +39,7 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = B>,
 {
+    crate::contract_limits::run_all(&make).await;
     state_machines(&make().await).await;
     create_or_update_state_machine(&make().await).await;
     idempotent_create(&make().await).await;
@@ -209,7 +210,7 @@ async fn state_machines<B: Store>(b: &B) {
 }
 
 /// The service's tasks are never performed: these rules start none.
-struct NoTasks;
+pub(crate) struct NoTasks;
 
 impl Invoker for NoTasks {
     fn invoke(

@@ -29,7 +29,9 @@
 //! [`Clock`]: flowstate_ports::Clock
 
 mod children;
+pub mod constraints;
 pub mod contract;
+mod contract_limits;
 mod error;
 mod express;
 mod finished;

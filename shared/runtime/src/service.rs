@@ -2,13 +2,15 @@
 //! machinery that advances executions (apply an event, commit, perform
 //! effects from the outbox).
 
+use crate::constraints;
 use crate::locks::ExecLocks;
 use crate::names::{self, check_name};
 use crate::ServiceError;
 use flowstate_asl::definition::StateMachine;
 use flowstate_asl::validate::{validate, Diagnostic, Severity};
 use flowstate_engine::{
-    advance, token, Effect, EngineError, Env, Event, Execution, ExecutionInfo, Limits, Status,
+    advance_or_fail, token, Effect, EngineError, Env, Event, Execution, ExecutionInfo, Limits,
+    Status,
 };
 use flowstate_ports::{
     Clock, Created, ExecutionHeader, ExecutionMeta, ExecutionQuery, ExecutionRecord,
@@ -343,6 +345,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         &self,
         req: CreateStateMachine,
     ) -> Result<StateMachineRecord, ServiceError> {
+        constraints::check_definition_length(&req.definition)?;
         check_name(&req.name)?;
         parse_definition(&req.definition)?;
         let c = &self.inner.config;
@@ -395,6 +398,9 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         arn: &str,
         req: UpdateStateMachine,
     ) -> Result<StateMachineRecord, ServiceError> {
+        if let Some(d) = &req.definition {
+            constraints::check_definition_length(d)?;
+        }
         let mut sm = self.describe_state_machine(arn).await?;
         if let Some(d) = req.definition {
             parse_definition(&d)?;
@@ -421,6 +427,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         &self,
         req: CreateStateMachine,
     ) -> Result<StateMachineRecord, ServiceError> {
+        constraints::check_definition_length(&req.definition)?;
         let c = &self.inner.config;
         let arn = names::state_machine_arn(&c.region, &c.account, &req.name);
         // Each round loses only to another writer's completed write, so a
@@ -476,11 +483,36 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         &self,
         page: PageRequest,
     ) -> Result<Page<StateMachineRecord>, ServiceError> {
+        let purpose = "ListStateMachines";
         let page = PageRequest {
             max_results: page_size(page.max_results),
-            next_token: page.next_token,
+            next_token: self.open_page_token(purpose, page.next_token)?,
         };
-        Ok(self.inner.store.list_state_machines(&page).await?)
+        let mut found = self.inner.store.list_state_machines(&page).await?;
+        found.next_token = self.page_token(purpose, found.next_token);
+        Ok(found)
+    }
+
+    /// A page token for the request `purpose` names: the backend's
+    /// position, sealed so that it opens for that request only (Step
+    /// Functions' tokens are as opaque, and bound to their request).
+    fn page_token(&self, purpose: &str, position: Option<String>) -> Option<String> {
+        position.map(|p| token::seal(&self.inner.config.token_key, purpose, &p))
+    }
+
+    /// The position in a page token from [`Service::page_token`] for the
+    /// same request; `InvalidToken` for any other token.
+    fn open_page_token(
+        &self,
+        purpose: &str,
+        token: Option<String>,
+    ) -> Result<Option<String>, ServiceError> {
+        token
+            .map(|t| {
+                token::unseal(&self.inner.config.token_key, purpose, &t)
+                    .map_err(|_| ServiceError::InvalidToken("Invalid token".into()))
+            })
+            .transpose()
     }
 
     /// DescribeStateMachineForExecution: the revision the execution runs.
@@ -550,16 +582,19 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         arn: String,
         name: String,
     ) -> Result<ExecutionRecord, ServiceError> {
+        if let Some(text) = &req.input {
+            constraints::check_payload_size("input", text)?;
+        }
         let input: Value = match &req.input {
             None => Value::Object(Default::default()),
             Some(text) => serde_json::from_str(text).map_err(|e| {
                 ServiceError::InvalidExecutionInput(format!("Invalid execution input: {e}"))
             })?,
         };
-        if req.input.as_ref().is_some_and(|t| t.len() > 256 * 1024) {
-            return Err(ServiceError::InvalidExecutionInput(
-                "the input is larger than 262144 bytes".into(),
-            ));
+        if let Some(why) = constraints::payload_too_deep(&input) {
+            return Err(ServiceError::InvalidExecutionInput(format!(
+                "Invalid execution input: {why}"
+            )));
         }
         let info = ExecutionInfo {
             arn,
@@ -626,7 +661,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             now,
             token_key: &c.token_key,
         };
-        let step = advance(&mut rec.execution, &machine, Event::Start, &env)
+        let step = advance_or_fail(&mut rec.execution, &machine, Event::Start, &env)
             .map_err(|e| ServiceError::Internal(format!("cannot start {arn}: {e}")))?;
         let outbox = outbox_entries(&rec, &step.effects, now, self.keeps_finished(&rec));
         let write = StepWrite {
@@ -684,15 +719,18 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         page: PageRequest,
     ) -> Result<Page<ExecutionSummary>, ServiceError> {
         self.describe_state_machine(state_machine_arn).await?;
+        let purpose = format!("ListExecutions {state_machine_arn} {status:?}");
         let query = ExecutionQuery {
             state_machine_arn: state_machine_arn.into(),
             status,
             page: PageRequest {
                 max_results: page_size(page.max_results),
-                next_token: page.next_token,
+                next_token: self.open_page_token(&purpose, page.next_token)?,
             },
         };
-        Ok(self.inner.store.list_executions(&query).await?)
+        let mut found = self.inner.store.list_executions(&query).await?;
+        found.next_token = self.page_token(&purpose, found.next_token);
+        Ok(found)
     }
 
     /// GetExecutionHistory: events in Step Functions' JSON shape, oldest
@@ -703,11 +741,12 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         req: HistoryRequest,
     ) -> Result<HistoryPage, ServiceError> {
         self.load_header(arn).await?;
-        let after = match &req.next_token {
+        let purpose = format!("GetExecutionHistory {arn} {}", req.reverse_order);
+        let after = match self.open_page_token(&purpose, req.next_token)? {
             None => None,
             Some(t) => Some(
                 t.parse::<u64>()
-                    .map_err(|_| ServiceError::InvalidToken(t.clone()))?,
+                    .map_err(|_| ServiceError::InvalidToken("Invalid token".into()))?,
             ),
         };
         let limit = page_size(req.max_results);
@@ -721,7 +760,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         let more = events.len() > limit;
         events.truncate(limit);
         let next_token = if more {
-            events.last().map(|e| e.id.to_string())
+            self.page_token(&purpose, events.last().map(|e| e.id.to_string()))
         } else {
             None
         };
@@ -792,8 +831,14 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         task_token: &str,
         output: &str,
     ) -> Result<(), ServiceError> {
+        constraints::check_payload_size("output", output)?;
         let output: Value = serde_json::from_str(output)
             .map_err(|e| ServiceError::InvalidOutput(format!("Invalid output: {e}")))?;
+        if let Some(why) = constraints::payload_too_deep(&output) {
+            return Err(ServiceError::InvalidOutput(format!(
+                "Invalid output: {why}"
+            )));
+        }
         self.callback(task_token, |frame, seq| Event::TaskSucceeded {
             frame,
             seq,
@@ -871,7 +916,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                 now,
                 token_key: &self.inner.config.token_key,
             };
-            let step = match advance(&mut rec.execution, &machine, event.clone(), &env) {
+            let step = match advance_or_fail(&mut rec.execution, &machine, event.clone(), &env) {
                 Ok(step) => step,
                 // `advance` checks these before it changes anything: the
                 // value is still the stored one, keep it decoded (a Map's
@@ -1090,7 +1135,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                 self.inner.invoker.invoke(&ctx, invocation).await
             }
         };
-        Ok(result.into_event(*frame, *seq))
+        Ok(result.into_event(*frame, *seq, invocation))
     }
 
     /// A `Perform` message: performs the deferred Task invocation and

@@ -3,7 +3,7 @@
 //! (results in branch or item order, tolerated failures), and aborting the
 //! siblings of a child that fails the whole state.
 
-use super::io::{not_an_integer, unexpected_type, Resolved};
+use super::io::{check_depth, not_an_integer, unexpected_type, Resolved};
 use super::{Outcome, Resume, Run};
 use crate::dataflow::{self, runtime};
 use crate::execution::*;
@@ -33,6 +33,9 @@ impl Run<'_, '_> {
             }
             Io::Jsonata { .. } => f.input.clone(),
         };
+        if !Arc::ptr_eq(&input, &f.input) {
+            check_depth(&input, &state.name)?;
+        }
         let vars = f.variables.clone();
         let hidden = f.hidden;
         let started = self.emit(fid, Details::ParallelStateStarted);
@@ -145,6 +148,9 @@ impl Run<'_, '_> {
                     self.eval_jsonata(f, t, states, "ItemSelector")?
                 }
             };
+            if m.item_selector.is_some() {
+                check_depth(&v, &state.name)?;
+            }
             inputs.push(v);
         }
         let n = inputs.len();

@@ -5,10 +5,11 @@
 //! Also the evaluation helpers the states use: the scope, the JSONata
 //! `$states` binding, and fields given as a literal, a path or JSONata.
 
-use super::{Resume, Run, StageOutput};
+use super::{Resume, Run, SizeHint, StageOutput};
 use crate::dataflow::{self, runtime};
 use crate::execution::*;
 use crate::history::{Details, StateType};
+use crate::limits::{nests_deeper_than, MAX_DEPTH};
 use crate::scope::EvalScope;
 use flowstate_asl::definition::{Assign, Dynamic, Io, ResultPath, StateId};
 use flowstate_asl::errors::{Failure, StatesError};
@@ -60,15 +61,23 @@ impl Run<'_, '_> {
         next: Option<StateId>,
         assigned: Option<Map<String, Value>>,
     ) -> Option<Resume> {
+        let (known, merged_too_deep) = self.known_size(fid, &output);
         let f = self.exec.frames.get(&fid)?;
         let state = self.sm.state(f.state);
+        // Depth first: measuring sizes recurses into the value. An output
+        // that is the input passed through was checked as an output before;
+        // of a merge, only the member that changed needed a look.
+        let output_too_deep =
+            merged_too_deep.unwrap_or_else(|| !Arc::ptr_eq(&output, &f.input) && too_deep(&output));
+        if output_too_deep || assigned.iter().flat_map(|v| v.values()).any(too_deep) {
+            self.finish_frame(fid, Err(depth_failure(&state.name)));
+            return None;
+        }
         let variable_problem = assigned
             .as_ref()
             .and_then(|vars| variable_limit_exceeded(&f.variables, vars, &state.name));
         let limit = self.exec.info.limits.max_payload_bytes;
-        let size = self
-            .known_size(fid, &output)
-            .unwrap_or_else(|| dataflow::json_size(&output));
+        let size = known.unwrap_or_else(|| dataflow::json_size(&output));
         if size > limit {
             let failure = Failure::states(
                 StatesError::DataLimitExceeded,
@@ -129,16 +138,17 @@ impl Run<'_, '_> {
     }
 
     /// The size of `output` when already known: the frame's input passed
-    /// through, or a merge `output_stage` measured incrementally.
-    fn known_size(&mut self, fid: FrameId, output: &Arc<Value>) -> Option<usize> {
-        if let Some((v, size)) = self.size_hint.get_mut().take() {
-            if Arc::ptr_eq(&v, output) {
-                return Some(size);
+    /// through, or a merge `output_stage` measured incrementally — then
+    /// also whether it nests too deep.
+    fn known_size(&mut self, fid: FrameId, output: &Arc<Value>) -> (Option<usize>, Option<bool>) {
+        if let Some(hint) = self.size_hint.get_mut().take() {
+            if Arc::ptr_eq(&hint.output, output) {
+                return (Some(hint.size), Some(hint.too_deep));
             }
         }
         match self.input_sizes.get(&fid) {
-            Some((v, size)) if Arc::ptr_eq(v, output) => Some(*size),
-            _ => None,
+            Some((v, size)) if Arc::ptr_eq(v, output) => (Some(*size), None),
+            _ => (None, None),
         }
     }
 
@@ -328,10 +338,15 @@ impl Run<'_, '_> {
                             (result_path, self.input_sizes.get(&fid))
                         {
                             if Arc::ptr_eq(raw, &f.input) && !Arc::ptr_eq(&merged, &f.input) {
-                                if let Some(size) =
+                                if let Some((size, member)) =
                                     dataflow::merged_size(p, raw, *raw_size, &merged)
                                 {
-                                    *self.size_hint.borrow_mut() = Some((merged.clone(), size));
+                                    *self.size_hint.borrow_mut() = Some(SizeHint {
+                                        output: merged.clone(),
+                                        size,
+                                        // The input nests no deeper than allowed.
+                                        too_deep: nests_deeper_than(member, MAX_DEPTH - 1),
+                                    });
                                 }
                             }
                         }
@@ -368,6 +383,28 @@ impl Run<'_, '_> {
                 Ok((out, assigned))
             }
         }
+    }
+}
+
+/// Whether a value nests deeper than [`MAX_DEPTH`]: kept, it could never
+/// be read back.
+fn too_deep(v: &Value) -> bool {
+    nests_deeper_than(v, MAX_DEPTH)
+}
+
+fn depth_failure(state: &str) -> Failure {
+    Failure::states(
+        StatesError::DataLimitExceeded,
+        crate::limits::TooLarge::Depth.cause(state),
+    )
+}
+
+/// `States.DataLimitExceeded` when `v`, a value state `state` built, nests
+/// too deep to keep.
+pub(super) fn check_depth(v: &Value, state: &str) -> Result<(), Failure> {
+    match too_deep(v) {
+        true => Err(depth_failure(state)),
+        false => Ok(()),
     }
 }
 

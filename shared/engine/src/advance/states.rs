@@ -5,6 +5,7 @@ use super::io::{plain_or_null, unexpected_type, Resolved};
 use super::{Outcome, Run};
 use crate::dataflow::{self, runtime};
 use crate::execution::*;
+use crate::limits::MAX_WAIT_SECONDS;
 use flowstate_asl::definition::{Condition, Dynamic, Fail, Io, Kind, Wait};
 use flowstate_asl::errors::{Failure, StatesError};
 use serde_json::Value;
@@ -144,7 +145,12 @@ impl Run<'_, '_> {
                 let secs = match self.resolve(f, d, &effective, "Seconds")? {
                     Resolved::Literal(v) => v.as_i64().unwrap_or(0),
                     Resolved::Path(v, path) => match v.as_ref().and_then(dataflow::as_exact_i64) {
-                        Some(n) if n >= 0 => n,
+                        Some(n) if (0..=MAX_WAIT_SECONDS).contains(&n) => n,
+                        Some(n) if n > MAX_WAIT_SECONDS => {
+                            return Err(runtime(format!(
+                                "The SecondsPath parameter references a wait longer than the {MAX_WAIT_SECONDS} seconds a Wait state allows: {path} == {n}"
+                            )))
+                        }
                         _ => {
                             return Err(runtime(format!(
                                 "The SecondsPath parameter cannot be parsed as a long value: {path} == {}",
@@ -153,7 +159,12 @@ impl Run<'_, '_> {
                         }
                     },
                     Resolved::Jsonata(v) => match dataflow::as_exact_i64(&v) {
-                        Some(n) if n >= 0 => n,
+                        Some(n) if (0..=MAX_WAIT_SECONDS).contains(&n) => n,
+                        Some(n) if n > MAX_WAIT_SECONDS => {
+                            return Err(flowstate_asl::jsonata::query_error(format!(
+                                "The JSONata expression specified for the field 'Seconds' returned {n}, a wait longer than the {MAX_WAIT_SECONDS} seconds a Wait state allows"
+                            )))
+                        }
                         _ => return Err(unexpected_type("Seconds", "integer", &v)),
                     },
                 };

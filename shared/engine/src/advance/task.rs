@@ -3,6 +3,7 @@
 //! heartbeat timers, heartbeats, and the answer (succeeded, failed, timed
 //! out) with its history events.
 
+use super::io::check_depth;
 use super::{Outcome, Resume, Run};
 use crate::dataflow::runtime;
 use crate::execution::*;
@@ -45,6 +46,9 @@ impl Run<'_, '_> {
             }
             Io::Jsonata { .. } => input.clone(),
         };
+        if !Arc::ptr_eq(&parameters, &input) {
+            check_depth(&parameters, &state.name)?;
+        }
         let timeout = self.dynamic_u64(f, &task.timeout_seconds, &input, "TimeoutSeconds")?;
         let heartbeat = self.dynamic_u64(f, &task.heartbeat_seconds, &input, "HeartbeatSeconds")?;
         let kind = crate::integration_kind(&task.resource);

@@ -7,12 +7,13 @@
 mod failure;
 mod fan_out;
 mod jsonata;
+mod limits;
 mod states;
 mod task;
 
 use crate::execution::*;
 use crate::history::Details;
-use crate::{advance, Env};
+use crate::{advance, advance_or_fail, Env};
 use flowstate_asl::definition::{StateId, StateMachine};
 use serde_json::{json, Value};
 use std::sync::Arc;
