@@ -28,13 +28,16 @@
 //! [`Invoker`]: flowstate_ports::Invoker
 //! [`Clock`]: flowstate_ports::Clock
 
+mod apply;
+mod cache;
 mod children;
 pub mod contract;
 mod error;
 mod express;
 mod finished;
-mod locks;
 pub mod names;
+mod perform;
+mod retry;
 mod service;
 mod worker;
 

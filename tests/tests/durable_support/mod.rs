@@ -161,6 +161,26 @@ impl<B: Store> Store for Faulty<B> {
             self.inner.pending_outbox(before, limit)
         )
     }
+    async fn claim_outbox(
+        &self,
+        id: &str,
+        holder: Option<&str>,
+        now: i64,
+        claim: &Claim,
+    ) -> Result<Option<OutboxEntry>, StoreError> {
+        io!(
+            self,
+            "claim_outbox",
+            self.inner.claim_outbox(id, holder, now, claim)
+        )
+    }
+    async fn load_frame(
+        &self,
+        arn: &str,
+        frame: flowstate_engine::FrameId,
+    ) -> Result<Option<flowstate_engine::Frame>, StoreError> {
+        io!(self, "load_frame", self.inner.load_frame(arn, frame))
+    }
 }
 
 impl<B: Queue> Queue for Faulty<B> {
@@ -177,6 +197,9 @@ impl<B: Queue> Queue for Faulty<B> {
     }
     async fn ack(&self, receipt: &str) -> Result<(), StoreError> {
         io!(self, "ack", self.inner.ack(receipt))
+    }
+    async fn retry(&self, receipt: &str, now: i64, delay_ms: i64) -> Result<(), StoreError> {
+        io!(self, "retry", self.inner.retry(receipt, now, delay_ms))
     }
     async fn next_due(&self) -> Result<Option<i64>, StoreError> {
         self.inner.next_due().await
@@ -248,7 +271,7 @@ pub enum Recovery {
     /// visibility timeout runs out — simulated by releasing them, the
     /// timeout being wall-clock seconds — and the new process performs
     /// pending effects with [`Service::sweep_outbox`], as the stepper's
-    /// periodic sweep does.
+    /// periodic sweep does once the crashed process's claims lapsed.
     Sweep,
 }
 
@@ -433,7 +456,9 @@ pub async fn run_on<B: Store + Queue + Clone>(
                         svc.recover().await.unwrap();
                     }
                     Recovery::Sweep => {
-                        svc.sweep_outbox(clock.now()).await.unwrap();
+                        // As a sweep once the crashed process's claims lapsed.
+                        let lapsed = clock.now() + svc.config().claim_ms;
+                        svc.sweep_outbox(lapsed).await.unwrap();
                     }
                 }
             }

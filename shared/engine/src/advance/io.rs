@@ -47,6 +47,7 @@ impl Run<'_, '_> {
             f.entered_time = now;
             f.retry_counts.clear();
             f.effective = None;
+            f.iteration_inputs = None;
             f.data_rev = self.exec.version + 1;
             f.waiting = Waiting::Nothing;
         }
