@@ -8,6 +8,7 @@ use super::{Outcome, Resume, Run};
 use crate::dataflow::{self, runtime};
 use crate::execution::*;
 use crate::history::Details;
+use crate::scope::set_map_item;
 use flowstate_asl::definition::{Dynamic, Io, ItemSelector, Kind, MapState};
 use flowstate_asl::errors::{Failure, StatesError};
 use flowstate_asl::jsonata::Template;
@@ -148,24 +149,45 @@ impl Run<'_, '_> {
         let max_concurrency = self
             .dynamic_u64(f, &m.max_concurrency, &effective, "MaxConcurrency")?
             .unwrap_or(0);
-        // Each iteration's input, with $$.Map.Item visible to the ItemSelector.
-        let mut inputs = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            let v = match &m.item_selector {
-                None => item.clone(),
-                Some(ItemSelector::JsonPath(t)) => {
+        // Each iteration's input, with $$.Map.Item visible to the
+        // ItemSelector. What the selector sees besides the item is built
+        // once for all items: per item it would cost the execution's input
+        // (and, in JSONata, the Map's input) once per item.
+        let inputs: Vec<Value> = match &m.item_selector {
+            None => items.to_vec(),
+            Some(ItemSelector::JsonPath(t)) => {
+                let mut context = match self.scope(f, &state.name).context_value() {
+                    Value::Object(c) => c,
+                    _ => Map::new(),
+                };
+                let mut inputs = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    set_map_item(&mut context, i, item.clone());
+                    let built = Value::Object(std::mem::take(&mut context));
                     let mut scope = self.scope(f, &state.name);
-                    scope.map_item = Some((i, item));
-                    t.evaluate(&effective, &scope, seed)?
+                    scope.context = Some(&built);
+                    let v = t.evaluate(&effective, &scope, seed);
+                    if let Value::Object(c) = built {
+                        context = c;
+                    }
+                    inputs.push(v?);
                 }
-                Some(ItemSelector::Jsonata(t)) => {
-                    let states =
-                        self.states_binding(f, &state.name, None, None, None, Some((i, item)));
-                    self.eval_jsonata(f, t, states, "ItemSelector")?
+                inputs
+            }
+            Some(ItemSelector::Jsonata(t)) => {
+                let mut states = self.states_binding(f, &state.name, None, None, None, None);
+                let mut inputs = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    if let Some(Value::Object(context)) = states.get_mut("context") {
+                        set_map_item(context, i, item.clone());
+                    }
+                    let (v, back) = self.eval_jsonata_keeping(f, t, states, "ItemSelector");
+                    states = back;
+                    inputs.push(v?);
                 }
-            };
-            inputs.push(v);
-        }
+                inputs
+            }
+        };
         let n = inputs.len();
         let distributed = m.distributed;
         let map_run_arn = format!(

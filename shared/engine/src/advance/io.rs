@@ -151,6 +151,7 @@ impl Run<'_, '_> {
             retry_count: None,
             task_token: None,
             map_item: None,
+            context: None,
         }
     }
 
@@ -214,6 +215,7 @@ impl Run<'_, '_> {
             retry_count: None,
             task_token,
             map_item,
+            context: None,
         };
         let mut m = Map::new();
         m.insert("input".into(), (*f.input).clone());
@@ -234,6 +236,18 @@ impl Run<'_, '_> {
         states: Value,
         field: &str,
     ) -> Result<Value, Failure> {
+        self.eval_jsonata_keeping(f, template, states, field).0
+    }
+
+    /// [`Run::eval_jsonata`], giving the `$states` binding back for the
+    /// next evaluation (a Map's ItemSelector, once per item).
+    pub(super) fn eval_jsonata_keeping(
+        &self,
+        f: &Frame,
+        template: &Template,
+        states: Value,
+        field: &str,
+    ) -> (Result<Value, Failure>, Value) {
         let vars = &f.variables;
         let lookup = move |name: &str| vars.get(name);
         let scope = JsonataScope {
@@ -242,7 +256,8 @@ impl Run<'_, '_> {
             now_millis: self.env.now,
             seed: self.seed(f),
         };
-        template.evaluate(&scope, field)
+        let result = template.evaluate(&scope, field);
+        (result, scope.states)
     }
 
     /// Evaluates a field given as a literal, a path (read from `input`) or
