@@ -49,8 +49,11 @@ const TX_BYTES: usize = 3_500_000;
 /// items, so they stay small.
 const PACK_EVENTS: usize = 100;
 const PACK_BYTES: usize = 64 * 1024;
-/// The layout version in the header (`lv`): executions written in another
-/// layout are refused rather than misread.
+/// The layout version in the header (`lv`). Executions of the first
+/// layout (no `lv`: input and frame data inside the header and frames, one
+/// item per history event, write-ahead nonces in the header's set `ah`)
+/// can still be described and their history read; stepping or loading the
+/// frames of one is refused. Other layouts are refused rather than misread.
 const LAYOUT: i64 = 2;
 /// Layouts of executions kept in memory (see [`Layouts`]).
 const LAYOUTS_KEPT: usize = 8192;
@@ -118,6 +121,8 @@ pub(crate) struct Layout {
     next_frame_id: FrameId,
     live: Vec<(u64, u64)>,
     ahead: Vec<Ahead>,
+    /// Written by the first layout: its valid write-ahead nonces.
+    legacy: Option<HashSet<String>>,
 }
 
 impl Layout {
@@ -127,6 +132,18 @@ impl Layout {
             next_frame_id: doc.header.next_frame_id,
             live: doc.live.clone(),
             ahead: doc.ahead.clone(),
+            legacy: None,
+        }
+    }
+
+    /// Refuses to step (or load the frames of) an execution of the first
+    /// layout.
+    fn check_current(&self, arn: &str) -> Result<(), StoreError> {
+        match self.legacy {
+            None => Ok(()),
+            Some(_) => Err(StoreError::Backend(format!(
+                "{arn}: started by an earlier version of Flowstate (item layout 1); finish or stop it with that version"
+            ))),
         }
     }
 
@@ -232,14 +249,22 @@ impl AwsBackend {
         arn: &str,
         item: &Item,
     ) -> Result<Option<LoadedHeader>, StoreError> {
-        if get_n(item, "lv") != Some(LAYOUT) {
+        let lv = get_n(item, "lv");
+        if lv.is_some_and(|lv| lv != LAYOUT) {
             return Err(StoreError::Backend(format!(
-                "{arn}: stored by an earlier version of Flowstate (item layout {}); finish or remove it with that version",
-                get_n(item, "lv").unwrap_or(1)
+                "{arn}: stored in item layout {lv:?}, which this version of Flowstate does not know"
             )));
         }
         let doc: HeaderDoc = self.read_json("execution header", item).await?;
-        let layout = Layout::of(&doc);
+        let mut layout = Layout::of(&doc);
+        if lv.is_none() {
+            let nonces = item
+                .get("ah")
+                .and_then(|v| v.as_ss().ok())
+                .map(|v| v.iter().cloned().collect())
+                .unwrap_or_default();
+            layout.legacy = Some(nonces);
+        }
         self.inner.layouts.put(arn, layout.clone());
         Ok(Some(LoadedHeader {
             record: doc.header.into_record(BTreeMap::new()),
@@ -258,6 +283,7 @@ impl AwsBackend {
             let Some(loaded) = self.load_header(arn, true).await? else {
                 return Ok(None);
             };
+            loaded.layout.check_current(arn)?;
             if let Some(frames) = self.load_frames(arn, &loaded.layout).await? {
                 let mut record = loaded.record;
                 record.execution.frames = frames;
@@ -332,6 +358,7 @@ impl AwsBackend {
         if loaded.record.execution.status != Status::Running || !layout.is_live(id) {
             return Ok(None);
         }
+        layout.check_current(arn)?;
         let item = match layout.nonce_of(id) {
             None => got.remove(&(pk.clone(), plain)),
             Some(nonce) => self.get_item(&pk, &frame_sk('F', id, Some(nonce))).await?,
@@ -363,6 +390,7 @@ impl AwsBackend {
                 },
             },
         };
+        old.check_current(arn)?;
         let version = e.version;
         let removed: HashSet<FrameId> = step.frames_removed.iter().copied().collect();
 
@@ -736,6 +764,7 @@ impl AwsBackend {
         let Some(header) = self.load_header(arn, false).await? else {
             return Ok(Vec::new());
         };
+        let legacy = header.layout.legacy.as_ref();
         let last = header.record.execution.last_event_id;
         let limit = query.limit.max(1) as u64;
         let (from, to) = if query.reverse {
@@ -779,7 +808,12 @@ impl AwsBackend {
                 let Some((first, nonce)) = get_s(item, "SK").and_then(parse_sk) else {
                     continue;
                 };
-                if let Some(nonce) = nonce {
+                if let (Some(nonce), Some(legacy)) = (nonce, legacy) {
+                    // The first layout: valid nonces are in the header.
+                    if !legacy.contains(nonce) {
+                        continue;
+                    }
+                } else if let Some(nonce) = nonce {
                     let version = get_n(item, "wv").unwrap_or(-1) as u64;
                     let committed = match valid.get(&version) {
                         Some(n) => n.clone(),
@@ -797,7 +831,11 @@ impl AwsBackend {
                         continue;
                     }
                 }
-                let pack: Vec<HistoryEvent> = self.read_json("history events", item).await?;
+                let pack: Vec<HistoryEvent> = match legacy {
+                    // The first layout: one event per item.
+                    Some(_) => vec![self.read_json("history event", item).await?],
+                    None => self.read_json("history events", item).await?,
+                };
                 events.extend(pack.into_iter().filter(|e| (from..=to).contains(&e.id)));
                 if first <= from {
                     break 'pages;
@@ -858,6 +896,7 @@ fn next_layout(
         next_frame_id: e.next_frame_id,
         live,
         ahead,
+        legacy: None,
     }
 }
 
@@ -932,6 +971,7 @@ mod tests {
                     r: r.to_vec(),
                 })
                 .collect(),
+            legacy: None,
         }
     }
 

@@ -173,3 +173,74 @@ async fn the_header_stays_small_through_many_large_steps() {
         .unwrap();
     assert_eq!(loaded.execution, rec.execution);
 }
+
+/// An execution written by the first item layout (input inside the
+/// header, one item per history event, write-ahead nonces in `ah`) is
+/// still described and its history read; stepping it is refused with a
+/// message that says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_execution_of_the_first_layout_is_still_readable() {
+    let moto = flowstate_testkit::Moto::start();
+    let backend = moto.backend().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    let table = backend.settings().table.clone();
+    let s = |v: &str| AttributeValue::S(v.into());
+    let n = |v: u64| AttributeValue::N(v.to_string());
+    // What the first layout wrote for an execution that ran a Pass state.
+    let sm = StateMachine::from_value(
+        &json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+    )
+    .unwrap();
+    let mut rec = record(json!({"order": 7}));
+    let env = Env {
+        now: 1_000,
+        token_key: b"k",
+    };
+    let step = advance(&mut rec.execution, &sm, Event::Start, &env).unwrap();
+    let arn = rec.execution.info.arn.clone();
+    let pk = format!("X#{arn}");
+    let doc = json!({"header": flowstate_ports::ExecutionHeader::of(&rec), "live": []});
+    ddb.put_item()
+        .table_name(&table)
+        .item("PK", s(&pk))
+        .item("SK", s("E"))
+        .item("d", s(&doc.to_string()))
+        .item("n", n(1))
+        .item("ver", n(rec.execution.version))
+        .item("st", s("SUCCEEDED"))
+        .item("ah", AttributeValue::Ss(vec!["n1".into()]))
+        .send()
+        .await
+        .unwrap();
+    for (i, event) in step.history.iter().enumerate() {
+        // The last one as written ahead under a nonce the header lists.
+        let sk = if i + 1 == step.history.len() {
+            format!("H#{:020}#n1", event.id)
+        } else {
+            format!("H#{:020}", event.id)
+        };
+        ddb.put_item()
+            .table_name(&table)
+            .item("PK", s(&pk))
+            .item("SK", s(&sk))
+            .item("d", s(&serde_json::to_string(event).unwrap()))
+            .item("n", n(1))
+            .send()
+            .await
+            .unwrap();
+    }
+    let header = backend.load_execution(&arn, false).await.unwrap().unwrap();
+    assert_eq!(*header.execution.info.input, json!({"order": 7}));
+    assert_eq!(header.execution.status, flowstate_engine::Status::Succeeded);
+    let query = flowstate_ports::HistoryQuery {
+        after: None,
+        limit: 100,
+        reverse: false,
+    };
+    assert_eq!(backend.history(&arn, &query).await.unwrap(), step.history);
+    let refused = backend.load_execution(&arn, true).await;
+    assert!(
+        matches!(&refused, Err(flowstate_ports::StoreError::Backend(m)) if m.contains("earlier version")),
+        "{refused:?}"
+    );
+}
