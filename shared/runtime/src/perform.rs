@@ -27,10 +27,12 @@ use std::collections::HashSet;
 
 /// Entries a sweep reads at a time.
 const SWEEP_PAGE: usize = 256;
-/// Back-off of a failed message: the first retry after 1–2 s, doubling
-/// up to 5 minutes.
-const RETRY_BASE_MS: i64 = 2_000;
-const RETRY_CAP_MS: i64 = 300_000;
+/// Back-off of a failed message: the first retry within a second, then
+/// growing fourfold up to the 30 minutes of the step queue's visibility
+/// timeout — seconds for a passing failure, yet ten deliveries (the
+/// dead-letter queue's count) still span about two hours of an outage.
+const RETRY_BASE_MS: i64 = 1_000;
+const RETRY_CAP_MS: i64 = 1_800_000;
 
 impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
     /// The claim an entry gets when this process commits or sweeps it: a
@@ -365,12 +367,18 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
     }
 
     /// A received message whose processing failed (`attempts` deliveries
-    /// so far) comes back after a jittered back-off — seconds at first,
-    /// doubling up to five minutes — rather than after the queue's
-    /// visibility timeout. `receipt` as the queue gave it (or, for SQS
-    /// messages handed over by Lambda's event source, the receipt handle).
+    /// so far) comes back after a jittered back-off — within a second at
+    /// first, growing fourfold up to 30 minutes — rather than after the
+    /// queue's visibility timeout. `receipt` as the queue gave it (or, for
+    /// SQS messages handed over by Lambda's event source, the receipt
+    /// handle).
     pub async fn retry_later(&self, receipt: &str, attempts: u32) -> Result<(), ServiceError> {
-        let delay = backoff_ms(attempts, RETRY_BASE_MS, RETRY_CAP_MS);
+        // Fourfold: two doublings per attempt.
+        let delay = backoff_ms(
+            attempts.max(1).saturating_mul(2) - 1,
+            RETRY_BASE_MS,
+            RETRY_CAP_MS,
+        );
         let now = self.inner.clock.now();
         Ok(self.inner.queue.retry(receipt, now, delay).await?)
     }
