@@ -10,7 +10,6 @@ use flowstate_asl::definition::StateMachine;
 use flowstate_engine::{advance, Env, Event, Execution, ExecutionInfo, Limits, Step};
 use flowstate_ports::{ExecutionMeta, ExecutionRecord, StepWrite, Store, WorkflowType};
 use serde_json::{json, Value};
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// 150 branches, each a Task in a loop: every round of answers changes
@@ -64,31 +63,19 @@ fn answer_all(rec: &mut ExecutionRecord, sm: &StateMachine) -> Step {
         .filter(|f| matches!(f.waiting, flowstate_engine::Waiting::Task(_)))
         .map(|f| (f.id, f.seq))
         .collect();
-    let mut all = Step::default();
-    let mut touched = BTreeSet::new();
-    for (frame, seq) in waiting {
-        let event = Event::TaskSucceeded {
-            frame,
-            seq,
-            output: json!({"round": seq}),
-        };
-        let env = Env {
-            now: 2_000,
-            token_key: b"k",
-        };
-        let step = advance(&mut rec.execution, sm, event, &env).unwrap();
-        all.history.extend(step.history);
-        touched.extend(step.frames_changed);
-        touched.extend(step.frames_removed);
-    }
-    for id in touched {
-        if rec.execution.frames.contains_key(&id) {
-            all.frames_changed.push(id);
-        } else {
-            all.frames_removed.push(id);
-        }
-    }
-    all
+    let env = Env {
+        now: 2_000,
+        token_key: b"k",
+    };
+    let steps: Vec<Step> = waiting
+        .into_iter()
+        .map(|(frame, seq)| {
+            let output = json!({"round": seq});
+            let event = Event::TaskSucceeded { frame, seq, output };
+            advance(&mut rec.execution, sm, event, &env).unwrap()
+        })
+        .collect();
+    Step::merge(steps, &rec.execution)
 }
 
 fn write(step: &Step) -> StepWrite<'_> {

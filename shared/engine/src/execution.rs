@@ -312,6 +312,32 @@ pub struct Step {
     pub frames_removed: Vec<FrameId>,
 }
 
+impl Step {
+    /// Steps of one execution, applied one after the other, as one step:
+    /// their history and effects in order, and every frame they touched —
+    /// changed if `exec` (the execution after the last of them) still has
+    /// it, removed if not. What a shell commits when it applies several
+    /// events before one commit.
+    pub fn merge(steps: impl IntoIterator<Item = Step>, exec: &Execution) -> Step {
+        let mut all = Step::default();
+        let mut touched = std::collections::BTreeSet::new();
+        for step in steps {
+            all.history.extend(step.history);
+            all.effects.extend(step.effects);
+            touched.extend(step.frames_changed);
+            touched.extend(step.frames_removed);
+        }
+        for id in touched {
+            if exec.frames.contains_key(&id) {
+                all.frames_changed.push(id);
+            } else {
+                all.frames_removed.push(id);
+            }
+        }
+        all
+    }
+}
+
 /// Broken invariants and events that no longer apply. Business failures
 /// (a task error, a caught error) are never engine errors.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

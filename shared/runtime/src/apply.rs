@@ -12,11 +12,11 @@ use crate::cache::Cached;
 use crate::retry::backoff_ms;
 use crate::service::{lock, outbox_entries};
 use crate::{Applied, Service, ServiceError};
-use flowstate_engine::{advance, EngineError, Env, Event, FrameId, Status, Step};
+use flowstate_engine::{advance, EngineError, Env, Event, Status, Step};
 use flowstate_ports::{
     Clock, ExecutionRecord, Invoker, OutboxEntry, Queue, StepWrite, Store, StoreError,
 };
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 /// Commits of one execution tried before giving up (the caller's message
@@ -71,23 +71,6 @@ impl PendingEvents {
             return None;
         }
         Some(std::mem::take(waiting))
-    }
-}
-
-/// Several steps of one execution, as one commit.
-#[derive(Default)]
-struct Steps {
-    history: Vec<flowstate_engine::history::HistoryEvent>,
-    touched: BTreeSet<FrameId>,
-    outbox: Vec<OutboxEntry>,
-}
-
-impl Steps {
-    fn add(&mut self, step: Step, outbox: Vec<OutboxEntry>) {
-        self.history.extend(step.history);
-        self.touched.extend(step.frames_changed);
-        self.touched.extend(step.frames_removed);
-        self.outbox.extend(outbox);
     }
 }
 
@@ -176,7 +159,8 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                 token_key: &self.inner.config.token_key,
             };
             let salt = uuid::Uuid::new_v4().simple().to_string();
-            let mut steps = Steps::default();
+            let mut steps = Vec::with_capacity(batch.len());
+            let mut outbox = Vec::new();
             let mut applied = Vec::with_capacity(batch.len());
             let mut retry_on_store = false;
             let mut broken = None;
@@ -184,8 +168,8 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                 let rec = &mut cached.rec;
                 match advance(&mut rec.execution, &machine, p.event.clone(), &env) {
                     Ok(step) => {
-                        let outbox = self.claimed_outbox(rec, &step, now, &salt[..8]);
-                        steps.add(step, outbox);
+                        outbox.extend(self.claimed_outbox(rec, &step, now, &salt[..8]));
+                        steps.push(step);
                         applied.push(Applied::Committed);
                     }
                     // `advance` checks these before it changes anything.
@@ -230,14 +214,12 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                 self.inner.cache.put(cached);
                 return reply_all(batch, Ok(Applied::Dropped));
             }
-            let frames = &cached.rec.execution.frames;
-            let (changed, removed): (Vec<FrameId>, Vec<FrameId>) =
-                steps.touched.iter().partition(|id| frames.contains_key(id));
+            let step = Step::merge(steps, &cached.rec.execution);
             let write = StepWrite {
-                frames_changed: &changed,
-                frames_removed: &removed,
-                history: &steps.history,
-                outbox: &steps.outbox,
+                frames_changed: &step.frames_changed,
+                frames_removed: &step.frames_removed,
+                history: &step.history,
+                outbox: &outbox,
             };
             match self
                 .inner
@@ -263,8 +245,13 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                 }
                 Err(e) => return reply_all(batch, Err(e.into())),
             }
-            cached.remeasure(steps.touched.iter().copied());
-            let performed = self.after_commit(cached, steps.outbox).await;
+            cached.remeasure(
+                step.frames_changed
+                    .iter()
+                    .chain(&step.frames_removed)
+                    .copied(),
+            );
+            let performed = self.after_commit(cached, outbox).await;
             if let Err(e) = &performed {
                 tracing::warn!(execution_arn = %arn, error = %e, "effects left to the outbox sweep");
             }

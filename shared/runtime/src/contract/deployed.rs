@@ -6,14 +6,12 @@
 //! and results that arrive together commit together.
 
 use super::ok;
+use super::watched::{Fault, Watch, Watched};
 use crate::{Applied, Config, CreateStateMachine, Service, StartExecution};
-use flowstate_engine::history::HistoryEvent;
 use flowstate_engine::Status;
 use flowstate_ports::{
-    Claim, Clock, Created, Delivery, ExecutionQuery, ExecutionRecord, ExecutionSummary,
-    HistoryQuery, InvokeContext, Invoker, OutboxEntry, Page, PageRequest, Queue, QueueMessage,
-    SimulatedClock, StateMachineRecord, StepWrite, Store, StoreError, TaskInvocation, TaskResult,
-    WorkflowType,
+    Clock, Delivery, InvokeContext, Invoker, Queue, SimulatedClock, Store, TaskInvocation,
+    TaskResult, WorkflowType,
 };
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -262,10 +260,10 @@ pub(super) async fn stopping_an_execution_cancels_its_queued_tasks<B: Store + Qu
 
 /// Ten task results arriving at once commit in fewer than ten steps.
 pub(super) async fn results_that_arrive_together_commit_together<B: Store + Queue + Clone>(b: &B) {
-    let commits = Arc::new(AtomicUsize::new(0));
-    let counted = Counted {
+    let commits = Arc::new(Commits(AtomicUsize::new(0)));
+    let counted = Watched {
         inner: b.clone(),
-        commits: commits.clone(),
+        watch: commits.clone(),
     };
     let tasks = Tasks {
         together: Some(Arc::new(tokio::sync::Barrier::new(10))),
@@ -285,7 +283,7 @@ pub(super) async fn results_that_arrive_together_commit_together<B: Store + Queu
     let arn = start(&service, &m, "together", json!({"n": 1})).await;
     let got = ok(counted.receive(clock.now(), 10, 600_000).await, "receive");
     assert_eq!(got.len(), 10, "ten tasks queued");
-    let before = commits.load(Ordering::SeqCst);
+    let before = commits.0.load(Ordering::SeqCst);
     let mut handling = tokio::task::JoinSet::new();
     for d in &got {
         let (s, m) = (service.clone(), d.message.clone());
@@ -298,7 +296,7 @@ pub(super) async fn results_that_arrive_together_commit_together<B: Store + Queu
         }
     }
     assert_eq!(committed, 10, "every result is part of a committed step");
-    let steps = commits.load(Ordering::SeqCst) - before;
+    let steps = commits.0.load(Ordering::SeqCst) - before;
     assert!(
         steps < 10,
         "contract: results of one execution arriving together commit together ({steps} commits for 10)"
@@ -308,114 +306,14 @@ pub(super) async fn results_that_arrive_together_commit_together<B: Store + Queu
     assert_eq!(d.output.as_deref(), Some(&json!(vec![json!({"n": 1}); 10])));
 }
 
-/// A backend that counts commits.
-#[derive(Clone)]
-struct Counted<B> {
-    inner: B,
-    commits: Arc<AtomicUsize>,
-}
+/// Counts commits.
+struct Commits(AtomicUsize);
 
-impl<B: Store> Store for Counted<B> {
-    async fn create_state_machine(&self, sm: &StateMachineRecord) -> Result<(), StoreError> {
-        self.inner.create_state_machine(sm).await
-    }
-    async fn update_state_machine(&self, sm: &StateMachineRecord) -> Result<(), StoreError> {
-        self.inner.update_state_machine(sm).await
-    }
-    async fn get_state_machine(&self, arn: &str) -> Result<Option<StateMachineRecord>, StoreError> {
-        self.inner.get_state_machine(arn).await
-    }
-    async fn get_revision(&self, id: &str) -> Result<Option<StateMachineRecord>, StoreError> {
-        self.inner.get_revision(id).await
-    }
-    async fn delete_state_machine(&self, arn: &str) -> Result<bool, StoreError> {
-        self.inner.delete_state_machine(arn).await
-    }
-    async fn list_state_machines(
-        &self,
-        page: &PageRequest,
-    ) -> Result<Page<StateMachineRecord>, StoreError> {
-        self.inner.list_state_machines(page).await
-    }
-    async fn create_execution(
-        &self,
-        r: &ExecutionRecord,
-        s: &StepWrite<'_>,
-    ) -> Result<Created, StoreError> {
-        self.inner.create_execution(r, s).await
-    }
-    async fn load_execution(
-        &self,
-        arn: &str,
-        frames: bool,
-    ) -> Result<Option<ExecutionRecord>, StoreError> {
-        self.inner.load_execution(arn, frames).await
-    }
-    async fn commit_step(
-        &self,
-        r: &ExecutionRecord,
-        v: u64,
-        s: &StepWrite<'_>,
-    ) -> Result<(), StoreError> {
-        self.commits.fetch_add(1, Ordering::SeqCst);
-        self.inner.commit_step(r, v, s).await
-    }
-    async fn history(&self, arn: &str, q: &HistoryQuery) -> Result<Vec<HistoryEvent>, StoreError> {
-        self.inner.history(arn, q).await
-    }
-    async fn list_executions(
-        &self,
-        q: &ExecutionQuery,
-    ) -> Result<Page<ExecutionSummary>, StoreError> {
-        self.inner.list_executions(q).await
-    }
-    async fn complete_outbox(&self, ids: &[String]) -> Result<(), StoreError> {
-        self.inner.complete_outbox(ids).await
-    }
-    async fn outbox_entry(&self, id: &str) -> Result<Option<OutboxEntry>, StoreError> {
-        self.inner.outbox_entry(id).await
-    }
-    async fn pending_outbox(&self, by: i64, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
-        self.inner.pending_outbox(by, limit).await
-    }
-    async fn claim_outbox(
-        &self,
-        id: &str,
-        holder: Option<&str>,
-        now: i64,
-        claim: &Claim,
-    ) -> Result<Option<OutboxEntry>, StoreError> {
-        self.inner.claim_outbox(id, holder, now, claim).await
-    }
-    async fn load_frame(
-        &self,
-        arn: &str,
-        frame: flowstate_engine::FrameId,
-    ) -> Result<Option<flowstate_engine::Frame>, StoreError> {
-        self.inner.load_frame(arn, frame).await
-    }
-}
-
-impl<B: Queue> Queue for Counted<B> {
-    async fn send(&self, m: &QueueMessage) -> Result<(), StoreError> {
-        self.inner.send(m).await
-    }
-    async fn send_batch(&self, m: &[QueueMessage]) -> Result<(), StoreError> {
-        self.inner.send_batch(m).await
-    }
-    async fn receive(&self, now: i64, max: usize, vis: i64) -> Result<Vec<Delivery>, StoreError> {
-        self.inner.receive(now, max, vis).await
-    }
-    async fn ack(&self, receipt: &str) -> Result<(), StoreError> {
-        self.inner.ack(receipt).await
-    }
-    async fn retry(&self, receipt: &str, now: i64, delay_ms: i64) -> Result<(), StoreError> {
-        self.inner.retry(receipt, now, delay_ms).await
-    }
-    async fn next_due(&self) -> Result<Option<i64>, StoreError> {
-        self.inner.next_due().await
-    }
-    async fn release_all(&self) -> Result<(), StoreError> {
-        self.inner.release_all().await
+impl Watch for Commits {
+    fn call(&self, name: &'static str) -> Fault {
+        if name == "commit_step" {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+        Fault::None
     }
 }

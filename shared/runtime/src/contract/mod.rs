@@ -14,6 +14,9 @@
 
 mod deployed;
 mod steps;
+mod watched;
+
+pub use watched::{injected_crash, Fault, Watch, Watched};
 
 use crate::{Config, CreateStateMachine, Service, ServiceError};
 use flowstate_asl::definition::StateMachine;

@@ -6,7 +6,6 @@ use flowstate_asl::definition::StateMachine;
 use flowstate_engine::{advance, Effect, Env, Event, FrameId, Status, Step, Timer};
 use flowstate_ports::{Claim, ExecutionRecord, HistoryQuery, OutboxEntry, Store, StoreError};
 use serde_json::json;
-use std::collections::BTreeSet;
 
 /// A Parallel of `n` branches, each one Task.
 fn tasks_in_parallel(n: usize) -> String {
@@ -29,8 +28,7 @@ fn answer(
     sm: &StateMachine,
     frames: impl IntoIterator<Item = FrameId>,
 ) -> Step {
-    let mut all = Step::default();
-    let mut touched = BTreeSet::new();
+    let mut steps = Vec::new();
     for frame in frames {
         let seq = rec.execution.frames.get(&frame).map_or(0, |f| f.seq);
         let event = Event::TaskSucceeded {
@@ -42,20 +40,9 @@ fn answer(
             now: 2_000,
             token_key: b"k",
         };
-        let step = ok(advance(&mut rec.execution, sm, event, &env), "answer");
-        all.history.extend(step.history);
-        all.effects.extend(step.effects);
-        touched.extend(step.frames_changed);
-        touched.extend(step.frames_removed);
+        steps.push(ok(advance(&mut rec.execution, sm, event, &env), "answer"));
     }
-    for id in touched {
-        if rec.execution.frames.contains_key(&id) {
-            all.frames_changed.push(id);
-        } else {
-            all.frames_removed.push(id);
-        }
-    }
-    all
+    Step::merge(steps, &rec.execution)
 }
 
 /// `n` timer entries (the last a `Finished` when `finished`), with ids

@@ -251,3 +251,40 @@ fn a_map_of_pass_states_over_more_than_40_items_keeps_item_order() {
         .count();
     assert_eq!(started, 100);
 }
+
+#[test]
+fn steps_applied_one_after_the_other_merge_into_one() {
+    let sm = machine(json!({"StartAt": "P", "States": {
+        "P": {"Type": "Parallel", "End": true, "Branches": [
+            {"StartAt": "A", "States": {"A": work_task()}},
+            {"StartAt": "B", "States": {"B": work_task()}}
+        ]}
+    }}));
+    let (mut exec, _) = start(&sm, json!({}));
+    let first = apply(&mut exec, &sm, succeeded(1, 1, json!("a")), NOW);
+    assert!(
+        first.frames_changed.contains(&1),
+        "the first answer changes its branch"
+    );
+    let second = apply(&mut exec, &sm, succeeded(2, 1, json!("b")), NOW);
+    let history: Vec<u64> = first
+        .history
+        .iter()
+        .chain(&second.history)
+        .map(|e| e.id)
+        .collect();
+    let merged = Step::merge([first, second], &exec);
+    assert_eq!(
+        merged.history.iter().map(|e| e.id).collect::<Vec<_>>(),
+        history
+    );
+    // Branch 1 changed in the first step and is gone after the second.
+    assert_eq!(merged.frames_removed, [0, 1, 2]);
+    assert!(merged.frames_changed.is_empty());
+    assert_eq!(
+        merged.effects,
+        [Effect::Finished {
+            status: Status::Succeeded
+        }]
+    );
+}
