@@ -228,6 +228,13 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                 .await
             {
                 Ok(()) => {}
+                // This process's copy was behind the store: another
+                // process advanced the execution, which says nothing of
+                // contention. Again at once, from the store.
+                Err(StoreError::Conflict) if from_cache => {
+                    trust_cache = false;
+                    continue;
+                }
                 Err(StoreError::Conflict) => {
                     attempt += 1;
                     if attempt >= MAX_COMMIT_ATTEMPTS {
