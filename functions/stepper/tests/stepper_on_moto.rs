@@ -184,7 +184,7 @@ fn forward(
 /// A Lambda function in-process: doubles `n`. Counts its invocations (on
 /// AWS each is one Lambda Invoke request).
 #[derive(Clone, Default)]
-struct Double {
+pub(super) struct Double {
     calls: Arc<Mutex<u64>>,
 }
 
@@ -205,8 +205,8 @@ async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .await
 }
 
-struct World {
-    stepper: Stepper<Double, SystemClock>,
+pub(super) struct World {
+    pub(super) stepper: Stepper<Double, SystemClock>,
     counts: Counts,
     /// Talks to moto directly (not counted): plays Lambda's event source.
     sqs: aws_sdk_sqs::Client,
@@ -218,11 +218,6 @@ struct World {
 }
 
 async fn world(moto: &flowstate_testkit::Moto, name: &str) -> World {
-    let (proxy, counts) = counting_proxy(moto.endpoint.clone()).await;
-    let mut settings = Settings::new(format!("{name}-table"), format!("{name}-steps"));
-    settings.track_messages = false;
-    let backend = AwsBackend::new(&sdk_config(&proxy).await, settings);
-    backend.create_resources().await.unwrap();
     let config = Config {
         spawn_tasks: false,
         defer_tasks: true,
@@ -231,6 +226,20 @@ async fn world(moto: &flowstate_testkit::Moto, name: &str) -> World {
         cache_capacity: 0,
         ..Config::default()
     };
+    world_with(moto, name, config).await
+}
+
+/// A world whose stepper runs with `config`.
+pub(super) async fn world_with(
+    moto: &flowstate_testkit::Moto,
+    name: &str,
+    config: Config,
+) -> World {
+    let (proxy, counts) = counting_proxy(moto.endpoint.clone()).await;
+    let mut settings = Settings::new(format!("{name}-table"), format!("{name}-steps"));
+    settings.track_messages = false;
+    let backend = AwsBackend::new(&sdk_config(&proxy).await, settings);
+    backend.create_resources().await.unwrap();
     let service = Service::new(
         backend.clone(),
         backend,
@@ -275,7 +284,7 @@ async fn world(moto: &flowstate_testkit::Moto, name: &str) -> World {
 }
 
 impl World {
-    fn take_counts(&self) -> BTreeMap<String, u64> {
+    pub(super) fn take_counts(&self) -> BTreeMap<String, u64> {
         *self.stepper_ms.lock().unwrap() = 0.0;
         std::mem::take(&mut *self.counts.lock().unwrap())
     }
@@ -319,7 +328,12 @@ impl World {
     /// deletes the records it reports done. Returns the number of stepper
     /// invocations it took for the execution to end.
     async fn drive(&self, arn: &str) -> (usize, usize) {
-        let deadline = Instant::now() + Duration::from_secs(60);
+        self.drive_for(arn, Duration::from_secs(60)).await
+    }
+
+    /// [`World::drive`], giving up (failing) after `limit`.
+    pub(super) async fn drive_for(&self, arn: &str, limit: Duration) -> (usize, usize) {
+        let deadline = Instant::now() + limit;
         let (mut invocations, mut records) = (0, 0);
         loop {
             let rec = self.observer.load_execution(arn, false).await.unwrap();
@@ -371,7 +385,7 @@ impl World {
     }
 }
 
-async fn create(w: &World, name: &str, definition: Value) -> String {
+pub(super) async fn create(w: &World, name: &str, definition: Value) -> String {
     w.stepper
         .service()
         .create_state_machine(CreateStateMachine {
@@ -429,7 +443,7 @@ fn chain(length: usize) -> Value {
     json!({"StartAt": "S0", "States": states})
 }
 
-fn show(counts: &BTreeMap<String, u64>) -> String {
+pub(super) fn show(counts: &BTreeMap<String, u64>) -> String {
     counts
         .iter()
         .map(|(k, v)| format!("{k} {v}"))

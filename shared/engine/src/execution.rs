@@ -108,10 +108,16 @@ pub struct Frame {
     /// Iteration frames of a Distributed Map keep their history out of the
     /// execution's (it belongs to the Map Run).
     pub hidden: bool,
-    /// The execution version of the step that last set `input` or
-    /// `effective` (0: unknown). A store may keep those large fields apart
-    /// and rewrite them only when `data_rev == execution.version`, i.e. when
-    /// the step being committed changed them.
+    /// A Map frame waiting for its iterations: each iteration's input
+    /// (after `ItemSelector`), by index. An iteration's frame is created
+    /// when it starts, so a Map over 10,000 items holds its items here,
+    /// once, rather than in 10,000 frames.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iteration_inputs: Option<Arc<Vec<Value>>>,
+    /// The execution version of the step that last set `input`,
+    /// `effective` or `iteration_inputs` (0: unknown). A store may keep
+    /// those large fields apart and rewrite them only when the steps being
+    /// committed changed them (`data_rev` above the stored version).
     #[serde(default)]
     pub data_rev: u64,
 }
@@ -131,7 +137,9 @@ pub enum Waiting {
         due: i64,
     },
     Children(Join),
-    /// A Map iteration not started yet (MaxConcurrency).
+    /// A Map iteration not started yet (MaxConcurrency). Only in
+    /// executions stored before iteration frames were created as they
+    /// start; such frames are started as before.
     NotStarted,
     /// A finished branch or iteration, holding its result until the join.
     Done(Arc<Value>),
@@ -154,9 +162,11 @@ pub struct TaskWait {
 }
 
 /// A Parallel or Map state waiting for its frames. Its children have the
-/// consecutive ids `first_child .. first_child + total` and keep their own
-/// input and, once done, their result: the parent holds only counters, so
-/// finishing one of 10,000 iterations rewrites two small records.
+/// consecutive ids `first_child .. first_child + total` (a Map's are
+/// reserved when it starts and created as each iteration starts) and keep
+/// their own input and, once done, their result: the parent holds only
+/// counters, so finishing one of 10,000 iterations rewrites two small
+/// records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Join {
     pub map: bool,
@@ -311,6 +321,32 @@ pub struct Step {
     pub frames_removed: Vec<FrameId>,
 }
 
+impl Step {
+    /// Steps of one execution, applied one after the other, as one step:
+    /// their history and effects in order, and every frame they touched —
+    /// changed if `exec` (the execution after the last of them) still has
+    /// it, removed if not. What a shell commits when it applies several
+    /// events before one commit.
+    pub fn merge(steps: impl IntoIterator<Item = Step>, exec: &Execution) -> Step {
+        let mut all = Step::default();
+        let mut touched = std::collections::BTreeSet::new();
+        for step in steps {
+            all.history.extend(step.history);
+            all.effects.extend(step.effects);
+            touched.extend(step.frames_changed);
+            touched.extend(step.frames_removed);
+        }
+        for id in touched {
+            if exec.frames.contains_key(&id) {
+                all.frames_changed.push(id);
+            } else {
+                all.frames_removed.push(id);
+            }
+        }
+        all
+    }
+}
+
 /// Broken invariants and events that no longer apply. Business failures
 /// (a task error, a caught error) are never engine errors.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -375,6 +411,7 @@ impl Frame {
             seq: 0,
             waiting: Waiting::Nothing,
             hidden: false,
+            iteration_inputs: None,
             data_rev: 0,
         }
     }

@@ -80,7 +80,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             ) {
                 Ok(step) => {
                     rec = candidate;
-                    for entry in outbox_entries(&rec, &step.effects, now, false) {
+                    for entry in outbox_entries(&rec, &step.effects, now, false, None) {
                         pending.push(entry.effect, entry.id);
                     }
                 }

@@ -48,6 +48,7 @@ impl Run<'_, '_> {
             f.entered_time = now;
             f.retry_counts.clear();
             f.effective = None;
+            f.iteration_inputs = None;
             f.data_rev = self.exec.version + 1;
             f.waiting = Waiting::Nothing;
         }
@@ -160,6 +161,7 @@ impl Run<'_, '_> {
             retry_count: None,
             task_token: None,
             map_item: None,
+            context: None,
         }
     }
 
@@ -223,6 +225,7 @@ impl Run<'_, '_> {
             retry_count: None,
             task_token,
             map_item,
+            context: None,
         };
         let mut m = Map::new();
         m.insert("input".into(), (*f.input).clone());
@@ -243,6 +246,18 @@ impl Run<'_, '_> {
         states: Value,
         field: &str,
     ) -> Result<Value, Failure> {
+        self.eval_jsonata_keeping(f, template, states, field).0
+    }
+
+    /// [`Run::eval_jsonata`], giving the `$states` binding back for the
+    /// next evaluation (a Map's ItemSelector, once per item).
+    pub(super) fn eval_jsonata_keeping(
+        &self,
+        f: &Frame,
+        template: &Template,
+        states: Value,
+        field: &str,
+    ) -> (Result<Value, Failure>, Value) {
         let vars = &f.variables;
         let lookup = move |name: &str| vars.get(name);
         let scope = JsonataScope {
@@ -251,7 +266,8 @@ impl Run<'_, '_> {
             now_millis: self.env.now,
             seed: self.seed(f),
         };
-        template.evaluate(&scope, field)
+        let result = template.evaluate(&scope, field);
+        (result, scope.states)
     }
 
     /// Evaluates a field given as a literal, a path (read from `input`) or
