@@ -392,7 +392,10 @@ fn issue_12_a_dot_before_a_bracket_is_the_bracket() {
         ("$.Snapshots.[0].State", "$.Snapshots[0].State"),
         ("$.a.['b c']", "$.a['b c']"),
         ("$.Snapshots.[*].State", "$.Snapshots[*].State"),
-        ("$.Snapshots.[?(@.State == 'available')]", "$.Snapshots[?(@.State == 'available')]"),
+        (
+            "$.Snapshots.[?(@.State == 'available')]",
+            "$.Snapshots[?(@.State == 'available')]",
+        ),
     ] {
         let l = JsonPath::parse(lenient).expect(lenient);
         let s = JsonPath::parse(strict).expect(strict);
@@ -412,15 +415,15 @@ fn issue_12_a_dot_before_a_bracket_is_the_bracket() {
 #[test]
 fn issue_12_a_bare_word_compared_in_a_filter_is_a_string() {
     let input = json!({"langs": [{"lang": "es", "n": 1}, {"lang": "en", "n": 2}, {"lang": "true", "n": 3}]});
-    assert_eq!(
-        sel("$.langs[?(@.lang==es)].n", &input),
-        Some(json!([1]))
-    );
+    assert_eq!(sel("$.langs[?(@.lang==es)].n", &input), Some(json!([1])));
     assert_eq!(
         sel("$.langs[?(@.lang != es && es != @.lang)].n", &input),
         Some(json!([2, 3]))
     );
-    assert_eq!(sel("$.langs[?(@.lang == en-GB)].n", &input), Some(json!([])));
+    assert_eq!(
+        sel("$.langs[?(@.lang == en-GB)].n", &input),
+        Some(json!([]))
+    );
     // The keywords keep their meaning.
     assert_eq!(sel("$.langs[?(@.lang == true)].n", &input), Some(json!([])));
     // A word alone tests nothing and is refused.
