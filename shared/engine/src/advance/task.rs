@@ -3,6 +3,7 @@
 //! heartbeat timers, heartbeats, and the answer (succeeded, failed, timed
 //! out) with its history events.
 
+use super::numeric::NumericField;
 use super::{Outcome, Resume, Run};
 use crate::dataflow::runtime;
 use crate::execution::*;
@@ -45,8 +46,13 @@ impl Run<'_, '_> {
             }
             Io::Jsonata { .. } => input.clone(),
         };
-        let timeout = self.dynamic_u64(f, &task.timeout_seconds, &input, "TimeoutSeconds")?;
-        let heartbeat = self.dynamic_u64(f, &task.heartbeat_seconds, &input, "HeartbeatSeconds")?;
+        let seconds = |d: &Option<_>, field| -> Result<Option<u64>, Failure> {
+            Ok(self
+                .numeric(f, d.as_ref(), &input, field)?
+                .map(|n| n as u64))
+        };
+        let timeout = seconds(&task.timeout_seconds, NumericField::TimeoutSeconds)?;
+        let heartbeat = seconds(&task.heartbeat_seconds, NumericField::HeartbeatSeconds)?;
         let kind = crate::integration_kind(&task.resource);
         let resource = task.resource.clone();
         let now = self.env.now;

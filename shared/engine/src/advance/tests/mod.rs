@@ -7,6 +7,7 @@
 mod failure;
 mod fan_out;
 mod jsonata;
+mod numeric;
 mod states;
 mod task;
 
