@@ -10,7 +10,7 @@ use crate::dataflow::{self, runtime};
 use crate::execution::*;
 use crate::history::{Details, StateType};
 use crate::scope::EvalScope;
-use flowstate_asl::definition::{Assign, Dynamic, Io, ResultPath, Selector, StateId};
+use flowstate_asl::definition::{Assign, Dynamic, Io, Kind, ResultPath, Selector, StateId};
 use flowstate_asl::errors::{Failure, StatesError};
 use flowstate_asl::jsonata::{JsonataScope, Template};
 use serde_json::{Map, Value};
@@ -148,10 +148,21 @@ impl Run<'_, '_> {
             exec: self.exec,
             frame: f,
             state_name,
-            retry_count: None,
+            retry_count: self.retry_count(f),
             task_token: None,
             map_item: None,
         }
+    }
+
+    /// `$$.State.RetryCount`: present in the states that can retry (Task,
+    /// Parallel, Map), in every field they evaluate; the recorded context of
+    /// a Pass state has none.
+    fn retry_count(&self, f: &Frame) -> Option<u32> {
+        matches!(
+            self.sm.state(f.state).kind,
+            Kind::Task(_) | Kind::Parallel { .. } | Kind::Map(_)
+        )
+        .then(|| f.retry_counts.iter().sum())
     }
 
     pub(super) fn seed(&self, f: &Frame) -> u64 {
@@ -211,7 +222,7 @@ impl Run<'_, '_> {
             exec: self.exec,
             frame: f,
             state_name,
-            retry_count: None,
+            retry_count: self.retry_count(f),
             task_token,
             map_item,
         };

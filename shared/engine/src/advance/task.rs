@@ -33,7 +33,6 @@ impl Run<'_, '_> {
             } => {
                 let mut scope = self.scope(f, &state.name);
                 scope.task_token = token.as_deref();
-                scope.retry_count = Some(f.retry_counts.iter().sum());
                 Arc::new(p.evaluate(&input, &scope, self.seed(f))?)
             }
             Io::JsonPath { .. } => input.clone(),

@@ -4,6 +4,7 @@
 //! One file per state family, like the code; this one holds the helpers and
 //! what belongs to no family (run to block, stale events, Stop, limits).
 
+mod context;
 mod failure;
 mod fan_out;
 mod jsonata;
