@@ -271,7 +271,10 @@ fn standard_type_stops_at_25000_history_events() {
     let def = write_temp(
         dir.path(),
         "loop.json",
-        r#"{"StartAt":"L","States":{"L":{"Type":"Pass","Next":"L"}}}"#,
+        // An endless loop AWS accepts: it has a way out, never taken.
+        r#"{"StartAt":"L","States":{"L":{"Type":"Pass","Next":"C"},
+            "C":{"Type":"Choice","Choices":[{"Variable":"$.stop","IsPresent":true,"Next":"Done"}],"Default":"L"},
+            "Done":{"Type":"Succeed"}}}"#,
     );
     let o = flowstate(&["run", &def, "--json", "--type", "STANDARD"]);
     assert_eq!(o.status.code(), Some(1));

@@ -3,15 +3,15 @@
 //! (results in branch or item order, tolerated failures), and aborting the
 //! siblings of a child that fails the whole state.
 
-use super::io::{check_depth, not_an_integer, unexpected_type, Resolved};
+use super::io::{check_depth, unexpected_type};
+use super::numeric::NumericField;
 use super::{Outcome, Resume, Run};
 use crate::dataflow::{self, runtime};
 use crate::execution::*;
 use crate::history::Details;
 use crate::scope::set_map_item;
-use flowstate_asl::definition::{Dynamic, Io, ItemSelector, Kind, MapState};
+use flowstate_asl::definition::{Io, ItemSelector, Kind, MapState};
 use flowstate_asl::errors::{Failure, StatesError};
-use flowstate_asl::jsonata::Template;
 use serde_json::{json, Map, Value};
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -102,56 +102,52 @@ impl Run<'_, '_> {
         };
         let scope = self.scope(f, &state.name);
         let selected;
-        let (items, effective): (Cow<'_, [Value]>, Arc<Value>) = match (
-            &state.io,
-            &jsonpath_effective,
-        ) {
-            (Io::JsonPath { .. }, Some(effective)) => {
-                selected = dataflow::path_field_cow(&m.items_path, effective, &scope)?;
-                match &*selected {
-                    Value::Array(a) => (Cow::Borrowed(a.as_slice()), effective.clone()),
-                    other => {
-                        return Err(runtime(format!(
-                            "Map state input must be an array but was: {}",
-                            dataflow::compact(other)
-                        )))
-                    }
-                }
-            }
-            _ => {
-                let v = match &m.items {
-                    Some(t) => {
-                        let states = self.states_binding(f, &state.name, None, None, None, None);
-                        let v = self.eval_jsonata(f, t, states, "Items")?;
-                        if !v.is_array() {
-                            let src = match t {
-                                Template::Expression(e) => e.source().to_string(),
-                                _ => dataflow::compact(&v),
-                            };
-                            return Err(flowstate_asl::jsonata::query_error(format!(
-                                "The JSONata expression '{src}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{}' for value: {}",
-                                dataflow::type_name(&v),
-                                dataflow::compact(&v)
-                            )));
+        let (items, effective): (Cow<'_, [Value]>, Arc<Value>) =
+            match (&state.io, &jsonpath_effective) {
+                (Io::JsonPath { .. }, Some(effective)) => {
+                    selected = dataflow::path_field_cow(&m.items_path, effective, &scope)?;
+                    match &*selected {
+                        Value::Array(a) => (Cow::Borrowed(a.as_slice()), effective.clone()),
+                        other => {
+                            return Err(runtime(format!(
+                                "Map state input must be an array but was: {}",
+                                dataflow::compact(other)
+                            )))
                         }
-                        v
-                    }
-                    None => (*f.input).clone(),
-                };
-                match v {
-                    Value::Array(a) => (Cow::Owned(a), f.input.clone()),
-                    other => {
-                        return Err(flowstate_asl::jsonata::query_error(format!(
-                            "Map state input must be an array but was: {}",
-                            dataflow::compact(&other)
-                        )))
                     }
                 }
-            }
-        };
+                _ => {
+                    let v = match &m.items {
+                        Some(t) => {
+                            let states =
+                                self.states_binding(f, &state.name, None, None, None, None);
+                            let v = self.eval_jsonata(f, t, states, "Items")?;
+                            if !v.is_array() {
+                                return Err(unexpected_type("Items", "array", t, &v));
+                            }
+                            v
+                        }
+                        None => (*f.input).clone(),
+                    };
+                    match v {
+                        Value::Array(a) => (Cow::Owned(a), f.input.clone()),
+                        other => {
+                            return Err(flowstate_asl::jsonata::query_error(format!(
+                                "Map state input must be an array but was: {}",
+                                dataflow::compact(&other)
+                            )))
+                        }
+                    }
+                }
+            };
         let max_concurrency = self
-            .dynamic_u64(f, &m.max_concurrency, &effective, "MaxConcurrency")?
-            .unwrap_or(0);
+            .numeric(
+                f,
+                m.max_concurrency.as_ref(),
+                &effective,
+                NumericField::MaxConcurrency,
+            )?
+            .unwrap_or(0.0);
         // Each iteration's input, with $$.Map.Item visible to the
         // ItemSelector. What the selector sees besides the item is built
         // once for all items: per item it would cost the execution's input
@@ -206,28 +202,20 @@ impl Run<'_, '_> {
         self.emit(fid, Details::MapStateStarted { length: n });
         // AWS reads the tolerated-failure settings after MapStateStarted.
         let f = self.frame(fid)?;
-        let tolerated_count = match self.dynamic_tolerance(
+        let tolerated_count = self
+            .numeric(
+                f,
+                m.tolerated_failure_count.as_ref(),
+                &effective,
+                NumericField::ToleratedFailureCount,
+            )?
+            .map(|n| n as u64);
+        let tolerated_pct = self.numeric(
             f,
-            &m.tolerated_failure_count,
+            m.tolerated_failure_percentage.as_ref(),
             &effective,
-            "ToleratedFailureCount",
-        )? {
-            Some(n) if n < 0.0 => return Err(runtime("ToleratedFailureCount cannot be negative.")),
-            other => other.map(|n| n as u64),
-        };
-        let tolerated_pct = match self.dynamic_tolerance(
-            f,
-            &m.tolerated_failure_percentage,
-            &effective,
-            "ToleratedFailurePercentage",
-        )? {
-            Some(p) if !(0.0..=100.0).contains(&p) => {
-                return Err(runtime(
-                    "ToleratedFailurePercentage must be between 0 and 100.",
-                ))
-            }
-            other => other,
-        };
+            NumericField::ToleratedFailurePercentage,
+        )?;
         if distributed {
             self.emit(fid, Details::MapRunStarted { map_run_arn });
         }
@@ -278,38 +266,6 @@ impl Run<'_, '_> {
             self.start_iterations(fid);
         }
         Ok(Outcome::Blocked)
-    }
-
-    /// `ToleratedFailureCount` or `ToleratedFailurePercentage`.
-    fn dynamic_tolerance(
-        &self,
-        f: &Frame,
-        d: &Option<Dynamic>,
-        input: &Value,
-        field: &str,
-    ) -> Result<Option<f64>, Failure> {
-        let Some(d) = d else {
-            return Ok(None);
-        };
-        match self.resolve(f, d, input, field)? {
-            Resolved::Literal(v) => Ok(v.as_f64()),
-            Resolved::Path(v, path) => {
-                let n = match &v {
-                    Some(Value::Number(n)) if field.ends_with("Percentage") => n.as_f64(),
-                    // A numeric string is accepted, as AWS does for variables holding "1".
-                    Some(Value::String(s)) => {
-                        s.trim().parse::<f64>().ok().filter(|x| x.is_finite())
-                    }
-                    Some(v) => dataflow::as_exact_i64(v).map(|n| n as f64),
-                    None => None,
-                };
-                n.map(Some).ok_or_else(|| not_an_integer(field, &v, path))
-            }
-            Resolved::Jsonata(v) => v
-                .as_f64()
-                .map(Some)
-                .ok_or_else(|| unexpected_type(field, "number", &v)),
-        }
     }
 
     /// Starts Map iterations up to the Map's concurrency: MaxConcurrency,

@@ -11,7 +11,7 @@ use crate::execution::*;
 use crate::history::{Details, StateType};
 use crate::limits::{nests_deeper_than, MAX_DEPTH};
 use crate::scope::EvalScope;
-use flowstate_asl::definition::{Assign, Dynamic, Io, ResultPath, StateId};
+use flowstate_asl::definition::{Assign, Dynamic, Io, Kind, ResultPath, Selector, StateId};
 use flowstate_asl::errors::{Failure, StatesError};
 use flowstate_asl::jsonata::{JsonataScope, Template};
 use serde_json::{Map, Value};
@@ -21,9 +21,10 @@ use std::sync::Arc;
 /// each state interprets it and words its own errors.
 pub(super) enum Resolved<'d> {
     Literal(&'d Value),
-    /// What the path selected (`None`: nothing) and the path as written.
-    Path(Option<Value>, &'d str),
-    Jsonata(Value),
+    /// What the path selected (`None`: nothing) and the path.
+    Path(Option<Value>, &'d Selector),
+    /// What the expression yielded, and the expression.
+    Jsonata(Value, &'d Template),
 }
 
 impl Run<'_, '_> {
@@ -158,11 +159,22 @@ impl Run<'_, '_> {
             exec: self.exec,
             frame: f,
             state_name,
-            retry_count: None,
+            retry_count: self.retry_count(f),
             task_token: None,
             map_item: None,
             context: None,
         }
+    }
+
+    /// `$$.State.RetryCount`: present in the states that can retry (Task,
+    /// Parallel, Map), in every field they evaluate; the recorded context of
+    /// a Pass state has none.
+    fn retry_count(&self, f: &Frame) -> Option<u32> {
+        matches!(
+            self.sm.state(f.state).kind,
+            Kind::Task(_) | Kind::Parallel { .. } | Kind::Map(_)
+        )
+        .then(|| f.retry_counts.iter().sum())
     }
 
     pub(super) fn seed(&self, f: &Frame) -> u64 {
@@ -222,7 +234,7 @@ impl Run<'_, '_> {
             exec: self.exec,
             frame: f,
             state_name,
-            retry_count: None,
+            retry_count: self.retry_count(f),
             task_token,
             map_item,
             context: None,
@@ -285,37 +297,12 @@ impl Run<'_, '_> {
             Dynamic::Path(sel) => {
                 let scope = self.scope(f, &state.name);
                 let v = dataflow::select(sel, input, &scope, self.seed(f))?;
-                Resolved::Path(v, sel.as_str())
+                Resolved::Path(v, sel)
             }
             Dynamic::Jsonata(t) => {
                 let states = self.states_binding(f, &state.name, None, None, None, None);
-                Resolved::Jsonata(self.eval_jsonata(f, t, states, field)?)
+                Resolved::Jsonata(self.eval_jsonata(f, t, states, field)?, t)
             }
-        })
-    }
-
-    /// A whole-seconds or count field (`TimeoutSeconds`, `HeartbeatSeconds`,
-    /// `MaxConcurrency`): a non-negative integer.
-    pub(super) fn dynamic_u64(
-        &self,
-        f: &Frame,
-        d: &Option<Dynamic>,
-        input: &Value,
-        field: &str,
-    ) -> Result<Option<u64>, Failure> {
-        let Some(d) = d else {
-            return Ok(None);
-        };
-        Ok(match self.resolve(f, d, input, field)? {
-            Resolved::Literal(v) => v.as_u64(),
-            Resolved::Path(v, path) => match v.as_ref().and_then(dataflow::as_exact_i64) {
-                Some(n) if n >= 0 => Some(n as u64),
-                _ => return Err(not_an_integer(field, &v, path)),
-            },
-            Resolved::Jsonata(v) => match dataflow::as_exact_i64(&v) {
-                Some(n) if n >= 0 => Some(n as u64),
-                _ => return Err(unexpected_type(field, "integer", &v)),
-            },
         })
     }
 
@@ -464,20 +451,28 @@ fn variable_limit_exceeded(
 }
 
 /// `States.QueryEvaluationError` for a JSONata field whose value has the
-/// wrong type, in Step Functions' words.
-pub(super) fn unexpected_type(field: &str, expected: &str, value: &Value) -> Failure {
+/// wrong type, in Step Functions' words (which quote the expression).
+pub(super) fn unexpected_type(
+    field: &str,
+    expected: &str,
+    template: &Template,
+    value: &Value,
+) -> Failure {
     flowstate_asl::jsonata::query_error(format!(
-        "The JSONata expression specified for the field '{field}' returned an unexpected result type. Expected '{expected}', but was '{}' for value: {value}",
-        dataflow::type_name(value)
+        "The JSONata expression '{}' specified for the field '{field}' returned an unexpected result type. Expected '{expected}', but was '{}' for value: {}",
+        expression_source(template, value),
+        dataflow::type_name(value),
+        dataflow::compact(value)
     ))
 }
 
-/// `States.Runtime` for a `...Path` field that selected no usable integer.
-pub(super) fn not_an_integer(field: &str, value: &Option<Value>, path: &str) -> Failure {
-    runtime(format!(
-        "The {field}Path field refers to value \"{}\" which is not a valid integer: {path}",
-        plain_or_null(value)
-    ))
+/// The expression a template holds, as messages quote it; a template that
+/// is not a single expression is quoted as the value it built.
+pub(super) fn expression_source(template: &Template, value: &Value) -> String {
+    match template {
+        Template::Expression(e) => e.source().to_string(),
+        _ => dataflow::compact(value),
+    }
 }
 
 /// A selected value as messages print it after `==`; `null` for nothing.

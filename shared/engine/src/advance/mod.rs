@@ -34,6 +34,7 @@ mod failure;
 mod fan_out;
 mod frames;
 mod io;
+mod numeric;
 mod states;
 mod task;
 #[cfg(test)]

@@ -4,10 +4,12 @@
 //! One file per state family, like the code; this one holds the helpers and
 //! what belongs to no family (run to block, stale events, Stop, limits).
 
+mod context;
 mod failure;
 mod fan_out;
 mod jsonata;
 mod limits;
+mod numeric;
 mod states;
 mod task;
 
