@@ -295,8 +295,10 @@ fn bad_input_json_is_a_usage_error() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("not valid JSON"));
 }
 
-const ENDLESS: &str =
-    r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},"B":{"Type":"Pass","Next":"A"}}}"#;
+/// An endless loop AWS accepts: it has a way out (a terminal state), never taken.
+const ENDLESS: &str = r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},
+    "B":{"Type":"Choice","Choices":[{"Variable":"$.never","IsPresent":true,"Next":"Out"}],"Default":"A"},
+    "Out":{"Type":"Succeed"}}}"#;
 
 #[test]
 fn issue_12_an_endless_loop_stops_at_the_transition_cap_naming_the_flag() {

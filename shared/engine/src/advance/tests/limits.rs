@@ -325,10 +325,27 @@ fn issue_12_a_wait_longer_than_step_functions_allows_fails() {
 #[test]
 fn timers_beyond_year_9999_are_set_at_its_last_instant() {
     let sm = machine(json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": LAMBDA, "TimeoutSeconds": MAX_WAIT_SECONDS, "End": true}
+    }}));
+    // Started a moment before the last instant a timestamp can show.
+    let late = MAX_TIME - 1_000;
+    let mut exec = Execution::new(ExecutionInfo {
+        start_time: late,
+        ..info(json!({}))
+    });
+    let step = apply(&mut exec, &sm, Event::Start, late);
+    assert_eq!(timers(&step), [(ROOT, 1, Timer::TaskTimeout, MAX_TIME)]);
+}
+
+#[test]
+fn a_timeout_from_a_path_beyond_the_ceiling_fails_the_state_and_sets_no_timer() {
+    let sm = machine(json!({"StartAt": "T", "States": {
         "T": {"Type": "Task", "Resource": LAMBDA, "TimeoutSecondsPath": "$.t", "End": true}
     }}));
-    let (_, step) = start(&sm, json!({"t": 9_000_000_000_000_000_i64}));
-    assert_eq!(timers(&step), [(ROOT, 1, Timer::TaskTimeout, MAX_TIME)]);
+    let (exec, step) = start(&sm, json!({"t": 9_000_000_000_000_000_i64}));
+    assert!(timers(&step).is_empty());
+    assert_eq!(exec.status, Status::Failed);
+    assert_eq!(exec.error.as_deref(), Some("States.Runtime"));
 }
 
 #[test]
