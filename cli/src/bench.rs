@@ -122,10 +122,7 @@ fn measure_one(
     let input = read_json(&dir.join(format!("{name}.input.json")))?;
     let expected = read_json(&dir.join(format!("{name}.expected.json")))?;
     let opts = RunOptions {
-        limits: Limits {
-            max_history_events: None,
-            max_payload_bytes: 256 * 1024,
-        },
+        limits: Limits::LOCAL,
         ..RunOptions::default()
     };
     let inputs: Vec<Value> = if name == "many-small" {
@@ -222,7 +219,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if let Some(name) = &args.workload {
         let m = measure_one(&args.workloads, name, args.definition.as_deref(), min_time)?;
         let secs = m.median.as_secs_f64();
-        println!(
+        outln!(
             "{}",
             json!({
                 "workload": name,
@@ -235,13 +232,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 "executions_per_s": m.executions as f64 / secs,
                 "peak_rss_mib": peak_rss().map(|b| b as f64 / (1024.0 * 1024.0)),
             })
-        );
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     let exe = std::env::current_exe().context("cannot find the flowstate binary")?;
     let mut failed = false;
     if !args.json {
-        println!(
+        outln!(
             "{:<25} {:>6} {:>11} {:>11} {:>12} {:>14} {:>12} {:>9} {:>9}",
             "workload",
             "runs",
@@ -252,7 +249,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             "executions/s",
             "peak MiB",
             "parse ms"
-        );
+        )?;
     }
     let mut rows: Vec<(String, &str, Option<&str>)> = WORKLOADS
         .iter()
@@ -283,7 +280,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         let name = label.as_str();
         if !out.status.success() {
             failed = true;
-            eprintln!(
+            errln!(
                 "{name}: FAILED: {}",
                 String::from_utf8_lossy(&out.stderr).trim()
             );
@@ -291,12 +288,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         }
         let line = String::from_utf8_lossy(&out.stdout);
         if args.json {
-            print!("{line}");
+            out!("{line}")?;
             continue;
         }
         let v: Value = serde_json::from_str(line.trim()).context("bad child output")?;
         let f = |k: &str| v.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN);
-        println!(
+        outln!(
             "{:<25} {:>6} {:>11.3} {:>11.3} {:>12} {:>14.0} {:>12.0} {:>9.1} {:>9.3}",
             name,
             v["runs"],
@@ -307,7 +304,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             f("executions_per_s"),
             f("peak_rss_mib"),
             f("parse_ms"),
-        );
+        )?;
     }
     Ok(if failed {
         ExitCode::from(1)

@@ -146,7 +146,7 @@ impl Api {
         while !running.is_empty() && Instant::now() < deadline {
             if said.elapsed() >= Duration::from_secs(60) {
                 said = Instant::now();
-                eprintln!(
+                errln!(
                     "flowstate bench-aws: {} of {} executions running after {:.0} s",
                     running.len(),
                     arns.len(),
@@ -358,10 +358,10 @@ pub fn run(args: BenchAwsArgs) -> anyhow::Result<ExitCode> {
     let timeout = Duration::from_secs(args.timeout_minutes * 60);
     let d = Deployment::start(args.workers)?;
     let _guard = d.runtime.enter();
-    println!(
+    outln!(
         "flowstate bench-aws: moto, serve --no-worker and {} worker processes; every AWS call metered",
         args.workers
-    );
+    )?;
 
     // ---- the large inline Map.
     let machine = d.api.create("map-large", &map("double", false))?;
@@ -375,38 +375,42 @@ pub fn run(args: BenchAwsArgs) -> anyhow::Result<ExitCode> {
         Ok((started.elapsed(), start_ms, unfinished))
     })?;
     let per = |n: u64| n as f64 / args.map_items.max(1) as f64;
-    println!();
-    println!(
+    outln!()?;
+    outln!(
         "## Inline Map of {} Lambda tasks, {} workers",
-        args.map_items, args.workers
-    );
+        args.map_items,
+        args.workers
+    )?;
     if unfinished > 0 {
-        println!(
+        outln!(
             "- did NOT finish within {} min ({} of {} tasks invoked)",
             args.timeout_minutes,
             d.lambda.count(),
             args.map_items
-        );
+        )?;
     }
-    println!(
+    outln!(
         "- wall time {:.1} s (StartExecution answered in {:.0} ms)",
         wall.as_secs_f64(),
         start_ms
-    );
-    println!(
+    )?;
+    outln!(
         "- per iteration: {:.2} commits, {:.2} conflicts, {:.1} write units, {:.0} write bytes, {:.1} AWS calls",
         per(calls.commits),
         per(calls.conflicts),
         per(calls.write_units),
         per(calls.write_bytes),
         per(calls.total())
-    );
-    println!(
+    )?;
+    outln!(
         "- workers: {} batches, {} records, {} failed records; {:.0} ms in the handler",
-        totals.batches, totals.records, totals.failed, totals.handler_ms
-    );
+        totals.batches,
+        totals.records,
+        totals.failed,
+        totals.handler_ms
+    )?;
     let duplicates = d.lambda.duplicates().len();
-    println!("- duplicate task invocations: {duplicates}");
+    outln!("- duplicate task invocations: {duplicates}")?;
 
     // ---- StartExecution's rate.
     let pass = d.api.create(
@@ -433,21 +437,21 @@ pub fn run(args: BenchAwsArgs) -> anyhow::Result<ExitCode> {
         handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
     });
     let rate = args.starts as f64 / started.elapsed().as_secs_f64();
-    println!();
-    println!(
+    outln!()?;
+    outln!(
         "## StartExecution: {rate:.0} starts/s ({} starts of a one-Pass machine by {clients} clients through serve --no-worker; {failures} failed)",
         args.starts
-    );
+    )?;
 
     // ---- the cost table.
-    println!();
-    println!(
+    outln!()?;
+    outln!(
         "## Cost per million transitions (Step Functions Standard: ${:.0})",
         cost::prices::STEP_FUNCTIONS_TRANSITION
-    );
-    println!();
-    println!("| execution | transitions | AWS calls per transition | stepper invocations | $ per million transitions |");
-    println!("| --- | --- | --- | --- | --- |");
+    )?;
+    outln!()?;
+    outln!("| execution | transitions | AWS calls per transition | stepper invocations | $ per million transitions |")?;
+    outln!("| --- | --- | --- | --- | --- |")?;
     let chain_sm = d.api.create("chain10", &chain(10))?;
     let map_sm = d.api.create("map100", &map("double", false))?;
     let hundred: Vec<Value> = (0..100).map(|i| json!(i)).collect();
@@ -482,15 +486,15 @@ pub fn run(args: BenchAwsArgs) -> anyhow::Result<ExitCode> {
         }
         let dollars =
             cost::per_million_transitions(&calls, totals.batches, totals.handler_ms, transitions);
-        println!(
+        outln!(
             "| {label}{} | {} | {:.1} | {} | ${dollars:.2} |",
             if unfinished > 0 { " (unfinished)" } else { "" },
             transitions / runs,
             calls.total() as f64 / transitions.max(1) as f64,
             totals.batches / runs
-        );
+        )?;
     }
-    println!("| one-day Wait | 2 | see `stepper_on_moto` (simulated time): 96 receives, 95 re-sends | 96 | — |");
+    outln!("| one-day Wait | 2 | see `stepper_on_moto` (simulated time): 96 receives, 95 re-sends | 96 | — |")?;
 
     if args.scenario {
         let machine = d.api.create("scenario", &map("work", true))?;
@@ -511,24 +515,24 @@ pub fn run(args: BenchAwsArgs) -> anyhow::Result<ExitCode> {
             let unfinished = api.wait(&arns, timeout)?;
             Ok((started.elapsed(), unfinished))
         })?;
-        println!();
-        println!(
+        outln!()?;
+        outln!(
             "## Issue 11's scenario: 20 executions × 200-item Map of Lambda tasks with retries"
-        );
-        println!(
+        )?;
+        outln!(
             "- wall time {:.1} s; {unfinished} of 20 unfinished; {} task invocations; {} duplicate invocations in all",
             wall.as_secs_f64(),
             d.lambda.count() - before,
             d.lambda.duplicates().len() - duplicates
-        );
-        println!(
+        )?;
+        outln!(
             "- {} commits, {} conflicts, {} AWS calls; workers: {} batches, {} failed records",
             calls.commits,
             calls.conflicts,
             calls.total(),
             totals.batches,
             totals.failed
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -84,23 +84,23 @@ pub fn run(args: KeysArgs) -> anyhow::Result<ExitCode> {
                 let api_url = api_url.unwrap_or_else(|| "<the stack's ApiUrl output>".into());
                 let id = &info.access_key_id;
                 let secret = issued.secret.expose();
-                println!("Created access key {id} ({}).", info.name);
-                println!("Its secret is shown only this once. Add to ~/.aws/credentials:");
-                println!();
-                println!("[{profile}]");
-                println!("aws_access_key_id = {id}");
-                println!("aws_secret_access_key = {secret}");
-                println!();
-                println!("and to ~/.aws/config:");
-                println!();
-                println!("[profile {profile}]");
-                println!("region = {region}");
-                println!();
-                println!("Then, for example:");
-                println!();
-                println!(
+                outln!("Created access key {id} ({}).", info.name)?;
+                outln!("Its secret is shown only this once. Add to ~/.aws/credentials:")?;
+                outln!()?;
+                outln!("[{profile}]")?;
+                outln!("aws_access_key_id = {id}")?;
+                outln!("aws_secret_access_key = {secret}")?;
+                outln!()?;
+                outln!("and to ~/.aws/config:")?;
+                outln!()?;
+                outln!("[profile {profile}]")?;
+                outln!("region = {region}")?;
+                outln!()?;
+                outln!("Then, for example:")?;
+                outln!()?;
+                outln!(
                     "aws stepfunctions --profile {profile} --endpoint-url {api_url} list-state-machines"
-                );
+                )?;
                 Ok(ExitCode::SUCCESS)
             }
             KeysCommand::List { json } => {
@@ -112,9 +112,9 @@ pub fn run(args: KeysArgs) -> anyhow::Result<ExitCode> {
                     .with_context(|| format!("cannot list the keys in table {table}"))?;
                 if json {
                     let rows: Vec<_> = keys.iter().map(key_json).collect();
-                    println!("{}", serde_json::Value::Array(rows));
+                    outln!("{}", serde_json::Value::Array(rows))?;
                 } else {
-                    print_table(&keys);
+                    print_table(&keys)?;
                 }
                 Ok(ExitCode::SUCCESS)
             }
@@ -122,11 +122,11 @@ pub fn run(args: KeysArgs) -> anyhow::Result<ExitCode> {
                 let store = DynamoKeyStore::new(&config, &table, "");
                 match store.revoke(&access_key_id).await {
                     Ok(info) => {
-                        println!("Revoked access key {} ({}).", info.access_key_id, info.name);
+                        outln!("Revoked access key {} ({}).", info.access_key_id, info.name)?;
                         Ok(ExitCode::SUCCESS)
                     }
                     Err(KeysError::NotFound(id)) => {
-                        eprintln!("flowstate: no access key '{id}' in table {table}");
+                        errln!("flowstate: no access key '{id}' in table {table}");
                         Ok(ExitCode::from(1))
                     }
                     Err(e) => {
@@ -161,10 +161,9 @@ fn key_json(key: &KeyInfo) -> serde_json::Value {
     })
 }
 
-fn print_table(keys: &[KeyInfo]) {
+fn print_table(keys: &[KeyInfo]) -> std::io::Result<()> {
     if keys.is_empty() {
-        println!("No access keys.");
-        return;
+        return outln!("No access keys.");
     }
     let width = keys
         .iter()
@@ -172,17 +171,20 @@ fn print_table(keys: &[KeyInfo]) {
         .max()
         .unwrap_or(0)
         .max(4);
-    println!(
+    outln!(
         "{:<20}  {:<width$}  {:<8}  CREATED",
-        "ACCESS KEY ID", "NAME", "STATUS"
-    );
+        "ACCESS KEY ID",
+        "NAME",
+        "STATUS"
+    )?;
     for k in keys {
-        println!(
+        outln!(
             "{:<20}  {:<width$}  {:<8}  {}",
             k.access_key_id,
             k.name,
             status(k.status),
             date(k.created_at)
-        );
+        )?;
     }
+    Ok(())
 }

@@ -13,6 +13,10 @@
 //! definition is invalid, 2 bad usage (unreadable file, bad flag, invalid
 //! definition given to `run`).
 
+// First, so that its macros are in scope in every module after it.
+#[macro_use]
+mod output;
+
 mod bench;
 mod bench_aws;
 mod clock;
@@ -78,7 +82,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("flowstate: {e:#}");
+            errln!("flowstate: {e:#}");
             ExitCode::from(2)
         }
     }

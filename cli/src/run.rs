@@ -7,9 +7,12 @@ use clap::{Args, ValueEnum};
 use flowstate_asl::definition::StateMachine;
 use flowstate_asl::validate::Severity;
 use flowstate_engine::driver::{self, RunOptions, TaskHandler};
+use flowstate_engine::history::HistoryEvent;
+use flowstate_engine::limits::transition_limit_cause;
 use flowstate_engine::{Limits, Status};
 use flowstate_local_tasks::mock::{self, MockError, MockedTasks};
 use flowstate_local_tasks::LocalTasks;
+use flowstate_runtime::constraints;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,9 +37,15 @@ pub struct RunArgs {
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Workflow type whose limits apply. Default: no history-event or
-    /// duration limit, Step Functions' 256 KiB payload limit.
+    /// duration limit, Step Functions' 256 KiB payload limit, and at most
+    /// --max-transitions states entered.
     #[arg(long = "type", value_enum)]
     pub workflow_type: Option<WorkflowType>,
+    /// Fail the execution (States.Runtime) rather than enter more states
+    /// than this: how an endless loop ends. Default: 1000000 without
+    /// --type; with --type, that type's own limits only.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_transitions: Option<u64>,
     /// Scale Waits and retry back-offs: 1 = real time, 0.01 = 100x faster,
     /// 0 = no waiting at all.
     #[arg(long, default_value_t = 1.0)]
@@ -66,6 +75,8 @@ pub enum WorkflowType {
     Express,
 }
 
+/// The execution input, refused as StartExecution refuses it: over
+/// 256 KiB, not JSON, or nested deeper than an execution may keep.
 fn read_input(args: &RunArgs) -> anyhow::Result<Value> {
     let text = match (&args.input, &args.input_file) {
         (Some(t), _) => t.clone(),
@@ -77,7 +88,13 @@ fn read_input(args: &RunArgs) -> anyhow::Result<Value> {
         }
         (None, None) => "{}".to_string(),
     };
-    serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("the input is not valid JSON: {e}"))
+    constraints::check_payload_size("input", &text)?;
+    let input = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("the input is not valid JSON: {e}"))?;
+    match constraints::payload_too_deep(&input) {
+        Some(why) => bail!("the input is not valid: {why}"),
+        None => Ok(input),
+    }
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -85,15 +102,18 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         bail!("--wait-scale must be a number >= 0");
     }
     let (value, diagnostics) = check_file(&args.definition)?;
-    if diagnostics.iter().any(|d| d.severity == Severity::Error) {
-        print_diagnostics(&args.definition, &diagnostics);
-        return Ok(ExitCode::from(2));
-    }
+    let value = match value {
+        Some(v) if !diagnostics.iter().any(|d| d.severity == Severity::Error) => v,
+        _ => {
+            print_diagnostics(&args.definition, &diagnostics);
+            return Ok(ExitCode::from(2));
+        }
+    };
     let sm = match StateMachine::from_value(&value) {
         Ok(sm) => sm,
         Err(errors) => {
             for e in errors {
-                eprintln!(
+                errln!(
                     "{}: error at {}: {}",
                     args.definition.display(),
                     e.pointer,
@@ -144,77 +164,71 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
-    let (limits, timeout) = match args.workflow_type {
-        None => (
-            Limits {
-                max_history_events: None,
-                max_payload_bytes: 256 * 1024,
-            },
-            None,
-        ),
-        Some(WorkflowType::Standard) => (Limits::STANDARD, None),
-        Some(WorkflowType::Express) => (Limits::EXPRESS, Some(300)),
+    let limits = match args.workflow_type {
+        None => Limits::LOCAL,
+        Some(WorkflowType::Standard) => Limits::STANDARD,
+        Some(WorkflowType::Express) => Limits::EXPRESS,
+    };
+    let limits = Limits {
+        max_transitions: args.max_transitions.or(limits.max_transitions),
+        ..limits
     };
     let opts = RunOptions {
         execution_name: args.name.clone(),
         state_machine_name: name,
         limits,
-        timeout_seconds: timeout.map(|t: u64| sm.timeout_seconds.map_or(t, |d| d.min(t))),
         ..RunOptions::default()
     };
     let mut clock = ScaledClock::new(args.wait_scale);
-    let outcome = driver::run(&sm, input, tasks, &mut clock, &opts);
-    let exec = &outcome.execution;
+    // The history is printed as it happens, never kept: with --json it
+    // opens the document, whose other members follow once the run ends.
+    let mut json_history = (args.json && args.history).then(JsonHistory::start);
+    let mut exec = driver::run_streaming(&sm, input, tasks, &mut clock, &opts, &mut |events| {
+        match &mut json_history {
+            Some(h) => h.add(&events),
+            None if args.history => print_history_rows(&events),
+            None => {}
+        }
+    });
+    if let Some(max) = limits.max_transitions {
+        if exec.cause.as_deref() == Some(transition_limit_cause(max).as_str()) {
+            // The cap is this command's: say how to raise it.
+            exec.cause = Some(format!(
+                "{} Raise the limit with --max-transitions.",
+                transition_limit_cause(max)
+            ));
+        }
+    }
+    let exec = &exec;
     if args.json {
-        let mut doc = json!({
+        let doc = json!({
             "status": exec.status.as_str(),
             "output": exec.output.as_deref(),
             "error": exec.error,
             "cause": exec.cause,
         });
-        if args.history {
-            doc["history"] = Value::Array(
-                outcome
-                    .history
-                    .iter()
-                    .map(|e| e.to_aws_json(true))
-                    .collect(),
-            );
+        match json_history {
+            Some(h) => h.finish(&doc)?,
+            None => outln!("{}", serde_json::to_string_pretty(&doc)?)?,
         }
-        println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        if args.history {
-            for e in &outcome.history {
-                let name = e.to_aws_json(false);
-                let state = name
-                    .as_object()
-                    .and_then(|m| m.values().find_map(|v| v.get("name")))
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                eprintln!(
-                    "{:>5} {:>5}  {:<28} {state}",
-                    e.id,
-                    e.previous_event_id,
-                    e.type_name()
-                );
-            }
-        }
         match exec.status {
             Status::Succeeded => {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(exec.output.as_deref().unwrap_or(&Value::Null))?
-                )
+                )?;
             }
-            other => {
-                eprintln!("execution {}", other.as_str());
+            other => crate::output::stderr(|w| {
+                writeln!(w, "execution {}", other.as_str())?;
                 if let Some(e) = &exec.error {
-                    eprintln!("error: {e}");
+                    writeln!(w, "error: {e}")?;
                 }
                 if let Some(c) = &exec.cause {
-                    eprintln!("cause: {c}");
+                    writeln!(w, "cause: {c}")?;
                 }
-            }
+                Ok(())
+            }),
         }
     }
     Ok(if exec.status == Status::Succeeded {
@@ -222,4 +236,81 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// `--json --history`: the document written as the run goes, its
+/// `"history"` member first, so that however long the history, only one
+/// step's events are in memory at a time.
+struct JsonHistory {
+    first: bool,
+    /// The first failure to write (a closed pipe is none).
+    failed: Option<std::io::Error>,
+}
+
+impl JsonHistory {
+    fn start() -> JsonHistory {
+        let mut h = JsonHistory {
+            first: true,
+            failed: None,
+        };
+        h.write(|w| write!(w, "{{\n  \"history\": ["));
+        h
+    }
+
+    fn write(&mut self, f: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) {
+        if self.failed.is_none() {
+            self.failed = crate::output::stdout(f).err();
+        }
+    }
+
+    /// Each event as GetExecutionHistory returns it, indented as a member
+    /// of the array.
+    fn add(&mut self, events: &[HistoryEvent]) {
+        for e in events {
+            let text = serde_json::to_string_pretty(&e.to_aws_json(true)).unwrap_or_default();
+            let sep = if std::mem::take(&mut self.first) {
+                ""
+            } else {
+                ","
+            };
+            self.write(|w| write!(w, "{sep}\n    {}", text.replace('\n', "\n    ")));
+        }
+    }
+
+    /// Closes the array and writes the members of `doc` after it.
+    fn finish(mut self, doc: &Value) -> anyhow::Result<()> {
+        let close = if self.first { "]" } else { "\n  ]" };
+        self.write(|w| write!(w, "{close}"));
+        for (k, v) in doc.as_object().into_iter().flatten() {
+            let text = serde_json::to_string_pretty(v)?.replace('\n', "\n  ");
+            self.write(|w| write!(w, ",\n  {}: {text}", Value::from(k.as_str())));
+        }
+        self.write(|w| writeln!(w, "\n}}"));
+        match self.failed {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// History events as table rows on stderr, as they happen.
+fn print_history_rows(events: &[HistoryEvent]) {
+    crate::output::stderr(|w| {
+        for e in events {
+            let name = e.to_aws_json(false);
+            let state = name
+                .as_object()
+                .and_then(|m| m.values().find_map(|v| v.get("name")))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            writeln!(
+                w,
+                "{:>5} {:>5}  {:<28} {state}",
+                e.id,
+                e.previous_event_id,
+                e.type_name()
+            )?;
+        }
+        Ok(())
+    });
 }

@@ -18,7 +18,6 @@ use flowstate_embedded::{load_or_create_token_key, Embedded};
 use flowstate_local_tasks::{LocalInvoker, MockConfig};
 use flowstate_ports::{Invoker, Queue, Store, SystemClock};
 use flowstate_runtime::{Config, CreateStateMachine, Service, ServiceError};
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -299,13 +298,19 @@ where
         let _ = stop_tx.send(true);
     });
 
-    // Tests and scripts read this line for the port (`--port 0`).
-    println!("flowstate serve: listening on http://{addr} ({where_})");
-    println!("flowstate serve: open http://{addr}/ to design, run and inspect workflows");
-    if let Some(recovered) = recovered.filter(|r| *r > 0) {
-        println!("flowstate serve: resumed {recovered} pending effects");
-    }
-    let _ = std::io::stdout().flush();
+    // Tests and scripts read this line for the port (`--port 0`). A
+    // closed stdout does not stop the server.
+    let _ = crate::output::stdout(|w| {
+        writeln!(w, "flowstate serve: listening on http://{addr} ({where_})")?;
+        writeln!(
+            w,
+            "flowstate serve: open http://{addr}/ to design, run and inspect workflows"
+        )?;
+        if let Some(recovered) = recovered.filter(|r| *r > 0) {
+            writeln!(w, "flowstate serve: resumed {recovered} pending effects")?;
+        }
+        Ok(())
+    });
 
     // The API answers POST on every path; the web app only GETs.
     let app = flowstate_api::router(Arc::new(service)).merge(flowstate_web::router());
@@ -314,13 +319,13 @@ where
     tokio::select! {
         r = &mut server => r.context("the server failed")?,
         _ = async { stopped().await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
-            eprintln!("flowstate serve: requests still open after {}s; exiting", SHUTDOWN_GRACE.as_secs());
+            errln!("flowstate serve: requests still open after {}s; exiting", SHUTDOWN_GRACE.as_secs());
         }
     }
     if let Some(worker) = worker {
         let _ = worker.await;
     }
-    eprintln!("flowstate serve: stopped");
+    errln!("flowstate serve: stopped");
     Ok(())
 }
 
@@ -400,7 +405,7 @@ where
         let definition = match flowstate_asl::definition::parse_document(&text) {
             Ok(v) => v.to_string(),
             Err(m) => {
-                eprintln!("flowstate serve: skipped {}: {m}", file.display());
+                errln!("flowstate serve: skipped {}: {m}", file.display());
                 continue;
             }
         };
@@ -414,13 +419,15 @@ where
             })
             .await;
         match loaded {
-            Ok(sm) => println!("flowstate serve: loaded {} as {}", file.display(), sm.arn),
-            Err(ServiceError::InvalidDefinition(_)) => eprintln!(
+            Ok(sm) => {
+                let _ = outln!("flowstate serve: loaded {} as {}", file.display(), sm.arn);
+            }
+            Err(ServiceError::InvalidDefinition(_)) => errln!(
                 "flowstate serve: skipped {}: not a valid definition (`flowstate validate {}` lists why)",
                 file.display(),
                 file.display()
             ),
-            Err(e) => eprintln!("flowstate serve: skipped {}: {e}", file.display()),
+            Err(e) => errln!("flowstate serve: skipped {}: {e}", file.display()),
         }
     }
     Ok(())

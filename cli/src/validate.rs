@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::Args;
 use flowstate_asl::definition::parse_document;
 use flowstate_asl::validate::{validate, Diagnostic, Severity};
+use flowstate_runtime::constraints;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -16,14 +17,35 @@ pub struct ValidateArgs {
     pub json: bool,
 }
 
-/// Reads and checks a definition file. `Err` for unreadable or unparsable
-/// files; the diagnostics otherwise.
-pub fn check_file(path: &PathBuf) -> anyhow::Result<(serde_json::Value, Vec<Diagnostic>)> {
+/// Reads and checks a definition file. `Err` when it cannot be read; else
+/// the definition (`None` when the text is neither JSON nor YAML) and its
+/// diagnostics — text that does not parse is one error at the root, as
+/// ValidateStateMachineDefinition reports it.
+pub fn check_file(path: &PathBuf) -> anyhow::Result<(Option<serde_json::Value>, Vec<Diagnostic>)> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let value = parse_document(&text).map_err(|m| anyhow::anyhow!("{}: {m}", path.display()))?;
-    let diagnostics = validate(&value);
-    Ok((value, diagnostics))
+    if constraints::check_definition_length(&text).is_err() {
+        let message = format!(
+            "the definition is longer than the {} characters Step Functions accepts",
+            constraints::DEFINITION_CHARS
+        );
+        return Ok((None, vec![root_error(message)]));
+    }
+    Ok(match parse_document(&text) {
+        Ok(value) => {
+            let diagnostics = validate(&value);
+            (Some(value), diagnostics)
+        }
+        Err(message) => (None, vec![root_error(message)]),
+    })
+}
+
+fn root_error(message: String) -> Diagnostic {
+    Diagnostic {
+        location: String::new(),
+        message,
+        severity: Severity::Error,
+    }
 }
 
 pub fn print_diagnostics(path: &std::path::Path, diagnostics: &[Diagnostic]) {
@@ -37,7 +59,7 @@ pub fn print_diagnostics(path: &std::path::Path, diagnostics: &[Diagnostic]) {
         } else {
             &d.location
         };
-        eprintln!("{}: {level} at {location}: {}", path.display(), d.message);
+        errln!("{}: {level} at {location}: {}", path.display(), d.message);
     }
 }
 
@@ -48,13 +70,13 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         .filter(|d| d.severity == Severity::Error)
         .count();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&diagnostics)?);
+        outln!("{}", serde_json::to_string_pretty(&diagnostics)?)?;
     } else {
         print_diagnostics(&args.definition, &diagnostics);
         if errors == 0 {
-            println!("{}: valid", args.definition.display());
+            outln!("{}: valid", args.definition.display())?;
         } else {
-            eprintln!("{}: {errors} error(s)", args.definition.display());
+            errln!("{}: {errors} error(s)", args.definition.display());
         }
     }
     Ok(if errors == 0 {

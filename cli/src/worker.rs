@@ -13,7 +13,6 @@ use clap::Args;
 use flowstate_lambda::{ProcessSettings, Wiring};
 use flowstate_lambda_stepper::event_source::{self, EventSource, SweepSchedule};
 use flowstate_lambda_stepper::{Stepper, SWEEP_AGE_MS};
-use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -41,8 +40,9 @@ pub struct WorkerArgs {
     /// another process sweeps). The stack sweeps once a minute.
     #[arg(long, default_value_t = 60)]
     pub sweep_every_seconds: u64,
-    /// The sweep performs effects older than this, in seconds (the
-    /// stepper's: 900, longer than a task may run).
+    /// The sweep performs effects whose claim lapsed at least this long
+    /// ago, in seconds (the stepper's: 0 — a claim already outlasts a
+    /// task being performed).
     #[arg(long, default_value_t = SWEEP_AGE_MS / 1000)]
     pub sweep_age_seconds: i64,
 }
@@ -122,13 +122,12 @@ async fn work(args: WorkerArgs, settings: ProcessSettings) -> anyhow::Result<()>
     };
     let shutdown = crate::serve::shutdown_signal()?;
     // Tests and scripts wait for this line.
-    println!(
+    outln!(
         "flowstate worker: polling {} (DynamoDB table {table})",
         source.queue_url()
-    );
-    let _ = std::io::stdout().flush();
+    )?;
     let totals = event_source::run(&stepper, &source, schedule, shutdown, |_| {}).await;
-    println!(
+    outln!(
         "flowstate worker: stopped after {} batches ({} records, {} failed, {} failed invocations, {} sweeps, {:.0} ms in the handler)",
         totals.batches,
         totals.records,
@@ -136,7 +135,6 @@ async fn work(args: WorkerArgs, settings: ProcessSettings) -> anyhow::Result<()>
         totals.failed_invocations,
         totals.sweeps,
         totals.handler_ms
-    );
-    let _ = std::io::stdout().flush();
+    )?;
     Ok(())
 }

@@ -271,7 +271,10 @@ fn standard_type_stops_at_25000_history_events() {
     let def = write_temp(
         dir.path(),
         "loop.json",
-        r#"{"StartAt":"L","States":{"L":{"Type":"Pass","Next":"L"}}}"#,
+        // An endless loop AWS accepts: it has a way out, never taken.
+        r#"{"StartAt":"L","States":{"L":{"Type":"Pass","Next":"C"},
+            "C":{"Type":"Choice","Choices":[{"Variable":"$.stop","IsPresent":true,"Next":"Done"}],"Default":"L"},
+            "Done":{"Type":"Succeed"}}}"#,
     );
     let o = flowstate(&["run", &def, "--json", "--type", "STANDARD"]);
     assert_eq!(o.status.code(), Some(1));
@@ -290,4 +293,216 @@ fn bad_input_json_is_a_usage_error() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not valid JSON"));
+}
+
+/// An endless loop AWS accepts: it has a way out (a terminal state), never taken.
+const ENDLESS: &str = r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},
+    "B":{"Type":"Choice","Choices":[{"Variable":"$.never","IsPresent":true,"Next":"Out"}],"Default":"A"},
+    "Out":{"Type":"Succeed"}}}"#;
+
+#[test]
+fn issue_12_an_endless_loop_stops_at_the_transition_cap_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let def = write_temp(dir.path(), "loop.json", ENDLESS);
+    let o = flowstate(&["run", &def, "--json", "--max-transitions", "5000"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json_out(&o);
+    assert_eq!(
+        (v["status"].as_str(), v["error"].as_str()),
+        (Some("FAILED"), Some("States.Runtime"))
+    );
+    let cause = v["cause"].as_str().unwrap();
+    assert!(
+        cause.contains("(5000)") && cause.contains("--max-transitions"),
+        "{cause}"
+    );
+    // Without the flag, the default cap ends it too, and says how to raise it.
+    let o = flowstate(&["run", &def]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("(1000000)") && err.contains("--max-transitions"),
+        "{err}"
+    );
+}
+
+#[test]
+fn issue_12_an_input_over_256_kib_is_refused_as_start_execution_refuses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let def = write_temp(
+        dir.path(),
+        "p.json",
+        r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#,
+    );
+    let input = write_temp(
+        dir.path(),
+        "big.json",
+        &format!("\"{}\"", "x".repeat(262_143)),
+    );
+    let o = flowstate(&["run", &def, "--input-file", &input]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have size less than or equal to 262144 bytes in UTF-8 encoding"),
+        "{err}"
+    );
+    // Exactly 256 KiB is accepted.
+    let input = write_temp(
+        dir.path(),
+        "limit.json",
+        &format!("\"{}\"", "x".repeat(262_142)),
+    );
+    assert_eq!(
+        flowstate(&["run", &def, "--input-file", &input])
+            .status
+            .code(),
+        Some(0)
+    );
+    // So is nesting up to the limit an execution keeps, and no deeper.
+    let nested = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
+    assert_eq!(
+        flowstate(&["run", &def, "--input", &nested(100)])
+            .status
+            .code(),
+        Some(0)
+    );
+    let o = flowstate(&["run", &def, "--input", &nested(101)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("100 levels"));
+}
+
+#[test]
+fn issue_12_a_task_result_over_256_kib_fails_with_data_limit_exceeded() {
+    let dir = tempfile::tempdir().unwrap();
+    // The result is dropped (ResultPath null), yet too large to accept.
+    let def = write_temp(
+        dir.path(),
+        "t.json",
+        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::sqs:sendMessage","ResultPath":null,"End":true}}}"#,
+    );
+    let config = write_temp(
+        dir.path(),
+        "flowstate.toml",
+        r#"[tasks."arn:aws:states:::sqs:sendMessage"]
+command = ["python3", "-c", "import sys; sys.stdin.read(); print('\"' + 'x' * 300000 + '\"')"]
+"#,
+    );
+    let o = flowstate(&["run", &def, "--json", "--config", &config]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v = json_out(&o);
+    assert_eq!(v["error"], "States.DataLimitExceeded");
+    assert!(v["cause"].as_str().unwrap().contains("'T'"), "{v}");
+}
+
+#[test]
+fn issue_12_validate_exits_0_when_valid_1_when_not_and_2_when_it_cannot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let valid = write_temp(
+        dir.path(),
+        "ok.json",
+        r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#,
+    );
+    let invalid = write_temp(dir.path(), "bad.json", r#"{"StartAt":"P","States":{}}"#);
+    let garbage = write_temp(dir.path(), "garbage.json", "{\"StartAt\": ");
+    let huge = write_temp(
+        dir.path(),
+        "huge.json",
+        &format!("{{\"Comment\": \"{}\"}}", "x".repeat(1_048_576)),
+    );
+    let missing = dir
+        .path()
+        .join("missing.json")
+        .to_string_lossy()
+        .into_owned();
+    for (args, code) in [
+        (vec!["validate", &valid], 0),
+        (vec!["validate", &invalid], 1),
+        (vec!["validate", &garbage], 1),
+        (vec!["validate", &huge], 1),
+        (vec!["validate", &missing], 2),
+        (vec!["validate", &valid, "--no-such-flag"], 2),
+    ] {
+        let o = flowstate(&args);
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    // Text that is not a definition is one diagnostic at the root, as
+    // ValidateStateMachineDefinition reports it.
+    let o = flowstate(&["validate", &garbage, "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json_out(&o);
+    assert_eq!(
+        (v[0]["location"].as_str(), v[0]["severity"].as_str()),
+        (Some(""), Some("ERROR"))
+    );
+    let o = flowstate(&["validate", &huge, "--json"]);
+    assert!(json_out(&o)[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("1048576"));
+}
+
+/// Runs flowstate with its stdout a pipe whose reader is already gone.
+fn with_stdout_closed(args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flowstate"))
+        .args(args)
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the flowstate binary runs");
+    drop(child.stdout.take());
+    child.wait_with_output().expect("flowstate ends")
+}
+
+#[test]
+fn issue_12_a_closed_pipe_ends_every_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let def = write_temp(dir.path(), "loop.json", ENDLESS);
+    let ok = "examples/orders/order.asl.json";
+    for (args, code) in [
+        (
+            vec![
+                "run",
+                &def,
+                "--max-transitions",
+                "20000",
+                "--json",
+                "--history",
+            ],
+            1,
+        ),
+        (
+            vec![
+                "run",
+                "examples/jsonata/cart.asl.yaml",
+                "--input-file",
+                "examples/jsonata/cart.json",
+            ],
+            0,
+        ),
+        (vec!["validate", ok], 0),
+        (vec!["validate", ok, "--json"], 0),
+        (
+            vec!["bench", "--workload", "loop-counter", "--seconds", "0"],
+            0,
+        ),
+    ] {
+        let o = with_stdout_closed(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {err}");
+    }
 }

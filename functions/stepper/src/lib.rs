@@ -4,15 +4,17 @@
 //! - An **SQS batch** (Lambda's event source on the step queue): every
 //!   record is one queue message — an event for an execution, or a Task to
 //!   perform (`Perform`). Records are handled concurrently (steps of one
-//!   execution still one at a time), each in its own tracing span. A record
-//!   that fails is reported in `batchItemFailures`, so SQS redelivers only
-//!   it (and, after `maxReceiveCount` failures, moves it to the dead-letter
-//!   queue). A message not due yet (timers over 900 s) is sent again with
-//!   the remaining delay and reported done.
+//!   execution still one at a time; results of one execution that arrive
+//!   together commit together), each in its own tracing span. A record
+//!   that fails is reported in `batchItemFailures` and made visible again
+//!   after a jittered back-off of seconds (ChangeMessageVisibility), so SQS
+//!   redelivers only it, soon (and, after `maxReceiveCount` failures, moves
+//!   it to the dead-letter queue). A message not due yet (timers over
+//!   900 s) is sent again with the remaining delay and reported done.
 //! - A **sweep** (the stack's schedule, `{"sweep": true}` or any scheduled
 //!   EventBridge event): effects committed by a step whose process died
-//!   before performing them (the outbox) are performed again, once they
-//!   are [`SWEEP_AGE_MS`] old.
+//!   before performing them (the outbox) are performed again, once their
+//!   claim lapsed at least [`SWEEP_AGE_MS`] ago.
 //!
 //! [`event_source`] plays Lambda's SQS event source and the sweep schedule
 //! for a stepper that runs as a process (`flowstate worker`): the same
@@ -29,10 +31,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tracing::Instrument;
 
-/// A sweep performs effects older than this: longer than a Task may run in
-/// the stepper (the function's timeout), so a task being performed is not
-/// started a second time.
-pub const SWEEP_AGE_MS: i64 = 15 * 60 * 1000;
+/// A sweep performs effects whose claim lapsed (the runtime's
+/// `Config::claim_ms`, 15 minutes: longer than a Task may run in the
+/// stepper), so a task being performed is not started a second time.
+pub const SWEEP_AGE_MS: i64 = 0;
 
 /// The service the stepper drives: DynamoDB + SQS, any invoker and clock.
 pub type StepperService<I, C> = Service<AwsBackend, AwsBackend, I, C>;
@@ -66,7 +68,17 @@ struct SqsEvent {
 struct SqsRecord {
     #[serde(rename = "messageId")]
     message_id: String,
+    #[serde(rename = "receiptHandle", default)]
+    receipt_handle: String,
+    #[serde(default)]
+    attributes: RecordAttributes,
     body: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RecordAttributes {
+    #[serde(rename = "ApproximateReceiveCount")]
+    receive_count: Option<String>,
 }
 
 /// How many records of one batch ran, and what became of them.
@@ -80,8 +92,8 @@ pub struct BatchReport {
 }
 
 /// The stepper over a service. `sweep_age_ms`: a sweep performs outbox
-/// entries older than this (longer than a Task may take, so a task being
-/// performed is not started twice).
+/// entries whose claim lapsed at least this long ago (the claim itself,
+/// `Config::claim_ms`, outlasts a Task being performed).
 pub struct Stepper<I, C> {
     service: StepperService<I, C>,
     sweep_age_ms: i64,
@@ -142,6 +154,16 @@ impl<I: Invoker, C: Clock> Stepper<I, C> {
                     let outcome = one_record(&service, &record.body).await;
                     if let Err(e) = &outcome {
                         tracing::error!(error = %e, "record failed; SQS will redeliver it");
+                        // Back in seconds (jittered, growing with its
+                        // receive count), not after the queue's visibility
+                        // timeout; if this fails too, the timeout does it.
+                        let attempts = record
+                            .attributes
+                            .receive_count
+                            .as_deref()
+                            .and_then(|c| c.parse().ok())
+                            .unwrap_or(1);
+                        let _ = service.retry_later(&record.receipt_handle, attempts).await;
                     }
                     (record.message_id, outcome)
                 }

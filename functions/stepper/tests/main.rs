@@ -3,5 +3,6 @@
 //! One test binary for the crate (each module was its own binary, and each
 //! binary linked the whole dependency graph again).
 
+mod map_writes;
 mod stepper_binary;
 mod stepper_on_moto;

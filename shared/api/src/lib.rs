@@ -49,6 +49,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
+use flowstate_runtime::constraints;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shapes::*;
@@ -232,17 +233,45 @@ fn check_len(member: &str, v: Option<&str>, max: usize) -> Result<(), ApiError> 
     }
 }
 
-impl CheckInput for CreateStateMachineInput {}
+impl CheckInput for CreateStateMachineInput {
+    fn check(&self) -> Result<(), ApiError> {
+        Ok(constraints::check_definition_length(&self.definition)?)
+    }
+}
 impl CheckInput for DescribeStateMachineInput {}
-impl CheckInput for UpdateStateMachineInput {}
+impl CheckInput for UpdateStateMachineInput {
+    fn check(&self) -> Result<(), ApiError> {
+        match &self.definition {
+            Some(d) => Ok(constraints::check_definition_length(d)?),
+            None => Ok(()),
+        }
+    }
+}
 impl CheckInput for DeleteStateMachineInput {}
 impl CheckInput for ListStateMachinesInput {
     fn check(&self) -> Result<(), ApiError> {
         check_max_results(self.max_results)
     }
 }
-impl CheckInput for StartExecutionInput {}
-impl CheckInput for StartSyncExecutionInput {}
+impl CheckInput for StartExecutionInput {
+    fn check(&self) -> Result<(), ApiError> {
+        check_input(self.input.as_deref())
+    }
+}
+impl CheckInput for StartSyncExecutionInput {
+    fn check(&self) -> Result<(), ApiError> {
+        check_input(self.input.as_deref())
+    }
+}
+
+/// An execution's input: at most 256 KiB, checked before the state
+/// machine is even looked up, as Step Functions does.
+fn check_input(input: Option<&str>) -> Result<(), ApiError> {
+    match input {
+        Some(text) => Ok(constraints::check_payload_size("input", text)?),
+        None => Ok(()),
+    }
+}
 impl CheckInput for DescribeExecutionInput {}
 impl CheckInput for ListExecutionsInput {
     fn check(&self) -> Result<(), ApiError> {
@@ -268,7 +297,8 @@ impl CheckInput for StopExecutionInput {
 }
 impl CheckInput for SendTaskSuccessInput {
     fn check(&self) -> Result<(), ApiError> {
-        check_len("taskToken", Some(&self.task_token), 2048)
+        check_len("taskToken", Some(&self.task_token), 2048)?;
+        Ok(constraints::check_payload_size("output", &self.output)?)
     }
 }
 impl CheckInput for SendTaskFailureInput {
@@ -284,7 +314,11 @@ impl CheckInput for SendTaskHeartbeatInput {
     }
 }
 impl CheckInput for DescribeStateMachineForExecutionInput {}
-impl CheckInput for ValidateStateMachineDefinitionInput {}
+impl CheckInput for ValidateStateMachineDefinitionInput {
+    fn check(&self) -> Result<(), ApiError> {
+        Ok(constraints::check_definition_length(&self.definition)?)
+    }
+}
 
 #[cfg(test)]
 mod tests;

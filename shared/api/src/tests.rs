@@ -557,6 +557,70 @@ async fn long_error_and_token_members_are_rejected_before_the_action_runs() {
 }
 
 #[tokio::test]
+async fn issue_12_oversized_definitions_inputs_and_outputs_are_refused_as_aws_refuses_them() {
+    let (fake, app) = app();
+    let input = "x".repeat(262_145);
+    let definition = "x".repeat(1_048_577);
+    let size = |member: &str| {
+        format!("1 validation error detected: Value at '{member}' failed to satisfy constraint: Member must have size less than or equal to 262144 bytes in UTF-8 encoding")
+    };
+    let length = "1 validation error detected: Value at 'definition' failed to satisfy constraint: Member must have length less than or equal to 1048576";
+    let missing = format!("{SM_PREFIX}missing");
+    for (action, body, message) in [
+        // Checked before the state machine is looked up.
+        (
+            "StartExecution",
+            json!({"stateMachineArn": missing, "input": input}),
+            size("input"),
+        ),
+        (
+            "StartSyncExecution",
+            json!({"stateMachineArn": missing, "input": input}),
+            size("input"),
+        ),
+        (
+            "SendTaskSuccess",
+            json!({"taskToken": "t", "output": input}),
+            size("output"),
+        ),
+        (
+            "CreateStateMachine",
+            json!({"name": "big", "definition": definition, "roleArn": "r"}),
+            length.to_string(),
+        ),
+        (
+            "UpdateStateMachine",
+            json!({"stateMachineArn": missing, "definition": definition}),
+            length.to_string(),
+        ),
+        (
+            "ValidateStateMachineDefinition",
+            json!({"definition": definition}),
+            length.to_string(),
+        ),
+    ] {
+        let (s, v) = send(&app, action, body).await;
+        assert_eq!(
+            (s, v),
+            (
+                StatusCode::BAD_REQUEST,
+                json!({"__type": "ValidationException", "message": message})
+            ),
+            "{action}"
+        );
+    }
+    assert!(fake.machines.lock().unwrap().is_empty());
+    // At the limit they are accepted.
+    let (s, _) = send(
+        &app,
+        "StartExecution",
+        json!({"stateMachineArn": missing, "input": &input[1..]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn validate_state_machine_definition_reports_ok_and_fail_with_codes() {
     let (_, app) = app();
     let good = r#"{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}"#;

@@ -343,7 +343,7 @@ pub fn parse_document(text: &str) -> Result<Value, String> {
             if trimmed.starts_with('{') || trimmed.starts_with('[') {
                 return Err(format!("not valid JSON: {json_err}"));
             }
-            serde_yaml::from_str::<Value>(text).map_err(|e| format!("not valid JSON or YAML: {e}"))
+            crate::yaml::from_str(text).map_err(|e| format!("not valid JSON or YAML: {e}"))
         }
     }
 }

@@ -33,6 +33,17 @@ pub fn expression_text(s: &str) -> Option<&str> {
     Some(t.trim())
 }
 
+/// The start of an expression for a message: a long one is cut at 80
+/// characters, so that an error about a 12 KB expression stays readable
+/// (the error itself names the position).
+pub fn excerpt(text: &str) -> String {
+    const MAX: usize = 80;
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
 /// Escapes one JSON pointer segment (RFC 6901).
 pub fn pointer_segment(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
@@ -57,7 +68,7 @@ impl Template {
                     Err(e) => {
                         errors.push(TemplateError {
                             pointer: pointer.to_string(),
-                            message: format!("invalid JSONata expression '{text}': {e}"),
+                            message: format!("invalid JSONata expression '{}': {e}", excerpt(text)),
                         });
                         Template::Literal(Value::Null)
                     }

@@ -29,6 +29,7 @@ pub mod jsonata;
 pub mod jsonpath;
 pub mod template;
 pub mod validate;
+pub mod yaml;
 
 /// The project's test data (`tests/data`), for the unit tests that check
 /// the recorded corpus; a missing folder fails them rather than skipping.

@@ -186,7 +186,8 @@ impl Compiler {
                 }
             };
         }
-        if !text.starts_with('$') {
+        // Whitespace around a path is ignored, as by the path parser.
+        if !text.trim_start().starts_with('$') {
             self.error(
                 pointer,
                 format!("The value of the field '{field}' must be a JSONPath or an intrinsic function, not '{text}'"),
@@ -267,6 +268,29 @@ mod tests {
         PayloadTemplate::parse(&template)
             .unwrap()
             .evaluate(&input, &StaticScope::default(), 7)
+    }
+
+    /// Issue 12, item 9: the JSONPath leniencies hold in payload templates
+    /// and intrinsic arguments as in path fields.
+    #[test]
+    fn issue_12_lenient_paths_in_templates_and_intrinsics() {
+        let input = json!({"Snapshots": [{"State": "ok"}], "langs": [{"l": "es"}]});
+        let out = run(
+            json!({
+                "dot.$": "$.Snapshots.[0].State",
+                "trailing.$": "$.Snapshots[0].State ",
+                "leading.$": " $.Snapshots[0].State",
+                "filter.$": "$.langs[?(@.l==es)].l",
+                "call.$": "States.Format('{}', $.Snapshots.[0].State )",
+                "call_trailing.$": "States.ArrayLength($.langs) "
+            }),
+            input,
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            json!({"dot": "ok", "trailing": "ok", "leading": "ok", "filter": ["es"], "call": "ok", "call_trailing": 1})
+        );
     }
 
     #[test]

@@ -6,12 +6,15 @@
 //! ([`AwsNotifier`]).
 //!
 //! - **DynamoDB** (one table, keys `PK`/`SK`, one global secondary index
-//!   `GSI1`): state machines and their revisions, the execution header, one
-//!   item per frame, one item per history event, outbox entries. A step is
-//!   one `TransactWriteItems` conditioned on the header's `ver`; a step too
-//!   large for one transaction writes its new records ahead under keys that
-//!   only the committed header makes visible. Values larger than one item
-//!   are split over chunk items. The layout is described in `dynamo.rs`.
+//!   `GSI1`): state machines and their revisions, a small execution header,
+//!   the execution's input (written once), two items per frame (its state,
+//!   and its data written only when it changes), history events in items
+//!   of up to 100, outbox entries with their claims. A step is one
+//!   `TransactWriteItems` conditioned on the header's `ver`; what does not
+//!   fit is written ahead under keys of its own that only the committed
+//!   step makes valid, so a step of any size commits. Values larger than
+//!   one item are split over chunk items. The layout is described in
+//!   `dynamo.rs` and `executions.rs`.
 //! - **SQS** (a standard queue and its dead-letter queue): messages carry
 //!   ids and events, their due time in the body and a `DelaySeconds` of at
 //!   most 900; a message received before it is due is sent again. See
@@ -64,6 +67,7 @@
 
 mod codec;
 mod dynamo;
+mod executions;
 mod integrations;
 mod invoker;
 pub mod keys;
@@ -71,6 +75,7 @@ mod kms;
 mod notifier;
 mod resources;
 mod sqs;
+mod table;
 pub mod token_key;
 
 pub use keys::{DynamoKeyStore, KeyInfo, KeysError};
@@ -142,6 +147,8 @@ struct Inner {
     queue_url: tokio::sync::OnceCell<String>,
     /// What this process knows of the messages it sent and received.
     local: Mutex<sqs::Local>,
+    /// Where the items of executions read or written here are.
+    layouts: executions::Layouts,
 }
 
 impl std::fmt::Debug for AwsBackend {
@@ -162,6 +169,7 @@ impl AwsBackend {
                 settings,
                 queue_url: tokio::sync::OnceCell::new(),
                 local: Mutex::new(sqs::Local::default()),
+                layouts: Default::default(),
             }),
         }
     }

@@ -31,9 +31,12 @@
 
 use crate::codec::{key, Item};
 use crate::{backend_error, corrupt, AwsBackend};
+use aws_sdk_sqs::operation::change_message_visibility::ChangeMessageVisibilityError;
 use aws_sdk_sqs::operation::delete_message::DeleteMessageError;
 use aws_sdk_sqs::operation::get_queue_url::GetQueueUrlError;
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::{
+    MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
+};
 use flowstate_ports::{Delivery, Queue, QueueMessage, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -278,12 +281,23 @@ impl AwsBackend {
     }
 }
 
-impl Queue for AwsBackend {
-    async fn send(&self, message: &QueueMessage) -> Result<(), StoreError> {
-        let tracked = self.inner.settings.track_messages;
-        if tracked && self.local().entries.contains_key(&message.id) {
-            return Ok(());
-        }
+/// A message ready to go: its SQS body, due time and whether its
+/// message went to the table.
+struct Outgoing {
+    id: String,
+    body: String,
+    due: i64,
+    spilled: bool,
+}
+
+/// SendMessageBatch's limits: 10 messages, 256 KiB in all.
+const SEND_BATCH: usize = 10;
+const SEND_BATCH_BYTES: usize = 250_000;
+
+impl AwsBackend {
+    /// The SQS body of `message`; a large message is stored in the table
+    /// first and the body names it.
+    async fn outgoing(&self, message: &QueueMessage) -> Result<Outgoing, StoreError> {
         let json = crate::codec::to_json(message)?;
         let seq = self.next_seq();
         let spilled = json.len() > SPILL_BYTES;
@@ -299,19 +313,141 @@ impl Queue for AwsBackend {
                 .await?;
         }
         let body = serde_json::to_string(&wire).map_err(|e| corrupt("queue message", e))?;
-        self.send_raw(body, message.due).await?;
-        if !tracked {
-            return Ok(());
+        Ok(Outgoing {
+            id: message.id.clone(),
+            body,
+            due: message.due,
+            spilled,
+        })
+    }
+
+    /// Sends up to 10 messages in one call; a message SQS refused is sent
+    /// again on its own.
+    async fn send_raw_batch(&self, batch: Vec<(String, i64)>) -> Result<(), StoreError> {
+        if let [(body, due)] = batch.as_slice() {
+            return self.send_raw(body.clone(), *due).await;
         }
-        self.local().entries.insert(
-            message.id.clone(),
-            Entry {
-                due: message.due,
-                spilled,
-                in_flight: None,
-                message_id: None,
+        let url = self.queue_url().await?;
+        let mut entries = Vec::with_capacity(batch.len());
+        for (i, (body, due)) in batch.iter().enumerate() {
+            entries.push(
+                SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(body)
+                    .delay_seconds(delay_seconds(*due))
+                    .build()
+                    .map_err(|e| backend_error("SendMessageBatchRequestEntry", e))?,
+            );
+        }
+        let out = self
+            .inner
+            .sqs
+            .send_message_batch()
+            .queue_url(url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| backend_error("SendMessageBatch", e))?;
+        for failed in out.failed() {
+            let Some((body, due)) = failed.id().parse::<usize>().ok().and_then(|i| batch.get(i))
+            else {
+                continue;
+            };
+            self.send_raw(body.clone(), *due).await?;
+        }
+        Ok(())
+    }
+
+    fn remember_sent(&self, sent: &[Outgoing]) {
+        if !self.inner.settings.track_messages {
+            return;
+        }
+        let mut local = self.local();
+        for m in sent {
+            local.entries.insert(
+                m.id.clone(),
+                Entry {
+                    due: m.due,
+                    spilled: m.spilled,
+                    in_flight: None,
+                    message_id: None,
+                },
+            );
+        }
+    }
+}
+
+impl Queue for AwsBackend {
+    async fn send(&self, message: &QueueMessage) -> Result<(), StoreError> {
+        self.send_batch(std::slice::from_ref(message)).await
+    }
+
+    async fn send_batch(&self, messages: &[QueueMessage]) -> Result<(), StoreError> {
+        let tracked = self.inner.settings.track_messages;
+        let mut outgoing = Vec::with_capacity(messages.len());
+        let mut ids = HashSet::new();
+        for message in messages {
+            if tracked && self.local().entries.contains_key(&message.id) {
+                continue;
+            }
+            if ids.insert(message.id.clone()) {
+                outgoing.push(self.outgoing(message).await?);
+            }
+        }
+        // Batches of up to 10 messages and 256 KiB, sent concurrently.
+        let mut batches: Vec<Vec<(String, i64)>> = Vec::new();
+        let mut bytes = 0;
+        for m in &outgoing {
+            let fits = batches
+                .last()
+                .is_some_and(|b| b.len() < SEND_BATCH && bytes + m.body.len() <= SEND_BATCH_BYTES);
+            if !fits {
+                batches.push(Vec::new());
+                bytes = 0;
+            }
+            bytes += m.body.len();
+            if let Some(batch) = batches.last_mut() {
+                batch.push((m.body.clone(), m.due));
+            }
+        }
+        let sends: Vec<_> = batches
+            .into_iter()
+            .map(|batch| {
+                let this = self.clone();
+                async move { this.send_raw_batch(batch).await }
+            })
+            .collect();
+        crate::table::concurrently(sends).await?;
+        self.remember_sent(&outgoing);
+        Ok(())
+    }
+
+    async fn retry(&self, receipt: &str, now: i64, delay_ms: i64) -> Result<(), StoreError> {
+        let (handle, id) = receipt.split_once('\n').unwrap_or((receipt, ""));
+        let url = self.queue_url().await?;
+        let seconds = ((delay_ms.max(0) + 999) / 1000).min(MAX_VISIBILITY_SECONDS) as i32;
+        match self
+            .inner
+            .sqs
+            .change_message_visibility()
+            .queue_url(url)
+            .receipt_handle(handle)
+            .visibility_timeout(seconds)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) => match e.into_service_error() {
+                // Received again meanwhile, or gone: nothing to delay.
+                ChangeMessageVisibilityError::ReceiptHandleIsInvalid(_)
+                | ChangeMessageVisibilityError::MessageNotInflight(_) => return Ok(()),
+                other => return Err(backend_error("ChangeMessageVisibility", other)),
             },
-        );
+        }
+        if let Some(entry) = self.local().entries.get_mut(id) {
+            // Back in the caller's time too (see "Whose time" above).
+            entry.in_flight = Some((handle.to_string(), now.saturating_add(delay_ms.max(0))));
+        }
         Ok(())
     }
 

@@ -8,5 +8,6 @@ mod endpoint_env;
 mod executions;
 mod integrations;
 mod keys;
+mod layout;
 mod queue_takeover;
 mod service;

@@ -256,20 +256,50 @@ async fn large_payloads_and_large_steps() {
     let ids: Vec<u64> = events.iter().filter_map(|e| e["id"].as_u64()).collect();
     assert_eq!(ids, (1..=ids.len() as u64).collect::<Vec<_>>());
 
-    // 120 iterations each waiting: 120 frames created ahead in one step,
+    // 120 branches each waiting: 121 frames created ahead in one step,
     // then changed and removed one step at a time.
+    let branches: Vec<Value> = (0..120)
+        .map(|i| {
+            json!({"StartAt": format!("W{i}"), "States": {
+                format!("W{i}"): {"Type": "Wait", "Seconds": 1, "Next": format!("P{i}")},
+                format!("P{i}"): {"Type": "Pass", "Result": i, "End": true}}})
+        })
+        .collect();
     let waits = machine(
         &s,
         "Waits",
+        &json!({"StartAt": "Par", "States": {"Par": {"Type": "Parallel", "End": true, "Branches": branches}}})
+            .to_string(),
+    )
+    .await;
+    let e = start(&s, &waits, "waits", &json!({})).await;
+    let loaded = s.store().load_execution(&e, true).await.unwrap().unwrap();
+    assert_eq!(
+        loaded.execution.frames.len(),
+        121,
+        "frames written ahead are visible"
+    );
+    s.run_until_idle(1000).await.unwrap();
+    let d = s.describe_execution(&e).await.unwrap();
+    assert_eq!(d.status, Status::Succeeded, "{d:?}");
+    let expected: Vec<u32> = (0..120).collect();
+    assert_eq!(d.output.as_deref(), Some(&json!(expected)));
+
+    // A Map over 120 waiting items runs 40 at a time, as on AWS: its
+    // iterations' frames are created as they start.
+    let map = machine(
+        &s,
+        "MapWaits",
         r#"{"StartAt":"M","States":{"M":{"Type":"Map","End":true,"Iterator":{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":1,"Next":"P"},"P":{"Type":"Pass","End":true}}}}}}"#,
     )
     .await;
     let items: Vec<u32> = (0..120).collect();
-    let e = start(&s, &waits, "waits", &json!(items)).await;
+    let e = start(&s, &map, "map-waits", &json!(items)).await;
     let loaded = s.store().load_execution(&e, true).await.unwrap().unwrap();
-    assert!(
-        loaded.execution.frames.len() > 120,
-        "frames written ahead are visible"
+    assert_eq!(
+        loaded.execution.frames.len(),
+        41,
+        "the Map and 40 iterations"
     );
     s.run_until_idle(1000).await.unwrap();
     let d = s.describe_execution(&e).await.unwrap();

@@ -57,7 +57,14 @@ const MAX_IDLE_READERS: usize = 8;
 const MAX_BATCH: usize = 1024;
 
 /// The schema's version (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
+
+/// Version 2 had no outbox claims: its entries become unclaimed ones.
+const MIGRATE_FROM_2: &str = "
+ALTER TABLE outbox ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+DROP INDEX IF EXISTS outbox_by_created;
+";
 
 /// Executions are keyed by an integer id in the tables of their parts, so
 /// those keys stay short and a step's rows are appended next to each
@@ -65,7 +72,8 @@ const SCHEMA_VERSION: i64 = 2;
 /// that changes it) and its input/effective input (`frame_data`, written
 /// only by the steps that change them). A step's history events are one
 /// row, keyed by the id of its first event. The execution's input is
-/// written once, beside the header.
+/// written once, beside the header. An outbox entry's claim (owner, lapse)
+/// has columns of its own.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS state_machines(arn TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS revisions(revision_id TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -79,8 +87,9 @@ CREATE TABLE IF NOT EXISTS frame_data(exec INTEGER NOT NULL, id INTEGER NOT NULL
     PRIMARY KEY(exec, id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS history(exec INTEGER NOT NULL, first INTEGER NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY(exec, first)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS outbox(id TEXT PRIMARY KEY, created INTEGER NOT NULL, body TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS outbox_by_created ON outbox(created);
+CREATE TABLE IF NOT EXISTS outbox(id TEXT PRIMARY KEY, created INTEGER NOT NULL, body TEXT NOT NULL,
+    owner TEXT NOT NULL DEFAULT '', lease_until INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS outbox_by_lease ON outbox(lease_until, created);
 CREATE TABLE IF NOT EXISTS queue(
     seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, due INTEGER NOT NULL,
     visible_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL);
@@ -143,7 +152,9 @@ impl Embedded {
                 |r| r.get(0),
             )
             .map_err(sqlite)?;
-        if tables > 0 && version != SCHEMA_VERSION {
+        if tables > 0 && version == 2 {
+            conn.execute_batch(MIGRATE_FROM_2).map_err(sqlite)?;
+        } else if tables > 0 && version != SCHEMA_VERSION {
             // A data directory of an earlier version (no migration yet).
             return Err(sqlite(rusqlite::Error::SqliteFailure(
                 rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),

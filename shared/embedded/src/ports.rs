@@ -4,15 +4,12 @@ use crate::db::{backend, Embedded};
 use flowstate_engine::history::HistoryEvent;
 use flowstate_engine::{Frame, FrameId};
 use flowstate_ports::{
-    Created, Delivery, ExecutionHeader, ExecutionQuery, ExecutionRecord, ExecutionSummary,
-    HistoryQuery, OutboxEntry, Page, PageRequest, Queue, QueueMessage, StateMachineRecord,
-    StepWrite, Store, StoreError,
+    null, Claim, Created, Delivery, ExecutionHeader, ExecutionQuery, ExecutionRecord,
+    ExecutionSummary, FrameData, HistoryQuery, OutboxEntry, Page, PageRequest, Queue, QueueMessage,
+    StateMachineRecord, StepWrite, Store, StoreError,
 };
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(backend)
@@ -38,48 +35,30 @@ struct Rows {
     removed: Vec<i64>,
     /// The id of the step's first event and the step's events (a JSON array).
     history: Option<(i64, String)>,
-    outbox: Vec<(String, i64, String)>,
+    /// Id, created, body, claim owner, claim lapse.
+    outbox: Vec<(String, i64, String, String, i64)>,
 }
 
-/// A frame's large fields, kept in a row of their own.
-#[derive(Serialize)]
-struct FrameDataRef<'a> {
-    input: &'a Arc<Value>,
-    effective: &'a Option<Arc<Value>>,
-}
-
-#[derive(Deserialize)]
-struct FrameData {
-    input: Arc<Value>,
-    effective: Option<Arc<Value>>,
-}
-
-fn null() -> Arc<Value> {
-    static NULL: OnceLock<Arc<Value>> = OnceLock::new();
-    NULL.get_or_init(|| Arc::new(Value::Null)).clone()
-}
-
-fn rows(record: &ExecutionRecord, step: &StepWrite<'_>, create: bool) -> Result<Rows, StoreError> {
+/// The rows of a step. `expected`: the version the step was computed
+/// from (0 when it creates the execution): a frame's data is written only
+/// if one of the steps being committed set it (`data_rev` above it).
+fn rows(
+    record: &ExecutionRecord,
+    step: &StepWrite<'_>,
+    expected: Option<u64>,
+) -> Result<Rows, StoreError> {
     let e = &record.execution;
+    let create = expected.is_none();
+    let expected = expected.unwrap_or(0);
     let mut frames = Vec::with_capacity(step.frames_changed.len());
     for id in step.frames_changed {
         if let Some(f) = e.frames.get(id) {
-            // The engine stamps `data_rev` with the version of the step
-            // that set `input`/`effective` (0: unknown, write it).
-            let data = if f.data_rev == e.version || f.data_rev == 0 || create {
-                Some(to_json(&FrameDataRef {
-                    input: &f.input,
-                    effective: &f.effective,
-                })?)
+            let data = if f.data_rev > expected || f.data_rev == 0 || create {
+                Some(to_json(&FrameData::of(f))?)
             } else {
                 None
             };
-            let state = Frame {
-                input: null(),
-                effective: None,
-                ..f.clone()
-            };
-            frames.push((*id as i64, to_json(&state)?, data));
+            frames.push((*id as i64, to_json(&FrameData::strip(f))?, data));
         }
     }
     let history = match step.history.first() {
@@ -88,7 +67,13 @@ fn rows(record: &ExecutionRecord, step: &StepWrite<'_>, create: bool) -> Result<
     };
     let mut outbox = Vec::with_capacity(step.outbox.len());
     for o in step.outbox {
-        outbox.push((o.id.clone(), o.created, to_json(o)?));
+        outbox.push((
+            o.id.clone(),
+            o.created,
+            to_json(o)?,
+            o.claim.owner.clone(),
+            o.claim.until,
+        ));
     }
     let mut header = ExecutionHeader::of(record);
     header.info.input = null();
@@ -160,10 +145,11 @@ fn write_rows(conn: &Connection, r: &Rows, exec: Option<i64>) -> rusqlite::Resul
         )?
         .execute(params![exec, first, body])?;
     }
-    let mut out = conn
-        .prepare_cached("INSERT OR REPLACE INTO outbox(id, created, body) VALUES (?1, ?2, ?3)")?;
-    for (id, created, body) in &r.outbox {
-        out.execute(params![id, created, body])?;
+    let mut out = conn.prepare_cached(
+        "INSERT OR REPLACE INTO outbox(id, created, body, owner, lease_until) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (id, created, body, owner, until) in &r.outbox {
+        out.execute(params![id, created, body, owner, until])?;
     }
     Ok(())
 }
@@ -216,8 +202,7 @@ fn load(
             let body: String = row.get(1).map_err(backend)?;
             let d: FrameData = from_json(&body)?;
             if let Some(f) = frames.get_mut(&(id as FrameId)) {
-                f.input = d.input;
-                f.effective = d.effective;
+                d.restore(f);
             }
         }
     }
@@ -343,7 +328,7 @@ impl Store for Embedded {
         record: &ExecutionRecord,
         step: &StepWrite<'_>,
     ) -> Result<Created, StoreError> {
-        let rows = rows(record, step, true)?;
+        let rows = rows(record, step, None)?;
         self.call(move |c| {
             if let Some(existing) = load(c, &rows.arn, false)? {
                 return Ok(Created::Existing(Box::new(existing)));
@@ -369,7 +354,7 @@ impl Store for Embedded {
         expected_version: u64,
         step: &StepWrite<'_>,
     ) -> Result<(), StoreError> {
-        let rows = rows(record, step, false)?;
+        let rows = rows(record, step, Some(expected_version))?;
         self.call(move |c| {
             let id = match find(c, &rows.arn)? {
                 None => return Err(StoreError::NotFound(rows.arn.clone())),
@@ -516,49 +501,134 @@ impl Store for Embedded {
 
     async fn outbox_entry(&self, id: &str) -> Result<Option<OutboxEntry>, StoreError> {
         let id = id.to_string();
-        self.read(move |c| {
-            get_body(c, "SELECT body FROM outbox WHERE id = ?1", &id)?
-                .map(|body| from_json(&body))
-                .transpose()
-        })
-        .await
+        self.read(move |c| outbox_row(c, &id)).await
     }
 
     async fn pending_outbox(
         &self,
-        created_before: i64,
+        lapsed_by: i64,
         limit: usize,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
         self.read(move |c| {
             let mut stmt = c
                 .prepare_cached(
-                    "SELECT body FROM outbox WHERE created <= ?1 ORDER BY created, id LIMIT ?2",
+                    "SELECT body, owner, lease_until FROM outbox WHERE lease_until <= ?1
+                     ORDER BY created, id LIMIT ?2",
                 )
                 .map_err(backend)?;
             let mut q = stmt
-                .query(params![created_before, limit as i64])
+                .query(params![lapsed_by, limit as i64])
                 .map_err(backend)?;
             let mut out = Vec::new();
             while let Some(row) = q.next().map_err(backend)? {
-                let body: String = row.get(0).map_err(backend)?;
-                out.push(from_json(&body)?);
+                out.push(outbox_from_row(row)?);
             }
             Ok(out)
         })
         .await
     }
+
+    async fn claim_outbox(
+        &self,
+        id: &str,
+        holder: Option<&str>,
+        now: i64,
+        claim: &Claim,
+    ) -> Result<Option<OutboxEntry>, StoreError> {
+        let (id, holder, claim) = (id.to_string(), holder.map(str::to_string), claim.clone());
+        self.call(move |c| {
+            let Some(mut entry) = outbox_row(c, &id)? else {
+                return Ok(None);
+            };
+            let held_by_caller = holder.as_deref() == Some(entry.claim.owner.as_str());
+            if entry.claim.until > now && !held_by_caller {
+                return Ok(None);
+            }
+            c.prepare_cached("UPDATE outbox SET owner = ?2, lease_until = ?3 WHERE id = ?1")
+                .and_then(|mut s| s.execute(params![id, claim.owner, claim.until]))
+                .map_err(backend)?;
+            entry.claim = claim;
+            Ok(Some(entry))
+        })
+        .await
+    }
+
+    async fn load_frame(&self, arn: &str, frame: FrameId) -> Result<Option<Frame>, StoreError> {
+        let arn = arn.to_string();
+        self.read(move |c| {
+            let state: Option<String> = c
+                .prepare_cached(
+                    "SELECT f.state FROM executions e JOIN frames f ON f.exec = e.id
+                     WHERE e.arn = ?1 AND e.status = 'RUNNING' AND f.id = ?2",
+                )
+                .and_then(|mut s| {
+                    s.query_row(params![arn, frame as i64], |r| r.get(0))
+                        .optional()
+                })
+                .map_err(backend)?;
+            state.map(|s| from_json(&s)).transpose()
+        })
+        .await
+    }
+}
+
+/// One outbox entry with its claim.
+fn outbox_row(c: &Connection, id: &str) -> Result<Option<OutboxEntry>, StoreError> {
+    let mut stmt = c
+        .prepare_cached("SELECT body, owner, lease_until FROM outbox WHERE id = ?1")
+        .map_err(backend)?;
+    let mut q = stmt.query(params![id]).map_err(backend)?;
+    match q.next().map_err(backend)? {
+        Some(row) => Ok(Some(outbox_from_row(row)?)),
+        None => Ok(None),
+    }
+}
+
+/// An entry from `(body, owner, lease_until)`: the claim lives in its own
+/// columns (claims rewrite them, never the body).
+fn outbox_from_row(row: &rusqlite::Row<'_>) -> Result<OutboxEntry, StoreError> {
+    let body: String = row.get(0).map_err(backend)?;
+    let mut entry: OutboxEntry = from_json(&body)?;
+    entry.claim = Claim {
+        owner: row.get(1).map_err(backend)?,
+        until: row.get(2).map_err(backend)?,
+    };
+    Ok(entry)
 }
 
 impl Queue for Embedded {
     async fn send(&self, message: &QueueMessage) -> Result<(), StoreError> {
-        let body = to_json(message)?;
-        let (id, due) = (message.id.clone(), message.due);
+        self.send_batch(std::slice::from_ref(message)).await
+    }
+
+    async fn send_batch(&self, messages: &[QueueMessage]) -> Result<(), StoreError> {
+        let mut rows = Vec::with_capacity(messages.len());
+        for m in messages {
+            rows.push((m.id.clone(), m.due, to_json(m)?));
+        }
         self.call(move |c| {
-            c.prepare_cached(
-                "INSERT OR IGNORE INTO queue(id, due, visible_at, body) VALUES (?1, ?2, ?2, ?3)",
-            )
-            .and_then(|mut s| s.execute(params![id, due, body]))
-            .map_err(backend)?;
+            let mut insert = c
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO queue(id, due, visible_at, body) VALUES (?1, ?2, ?2, ?3)",
+                )
+                .map_err(backend)?;
+            for (id, due, body) in &rows {
+                insert.execute(params![id, due, body]).map_err(backend)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn retry(&self, receipt: &str, now: i64, delay_ms: i64) -> Result<(), StoreError> {
+        let at = now.saturating_add(delay_ms.max(0));
+        let seq: i64 = receipt
+            .parse()
+            .map_err(|_| StoreError::NotFound(receipt.to_string()))?;
+        self.call(move |c| {
+            c.prepare_cached("UPDATE queue SET visible_at = ?2 WHERE seq = ?1")
+                .and_then(|mut s| s.execute(params![seq, at]))
+                .map_err(backend)?;
             Ok(())
         })
         .await

@@ -44,7 +44,12 @@ fn svc() -> Svc {
     )
 }
 
-async fn machine(s: &Svc, name: &str, def: &str, kind: WorkflowType) -> String {
+async fn machine<C: Clock>(
+    s: &Service<Embedded, Embedded, Tasks, C>,
+    name: &str,
+    def: &str,
+    kind: WorkflowType,
+) -> String {
     s.create_state_machine(CreateStateMachine {
         name: name.into(),
         definition: def.into(),
@@ -439,27 +444,26 @@ async fn recovery_from_a_data_dir_finishes_waiting_executions() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_worker_loop_runs_executions_concurrently() {
+type WallSvc = Service<Embedded, Embedded, Tasks, SystemClock>;
+
+fn wall_clock_service() -> WallSvc {
     let db = Embedded::memory().unwrap();
-    let s: Service<Embedded, Embedded, Tasks, SystemClock> = Service::new(
+    Service::new(
         db.clone(),
         db,
         Tasks::default(),
         SystemClock,
         Config::default(),
-    );
-    let arn = s
-        .create_state_machine(CreateStateMachine {
-            name: "T".into(),
-            definition: TASK.into(),
-            role_arn: "r".into(),
-            kind: WorkflowType::Standard,
-            description: None,
-        })
-        .await
-        .unwrap()
-        .arn;
+    )
+}
+
+/// Runs the worker loop until the sender is used (or dropped).
+fn start_worker(
+    s: &WallSvc,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let worker = tokio::spawn({
         let s = s.clone();
@@ -470,6 +474,14 @@ async fn the_worker_loop_runs_executions_concurrently() {
             .await
         }
     });
+    (tx, worker)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_loop_runs_executions_concurrently() {
+    let s = wall_clock_service();
+    let arn = machine(&s, "T", TASK, WorkflowType::Standard).await;
+    let (tx, worker) = start_worker(&s);
     let mut arns = Vec::new();
     for i in 0..50 {
         arns.push(
@@ -497,6 +509,114 @@ async fn the_worker_loop_runs_executions_concurrently() {
             Status::Succeeded
         );
     }
+    let _ = tx.send(());
+    worker.await.unwrap();
+}
+
+/// Express executions end at Express's five minutes, however long they
+/// would wait (issue 12); simulated time, so the test takes none.
+#[tokio::test]
+async fn issue_12_express_executions_time_out_at_five_minutes() {
+    let s = svc();
+    const LONG_WAIT: &str =
+        r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":600,"End":true}}}"#;
+    let express = machine(&s, "XL", LONG_WAIT, WorkflowType::Express).await;
+    let r = s
+        .start_sync_execution(start(&express, "sync", "{}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            r.status,
+            r.error.as_deref(),
+            r.stop_date.map(|t| t - r.start_date)
+        ),
+        (Status::TimedOut, Some("States.Timeout"), Some(300_000))
+    );
+    let arn = s
+        .start_execution(start(&express, "async", "{}"))
+        .await
+        .unwrap()
+        .execution_arn;
+    s.run_until_idle(100).await.unwrap();
+    let d = s.describe_execution(&arn).await.unwrap();
+    assert_eq!(
+        (d.status, d.stop_date.map(|t| t - d.start_date)),
+        (Status::TimedOut, Some(300_000))
+    );
+}
+
+/// An Express state machine looping through Pass states forever ends at
+/// its timeout, started either way, and keeps a bounded history (issue 12:
+/// it used to grow the server by gigabytes a second until killed). Real
+/// time, with a one-second timeout standing in for the five minutes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_12_an_endless_express_loop_ends_at_its_timeout_with_bounded_history() {
+    use std::time::Duration;
+    let s = wall_clock_service();
+    // A way out, never taken: AWS refuses a machine without a terminal state.
+    let endless = r#"{"TimeoutSeconds":1,"StartAt":"A","States":{
+        "A":{"Type":"Pass","Next":"B"},
+        "B":{"Type":"Choice","Choices":[{"Variable":"$.never","IsPresent":true,"Next":"Out"}],"Default":"A"},
+        "Out":{"Type":"Succeed"}}}"#;
+    let arn = machine(&s, "Endless", endless, WorkflowType::Express).await;
+    // Guards against the old behaviour, a call that never returns.
+    let guard = Duration::from_secs(120);
+    let r = tokio::time::timeout(guard, s.start_sync_execution(start(&arn, "sync", "{}")))
+        .await
+        .expect("StartSyncExecution returns")
+        .unwrap();
+    assert_eq!(
+        (r.status, r.error.as_deref()),
+        (Status::TimedOut, Some("States.Timeout"))
+    );
+    assert!(r.transitions > flowstate_engine::limits::MAX_TRANSITIONS_PER_STEP);
+
+    let (tx, worker) = start_worker(&s);
+    let started = tokio::time::timeout(guard, s.start_execution(start(&arn, "async", "{}")))
+        .await
+        .expect("StartExecution returns")
+        .unwrap();
+    let ended = tokio::time::timeout(guard, async {
+        loop {
+            let d = s.describe_execution(&started.execution_arn).await.unwrap();
+            if d.status != Status::Running {
+                return d;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the execution ends");
+    assert_eq!(ended.status, Status::TimedOut);
+    let mut events = Vec::new();
+    let mut token = None;
+    loop {
+        let page = s
+            .get_execution_history(
+                &started.execution_arn,
+                HistoryRequest {
+                    max_results: 1000,
+                    next_token: token,
+                    ..HistoryRequest::default()
+                },
+            )
+            .await
+            .unwrap();
+        events.extend(page.events);
+        token = page.next_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    let kept = flowstate_engine::Limits::EXPRESS
+        .max_recorded_events
+        .unwrap() as usize;
+    assert!(events.len() <= kept + 1, "{} events kept", events.len());
+    assert_eq!(
+        events.last().map(|e| e["type"].clone()),
+        Some(serde_json::json!("ExecutionTimedOut"))
+    );
     let _ = tx.send(());
     worker.await.unwrap();
 }

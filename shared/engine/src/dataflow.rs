@@ -175,27 +175,32 @@ pub fn json_size(v: &Value) -> usize {
 }
 
 /// Exact size of `merged`, which is `raw` (of size `raw_size`) with a value
-/// assigned at reference path `p`: only the member named by the path's first
-/// step differs, so only that member of each is measured. `None` when the
-/// shortcut does not apply (not an object, or the first step is an index).
-pub fn merged_size(
+/// assigned at reference path `p`, and the member of `merged` that differs:
+/// only the member named by the path's first step changed, so only that
+/// member of each is measured. `None` when the shortcut does not apply (not
+/// an object, or the first step is an index).
+pub fn merged_size<'m>(
     p: &flowstate_asl::jsonpath::JsonPath,
     raw: &Value,
     raw_size: usize,
-    merged: &Value,
-) -> Option<usize> {
+    merged: &'m Value,
+) -> Option<(usize, &'m Value)> {
     let key = p.first_field()?;
     let (Value::Object(before), Value::Object(after)) = (raw, merged) else {
         return None;
     };
     let entry = |v: &Value| string_size(key) + 1 + json_size(v);
+    let member = after.get(key)?;
     let old = before.get(key).map(entry);
-    let new = entry(after.get(key)?);
+    let new = entry(member);
     if after.len() != before.len() + usize::from(old.is_none()) {
         return None;
     }
     let commas = |n: usize| n.saturating_sub(1);
-    Some(raw_size - old.unwrap_or(0) - commas(before.len()) + new + commas(after.len()))
+    Some((
+        raw_size - old.unwrap_or(0) - commas(before.len()) + new + commas(after.len()),
+        member,
+    ))
 }
 
 /// Counts the bytes a `Display` writes without allocating them.
@@ -289,7 +294,7 @@ mod tests {
             let mut merged = raw.clone();
             p.assign(&mut merged, value).unwrap();
             assert_eq!(
-                merged_size(&p, &raw, json_size(&raw), &merged),
+                merged_size(&p, &raw, json_size(&raw), &merged).map(|(size, _)| size),
                 Some(json_size(&merged)),
                 "{path}"
             );
@@ -300,7 +305,7 @@ mod tests {
         p.assign(&mut merged, json!("v")).unwrap();
         assert_eq!(
             merged_size(&p, &empty, 2, &merged),
-            Some(json_size(&merged))
+            Some((json_size(&merged), &json!("v")))
         );
     }
 

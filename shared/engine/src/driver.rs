@@ -11,7 +11,7 @@ use crate::execution::{
     Event, Execution, ExecutionInfo, Limits, Status, TaskInvocation, TaskResult,
 };
 use crate::history::HistoryEvent;
-use crate::{advance, Env};
+use crate::{advance_or_fail, Env};
 use flowstate_asl::definition::StateMachine;
 use flowstate_asl::errors::Failure;
 use serde_json::Value;
@@ -134,7 +134,7 @@ pub fn run_simulated(
     run(sm, input, tasks, &mut clock, opts)
 }
 
-/// Runs one execution to its end.
+/// Runs one execution to its end, keeping its whole history.
 pub fn run(
     sm: &StateMachine,
     input: Value,
@@ -142,8 +142,30 @@ pub fn run(
     clock: &mut dyn RunClock,
     opts: &RunOptions,
 ) -> RunOutcome {
-    let mut exec = Execution::new(opts.execution_info(input, clock.now()));
     let mut history = Vec::new();
+    let execution = run_streaming(sm, input, tasks, clock, opts, &mut |events| {
+        // Most runs are one step: take its history rather than copy it.
+        if history.is_empty() {
+            history = events;
+        } else {
+            history.extend(events);
+        }
+    });
+    RunOutcome { execution, history }
+}
+
+/// Runs one execution to its end, handing each step's history events to
+/// `on_history` as the step is applied instead of keeping them: memory
+/// stays bounded however long the execution runs.
+pub fn run_streaming(
+    sm: &StateMachine,
+    input: Value,
+    tasks: &mut dyn TaskHandler,
+    clock: &mut dyn RunClock,
+    opts: &RunOptions,
+    on_history: &mut dyn FnMut(Vec<HistoryEvent>),
+) -> Execution {
+    let mut exec = Execution::new(opts.execution_info(input, clock.now()));
     let mut pending = PendingEffects::new();
     let mut budget = StepBudget::new(opts.max_steps);
     let mut next_event = Some(Event::Start);
@@ -162,14 +184,9 @@ pub fn run(
             now: clock.now(),
             token_key: &opts.token_key,
         };
-        match advance(&mut exec, sm, budget.admit(event), &env) {
+        match advance_or_fail(&mut exec, sm, budget.admit(event), &env) {
             Ok(step) => {
-                // Most runs are one step: take its history rather than copy it.
-                if history.is_empty() {
-                    history = step.history;
-                } else {
-                    history.extend(step.history);
-                }
+                on_history(step.history);
                 for effect in step.effects {
                     pending.push(effect, ());
                 }
@@ -179,10 +196,7 @@ pub fn run(
             Err(_) => break,
         }
     }
-    RunOutcome {
-        execution: exec,
-        history,
-    }
+    exec
 }
 
 /// The next event from the world: the next task's answer (tasks waiting
@@ -193,9 +207,10 @@ fn next_from_world(
     clock: &mut dyn RunClock,
 ) -> Option<Event> {
     while let Some(task) = pending.next_task() {
-        if let Some(event) = tasks
-            .invoke(&task.invocation)
-            .into_event(task.frame, task.seq)
+        if let Some(event) =
+            tasks
+                .invoke(&task.invocation)
+                .into_event(task.frame, task.seq, &task.invocation)
         {
             return Some(event);
         }
@@ -227,6 +242,59 @@ mod tests {
             Some("States.DataLimitExceeded")
         );
         assert!(out.execution.cause.as_deref().unwrap().contains("'big'"));
+    }
+
+    #[test]
+    fn issue_12_a_panic_in_a_step_fails_the_run_with_states_runtime() {
+        let mut sm = StateMachine::from_json_str(
+            r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":5,"Next":"P"},"P":{"Type":"Pass","End":true}}}"#,
+        )
+        .expect("valid definition");
+        // Leaving the Wait then enters a state that does not exist: a panic.
+        sm.states[0].next = Some(99);
+        let out = run_simulated(&sm, json!({}), &mut NoTasks, &RunOptions::default());
+        assert_eq!(out.execution.status, Status::Failed);
+        assert_eq!(out.execution.error.as_deref(), Some("States.Runtime"));
+        let types: Vec<_> = out.history.iter().map(|e| e.type_name()).collect();
+        assert_eq!(
+            types,
+            ["ExecutionStarted", "WaitStateEntered", "ExecutionFailed"]
+        );
+    }
+
+    #[test]
+    fn issue_12_an_endless_loop_streams_bounded_steps_until_the_transition_cap() {
+        let sm = StateMachine::from_json_str(
+            r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},"B":{"Type":"Pass","Next":"A"}}}"#,
+        )
+        .expect("valid definition");
+        let opts = RunOptions {
+            limits: Limits {
+                max_transitions: Some(35_000),
+                ..Limits::LOCAL
+            },
+            ..RunOptions::default()
+        };
+        let (mut steps, mut events, mut largest) = (0, 0, 0);
+        let exec = run_streaming(
+            &sm,
+            json!({}),
+            &mut NoTasks,
+            &mut SimulatedRunClock(0),
+            &opts,
+            &mut |h| {
+                steps += 1;
+                events += h.len();
+                largest = largest.max(h.len());
+            },
+        );
+        assert_eq!(exec.status, Status::Failed);
+        assert_eq!(
+            exec.cause,
+            Some(crate::limits::transition_limit_cause(35_000))
+        );
+        assert_eq!((steps, events), (4, 2 + 2 * 35_000));
+        assert!(largest <= 2 * crate::limits::MAX_TRANSITIONS_PER_STEP as usize + 1);
     }
 
     #[test]

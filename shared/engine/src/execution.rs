@@ -9,6 +9,7 @@
 //! [`TaskResult::into_event`] turns back into the [`Event`] that answers it.
 
 use crate::history::HistoryEvent;
+pub use crate::limits::Limits;
 use flowstate_asl::definition::{BlockId, StateId};
 use flowstate_asl::errors::Failure;
 use serde::{Deserialize, Serialize};
@@ -41,26 +42,6 @@ impl Status {
             Status::Aborted => "ABORTED",
         }
     }
-}
-
-/// Limits that depend on the workflow type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Limits {
-    /// Standard workflows stop at 25,000 history events.
-    pub max_history_events: Option<u64>,
-    /// Payloads above this fail with `States.DataLimitExceeded` (256 KiB).
-    pub max_payload_bytes: usize,
-}
-
-impl Limits {
-    pub const STANDARD: Limits = Limits {
-        max_history_events: Some(25_000),
-        max_payload_bytes: 256 * 1024,
-    };
-    pub const EXPRESS: Limits = Limits {
-        max_history_events: None,
-        max_payload_bytes: 256 * 1024,
-    };
 }
 
 /// Who and what an execution is: fixed at start.
@@ -127,10 +108,16 @@ pub struct Frame {
     /// Iteration frames of a Distributed Map keep their history out of the
     /// execution's (it belongs to the Map Run).
     pub hidden: bool,
-    /// The execution version of the step that last set `input` or
-    /// `effective` (0: unknown). A store may keep those large fields apart
-    /// and rewrite them only when `data_rev == execution.version`, i.e. when
-    /// the step being committed changed them.
+    /// A Map frame waiting for its iterations: each iteration's input
+    /// (after `ItemSelector`), by index. An iteration's frame is created
+    /// when it starts, so a Map over 10,000 items holds its items here,
+    /// once, rather than in 10,000 frames.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iteration_inputs: Option<Arc<Vec<Value>>>,
+    /// The execution version of the step that last set `input`,
+    /// `effective` or `iteration_inputs` (0: unknown). A store may keep
+    /// those large fields apart and rewrite them only when the steps being
+    /// committed changed them (`data_rev` above the stored version).
     #[serde(default)]
     pub data_rev: u64,
 }
@@ -150,10 +137,17 @@ pub enum Waiting {
         due: i64,
     },
     Children(Join),
-    /// A Map iteration not started yet (MaxConcurrency).
+    /// A Map iteration not started yet (MaxConcurrency). Only in
+    /// executions stored before iteration frames were created as they
+    /// start; such frames are started as before.
     NotStarted,
     /// A finished branch or iteration, holding its result until the join.
     Done(Arc<Value>),
+    /// About to enter its current state in the next step: the step that
+    /// brought it here had entered as many states as one step may
+    /// ([`crate::limits::MAX_TRANSITIONS_PER_STEP`]). [`Timer::Continue`]
+    /// resumes every frame waiting so.
+    Continue,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -168,9 +162,11 @@ pub struct TaskWait {
 }
 
 /// A Parallel or Map state waiting for its frames. Its children have the
-/// consecutive ids `first_child .. first_child + total` and keep their own
-/// input and, once done, their result: the parent holds only counters, so
-/// finishing one of 10,000 iterations rewrites two small records.
+/// consecutive ids `first_child .. first_child + total` (a Map's are
+/// reserved when it starts and created as each iteration starts) and keep
+/// their own input and, once done, their result: the parent holds only
+/// counters, so finishing one of 10,000 iterations rewrites two small
+/// records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Join {
     pub map: bool,
@@ -215,6 +211,12 @@ pub enum Event {
         error: Option<String>,
         cause: Option<String>,
     },
+    /// Advancing the execution failed inside the engine — a panic the
+    /// shell caught, i.e. a bug — so it fails with `States.Runtime` and
+    /// this cause rather than stay running and fail the same way again.
+    InternalError {
+        cause: String,
+    },
 }
 
 /// Which timer fired. The order is only there so that timers can sit in
@@ -226,6 +228,9 @@ pub enum Timer {
     TaskTimeout,
     Heartbeat,
     ExecutionTimeout,
+    /// Resumes the frames a step left [`Waiting::Continue`]. Scheduled for
+    /// the root frame (seq 0) at the step's own time: it is due at once.
+    Continue,
 }
 
 /// What a step asks the world to do, after the step is committed.
@@ -275,11 +280,25 @@ pub enum TaskResult {
 }
 
 impl TaskResult {
-    /// The event that answers the invocation made for `frame` at `seq`;
-    /// `None` while the answer is still to come through a callback.
-    pub fn into_event(self, frame: FrameId, seq: u64) -> Option<Event> {
+    /// The event that answers `task`, invoked for `frame` at `seq`; `None`
+    /// while the answer is still to come through a callback.
+    ///
+    /// A result over Step Functions' 256 KiB, or nested deeper than the
+    /// engine keeps ([`crate::limits::MAX_DEPTH`]), fails the task with
+    /// `States.DataLimitExceeded` here, before any shell queues or stores it.
+    pub fn into_event(self, frame: FrameId, seq: u64, task: &TaskInvocation) -> Option<Event> {
         match self {
-            TaskResult::Succeeded(output) => Some(Event::TaskSucceeded { frame, seq, output }),
+            TaskResult::Succeeded(output) => Some(match crate::limits::check_result(&output) {
+                Ok(()) => Event::TaskSucceeded { frame, seq, output },
+                Err(problem) => Event::TaskFailed {
+                    frame,
+                    seq,
+                    error: flowstate_asl::errors::StatesError::DataLimitExceeded
+                        .name()
+                        .into(),
+                    cause: Some(problem.cause(&task.state_name)),
+                },
+            }),
             TaskResult::Failed(f) => Some(Event::TaskFailed {
                 frame,
                 seq,
@@ -300,6 +319,32 @@ pub struct Step {
     pub frames_changed: Vec<FrameId>,
     /// Frames this step removed.
     pub frames_removed: Vec<FrameId>,
+}
+
+impl Step {
+    /// Steps of one execution, applied one after the other, as one step:
+    /// their history and effects in order, and every frame they touched —
+    /// changed if `exec` (the execution after the last of them) still has
+    /// it, removed if not. What a shell commits when it applies several
+    /// events before one commit.
+    pub fn merge(steps: impl IntoIterator<Item = Step>, exec: &Execution) -> Step {
+        let mut all = Step::default();
+        let mut touched = std::collections::BTreeSet::new();
+        for step in steps {
+            all.history.extend(step.history);
+            all.effects.extend(step.effects);
+            touched.extend(step.frames_changed);
+            touched.extend(step.frames_removed);
+        }
+        for id in touched {
+            if exec.frames.contains_key(&id) {
+                all.frames_changed.push(id);
+            } else {
+                all.frames_removed.push(id);
+            }
+        }
+        all
+    }
 }
 
 /// Broken invariants and events that no longer apply. Business failures
@@ -366,6 +411,7 @@ impl Frame {
             seq: 0,
             waiting: Waiting::Nothing,
             hidden: false,
+            iteration_inputs: None,
             data_rev: 0,
         }
     }

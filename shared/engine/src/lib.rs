@@ -30,10 +30,11 @@ pub mod effect_loop;
 pub mod execution;
 pub mod history;
 pub mod integration;
+pub mod limits;
 mod resource;
 pub mod scope;
 pub mod token;
 
-pub use advance::{advance, Env};
+pub use advance::{advance, advance_or_fail, Env};
 pub use execution::*;
 pub(crate) use resource::integration_kind;

@@ -23,6 +23,10 @@ pub struct EvalScope<'a> {
     pub task_token: Option<&'a str>,
     /// `$$.Map.Item` while evaluating a Map's ItemSelector.
     pub map_item: Option<(usize, &'a Value)>,
+    /// The context object, built already: a Map evaluating its
+    /// ItemSelector for 10,000 items builds it (with the execution's
+    /// input) once, not once per item.
+    pub context: Option<&'a Value>,
 }
 
 impl EvalScope<'_> {
@@ -58,10 +62,7 @@ impl EvalScope<'_> {
             ctx.insert("Task".into(), json!({ "Token": t }));
         }
         if let Some((index, value)) = self.map_item {
-            ctx.insert(
-                "Map".into(),
-                json!({"Item": {"Index": index, "Value": value}}),
-            );
+            set_map_item(&mut ctx, index, value.clone());
         }
         Value::Object(ctx)
     }
@@ -71,9 +72,20 @@ impl EvalScope<'_> {
     }
 }
 
+/// Sets `Map.Item` (index and value) in a context object.
+pub(crate) fn set_map_item(context: &mut Map<String, Value>, index: usize, value: Value) {
+    context.insert(
+        "Map".into(),
+        json!({"Item": {"Index": index, "Value": value}}),
+    );
+}
+
 impl Scope for EvalScope<'_> {
     fn context(&self) -> Cow<'_, Value> {
-        Cow::Owned(self.context_value())
+        match self.context {
+            Some(built) => Cow::Borrowed(built),
+            None => Cow::Owned(self.context_value()),
+        }
     }
     fn variable(&self, name: &str) -> Option<&Value> {
         self.frame.variables.get(name)

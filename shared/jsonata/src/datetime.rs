@@ -73,7 +73,8 @@ fn format_component(dt: &DateTime<FixedOffset>, comp: &str) -> Result<String, cr
         } else {
             pres.as_str()
         };
-        crate::format::integer_picture(v as f64, p)
+        // date components are small numbers
+        crate::format::integer_picture(v as f64, p, usize::MAX)
     };
     let month_names = [
         "January",

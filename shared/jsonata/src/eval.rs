@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use crate::ast::{BinOp, Kind, Node, Stage, TransformDef};
 use crate::functions::{self, Func};
-use crate::value::{deep_equal, Flags, Map, Val};
+use crate::value::{deep_equal, Array, Flags, Map, Object, Val};
 use crate::{Environment, Error, Limits};
 
 pub type R = Result<Option<Val>, Error>;
@@ -18,6 +18,63 @@ pub fn error(code: &str, msg: impl Into<String>) -> Error {
         code: code.into(),
         message: msg.into(),
         position: None,
+    }
+}
+
+/// `U1003`: a value larger than [`Limits::max_value_bytes`].
+pub fn too_large(max: usize) -> Error {
+    error(
+        "U1003",
+        format!(
+            "The expression built a value larger than {} (the bound on any value an expression builds)",
+            bytes_text(max)
+        ),
+    )
+}
+
+/// `U1003`: a value nested deeper than [`Limits::max_value_depth`].
+pub fn too_deep(max: usize) -> Error {
+    error(
+        "U1003",
+        format!("The expression built a value nested more than {max} levels deep"),
+    )
+}
+
+fn bytes_text(n: usize) -> String {
+    if n >= 1024 * 1024 && n.is_multiple_of(1024 * 1024) {
+        format!("{} MiB", n / (1024 * 1024))
+    } else if n >= 1024 && n.is_multiple_of(1024) {
+        format!("{} KiB", n / 1024)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// The running size of a value being built item by item (an array, an
+/// object, a string), so a loop fails as soon as its result passes the
+/// bound rather than after building it whole.
+pub struct Budget {
+    used: usize,
+    max: usize,
+    max_depth: usize,
+}
+
+impl Budget {
+    /// Counts one more item of an array or value of an object.
+    pub fn add(&mut self, v: &Val) -> Result<(), Error> {
+        if v.depth() >= self.max_depth {
+            return Err(too_deep(self.max_depth));
+        }
+        self.add_bytes(v.size() + 1)
+    }
+
+    /// Counts `n` more bytes of a string (or of keys).
+    pub fn add_bytes(&mut self, n: usize) -> Result<(), Error> {
+        self.used = self.used.saturating_add(n);
+        if self.used > self.max {
+            return Err(too_large(self.max));
+        }
+        Ok(())
     }
 }
 
@@ -89,7 +146,7 @@ fn strict_equal(a: &Val, b: &Val) -> bool {
 pub fn to_seq(v: Option<Val>) -> Vec<Val> {
     match v {
         None => Vec::new(),
-        Some(Val::Arr(a, _)) => Rc::try_unwrap(a).unwrap_or_else(|a| a.as_ref().clone()),
+        Some(Val::Arr(a, _)) => Rc::try_unwrap(a).map_or_else(|a| a.to_vec(), Array::into_vec),
         Some(v) => vec![v],
     }
 }
@@ -101,7 +158,7 @@ pub fn append(a: Option<Val>, b: Option<Val>) -> Option<Val> {
         (a, None) => a,
         (Some(a), Some(b)) => {
             let mut v = match a {
-                Val::Arr(x, _) => x.as_ref().clone(),
+                Val::Arr(x, _) => x.to_vec(),
                 x => vec![x],
             };
             match b {
@@ -113,15 +170,19 @@ pub fn append(a: Option<Val>, b: Option<Val>) -> Option<Val> {
     }
 }
 
-fn flatten_into(v: &Val, out: &mut Vec<Val>) {
+fn flatten_into(v: &Val, out: &mut Vec<Val>, budget: &mut Budget) -> Result<(), Error> {
     match v {
         Val::Arr(a, _) => {
             for x in a.iter() {
-                flatten_into(x, out);
+                flatten_into(x, out, budget)?;
             }
         }
-        x => out.push(x.clone()),
+        x => {
+            budget.add(x)?;
+            out.push(x.clone())
+        }
     }
+    Ok(())
 }
 
 fn tuple_get(t: &Val, key: &str) -> Option<Val> {
@@ -165,17 +226,59 @@ impl<'a> Evaluator<'a> {
         f
     }
 
-    pub fn lookup(&mut self, env: &Rc<Frame>, name: &str) -> Option<Val> {
+    pub fn lookup(&mut self, env: &Rc<Frame>, name: &str) -> R {
         if let Some(v) = env.get(name) {
-            return v;
+            return Ok(v);
         }
         if let Some(v) = self.bound_cache.get(name) {
-            return v.clone();
+            return Ok(v.clone());
         }
-        let v = self.env.bindings.lookup(name).map(Val::from_json);
-        let v = v.or_else(|| functions::builtin(name));
+        let v = match self.env.bindings.lookup(name) {
+            Some(json) => Some(self.from_json(json)?),
+            None => functions::builtin(name),
+        };
         self.bound_cache.insert(name.to_string(), v.clone());
-        v
+        Ok(v)
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// A budget for building one value (see [`Budget`]).
+    pub fn budget(&self) -> Budget {
+        Budget {
+            used: 0,
+            max: self.limits.max_value_bytes,
+            max_depth: self.limits.max_value_depth,
+        }
+    }
+
+    /// Fails when `v` is larger or deeper than the limits allow.
+    pub fn check(&self, v: &Val) -> Result<(), Error> {
+        if v.size() > self.limits.max_value_bytes && !v.flags().has(Flags::RANGE) {
+            return Err(too_large(self.limits.max_value_bytes));
+        }
+        if v.depth() > self.limits.max_value_depth {
+            return Err(too_deep(self.limits.max_value_depth));
+        }
+        Ok(())
+    }
+
+    /// Fails unless a string of `len` bytes is within the limits; called
+    /// before building it.
+    pub fn check_len(&self, len: usize) -> Result<(), Error> {
+        if len.saturating_add(2) > self.limits.max_value_bytes {
+            return Err(too_large(self.limits.max_value_bytes));
+        }
+        Ok(())
+    }
+
+    /// Converts a JSON document the expression reads (its input, a
+    /// binding, `$parse`'s result).
+    pub fn from_json(&self, v: &serde_json::Value) -> Result<Val, Error> {
+        Val::from_json(v, self.limits.max_value_depth)
+            .ok_or_else(|| too_deep(self.limits.max_value_depth))
     }
 
     pub fn tick(&mut self) -> Result<(), Error> {
@@ -210,8 +313,12 @@ impl<'a> Evaluator<'a> {
         }
         // Grow the stack on demand so deep (but depth-limited) recursion is
         // safe on small thread stacks too.
-        let r = stacker::maybe_grow(128 * 1024, 2 * 1024 * 1024, || {
-            self.eval_inner(node, input, env)
+        let r: R = stacker::maybe_grow(128 * 1024, 2 * 1024 * 1024, || {
+            let v = self.eval_inner(node, input, env)?;
+            if let Some(v) = &v {
+                self.check(v)?;
+            }
+            Ok(v)
         });
         self.depth -= 1;
         r.map_err(|mut e| {
@@ -234,28 +341,7 @@ impl<'a> Evaluator<'a> {
                 Some(Val::Num(n)) => Some(Val::Num(-n)),
                 Some(_) => return Err(error("D1002", "Cannot negate a non-numeric value")),
             },
-            Kind::Array(items) => {
-                let mut out: Vec<Val> = Vec::new();
-                for it in items {
-                    let v = self.eval(it, input, env)?;
-                    if let Some(v) = v {
-                        if matches!(it.kind, Kind::Array(_)) {
-                            out.push(v);
-                        } else {
-                            match v {
-                                Val::Arr(a, _) => out.extend(a.iter().cloned()),
-                                v => out.push(v),
-                            }
-                        }
-                    }
-                }
-                let f = if node.consarray {
-                    Flags::CONS
-                } else {
-                    Flags::default()
-                };
-                Some(Val::Arr(Rc::new(out), f))
-            }
+            Kind::Array(items) => self.eval_array(node, items, input, env)?,
             Kind::Object(pairs) => Some(self.eval_group(pairs, input.cloned(), env)?),
             Kind::Str(s) => Some(Val::str(s)),
             Kind::Num(n) => Some(Val::Num(*n)),
@@ -269,7 +355,7 @@ impl<'a> Evaluator<'a> {
                         other => other.cloned(),
                     }
                 } else {
-                    self.lookup(env, name)
+                    self.lookup(env, name)?
                 }
             }
             Kind::Wildcard => {
@@ -283,14 +369,12 @@ impl<'a> Evaluator<'a> {
                 // JavaScript arrays are objects too: their values are the items
                 let values: Vec<Val> = match inp {
                     Some(Val::Obj(m)) => m.values().cloned().collect(),
-                    Some(Val::Arr(a, _)) => a.as_ref().clone(),
+                    Some(Val::Arr(a, _)) => a.to_vec(),
                     _ => Vec::new(),
                 };
+                let mut budget = self.budget();
                 for v in &values {
-                    match v {
-                        Val::Arr(..) => flatten_into(v, &mut out),
-                        v => out.push(v.clone()),
-                    }
+                    flatten_into(v, &mut out, &mut budget)?;
                 }
                 Some(Val::seq(out))
             }
@@ -298,7 +382,7 @@ impl<'a> Evaluator<'a> {
                 None => None,
                 Some(v) => {
                     let mut out = Vec::new();
-                    descendants(v, &mut out);
+                    descendants(v, &mut out, &mut self.budget())?;
                     if out.len() == 1 {
                         out.pop()
                     } else {
@@ -308,7 +392,7 @@ impl<'a> Evaluator<'a> {
             },
             Kind::Parent(slot) => {
                 let label = self.labels.get(*slot).cloned().unwrap_or_default();
-                self.lookup(env, &label)
+                self.lookup(env, &label)?
             }
             Kind::Regex(re) => Some(Val::Func(Rc::new(Func::Regex(re.clone())))),
             Kind::Cond(c, t, e) => {
@@ -389,6 +473,60 @@ impl<'a> Evaluator<'a> {
         Ok(result)
     }
 
+    /// An array constructor `[a, b, ...]`: items that are sequences are
+    /// flattened into it, arrays built by a nested constructor are not.
+    fn eval_array(
+        &mut self,
+        node: &Node,
+        items: &[Node],
+        input: Option<&Val>,
+        env: &Rc<Frame>,
+    ) -> R {
+        let f = if node.consarray {
+            Flags::CONS
+        } else {
+            Flags::default()
+        };
+        if let [only] = items {
+            if matches!(only.kind, Kind::Binary(BinOp::Range, ..)) {
+                // `[a..b]` is the range itself, shared rather than copied
+                return Ok(match self.eval(only, input, env)? {
+                    Some(Val::Arr(a, rf)) if rf.has(Flags::RANGE) => {
+                        Some(Val::Arr(a, f.with(Flags::RANGE)))
+                    }
+                    Some(Val::Arr(a, _)) => Some(Val::Arr(a, f)),
+                    Some(v) => Some(Val::arr(vec![v], f)),
+                    None => Some(Val::arr(Vec::new(), f)),
+                });
+            }
+        }
+        let mut out: Vec<Val> = Vec::new();
+        let mut budget = self.budget();
+        for it in items {
+            let v = self.eval(it, input, env)?;
+            if let Some(v) = v {
+                if matches!(it.kind, Kind::Array(_)) {
+                    budget.add(&v)?;
+                    out.push(v);
+                } else {
+                    match v {
+                        Val::Arr(a, _) => {
+                            for x in a.iter() {
+                                budget.add(x)?;
+                                out.push(x.clone());
+                            }
+                        }
+                        v => {
+                            budget.add(&v)?;
+                            out.push(v)
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Some(Val::arr(out, f)))
+    }
+
     fn eval_path(
         &mut self,
         node: &Node,
@@ -437,10 +575,7 @@ impl<'a> Evaluator<'a> {
         if is_tuple {
             let ts = tuples.unwrap_or_default();
             if node.tuple {
-                result = Some(Val::Arr(
-                    Rc::new(ts),
-                    Flags::SEQUENCE.with(Flags::TUPLE_STREAM),
-                ));
+                result = Some(Val::arr(ts, Flags::SEQUENCE.with(Flags::TUPLE_STREAM)));
             } else {
                 let out: Vec<Val> = ts.iter().filter_map(|t| tuple_get(t, "@")).collect();
                 result = Some(Val::seq(out));
@@ -453,8 +588,8 @@ impl<'a> Evaluator<'a> {
                         // wrap the constructed array in a sequence
                         return self.finish_path(
                             node,
-                            Some(Val::Arr(
-                                Rc::new(vec![Val::Arr(a, f)]),
+                            Some(Val::arr(
+                                vec![Val::Arr(a, f)],
                                 Flags::SEQUENCE.with(Flags::KEEP_SINGLETON),
                             )),
                             env,
@@ -464,8 +599,8 @@ impl<'a> Evaluator<'a> {
                     };
                     Some(Val::Arr(a, f))
                 }
-                Some(v) => Some(Val::Arr(
-                    Rc::new(vec![v]),
+                Some(v) => Some(Val::arr(
+                    vec![v],
                     Flags::SEQUENCE.with(Flags::KEEP_SINGLETON),
                 )),
                 None => None,
@@ -494,6 +629,8 @@ impl<'a> Evaluator<'a> {
             return self.eval_stages(&step.stages, r, env);
         }
         let mut results: Vec<Val> = Vec::new();
+        // the step's results are flattened into one sequence below
+        let mut budget = self.budget();
         for item in inputs {
             let mut res = self.eval(step, item.as_ref(), env)?;
             for st in &step.stages {
@@ -502,6 +639,7 @@ impl<'a> Evaluator<'a> {
                 }
             }
             if let Some(r) = res {
+                budget.add(&r)?;
                 results.push(r);
             }
         }
@@ -539,7 +677,7 @@ impl<'a> Evaluator<'a> {
                         .enumerate()
                         .map(|(i, t)| set_tuple(t, name, Val::Num(i as f64)))
                         .collect();
-                    cur = Val::Arr(Rc::new(out), f);
+                    cur = Val::arr(out, f);
                 }
             }
         }
@@ -571,7 +709,7 @@ impl<'a> Evaluator<'a> {
                             Val::object(m)
                         })
                         .collect();
-                    Val::Arr(Rc::new(out), Flags::SEQUENCE.with(Flags::TUPLE_STREAM))
+                    Val::arr(out, Flags::SEQUENCE.with(Flags::TUPLE_STREAM))
                 }
             };
             let r = self.eval_stages(&step.stages, result, env)?;
@@ -591,6 +729,7 @@ impl<'a> Evaluator<'a> {
                 .collect(),
         };
         let mut result = Vec::new();
+        let mut budget = self.budget();
         for t in &tuples {
             let frame = self.frame_from_tuple(env, t);
             let ctx = tuple_get(t, "@");
@@ -598,12 +737,12 @@ impl<'a> Evaluator<'a> {
             let Some(res) = res else { continue };
             let is_stream = res.flags().has(Flags::TUPLE_STREAM);
             let items = match res {
-                Val::Arr(a, _) => a.as_ref().clone(),
+                Val::Arr(a, _) => a.to_vec(),
                 v => vec![v],
             };
             let Val::Obj(base) = t else { continue };
             for (bb, item) in items.into_iter().enumerate() {
-                let mut m: Map = base.as_ref().clone();
+                let mut m: Map = base.to_map();
                 if is_stream {
                     if let Val::Obj(im) = &item {
                         for (k, v) in im.iter() {
@@ -634,10 +773,12 @@ impl<'a> Evaluator<'a> {
                         }
                     }
                 }
-                result.push(Val::object(m));
+                let tuple = Val::object(m);
+                budget.add(&tuple)?;
+                result.push(tuple);
             }
         }
-        let r = Val::Arr(Rc::new(result), Flags::SEQUENCE.with(Flags::TUPLE_STREAM));
+        let r = Val::arr(result, Flags::SEQUENCE.with(Flags::TUPLE_STREAM));
         let r = self.eval_stages(&step.stages, r, env)?;
         Ok(to_seq(Some(r)))
     }
@@ -648,7 +789,7 @@ impl<'a> Evaluator<'a> {
             .is_some_and(|v| v.flags().has(Flags::TUPLE_STREAM));
         let items: Vec<Val> = match input {
             None => Vec::new(),
-            Some(Val::Arr(a, _)) => a.as_ref().clone(),
+            Some(Val::Arr(a, _)) => a.to_vec(),
             Some(v) => vec![v],
         };
         let flags = if is_stream {
@@ -670,7 +811,7 @@ impl<'a> Evaluator<'a> {
                     }
                 }
             }
-            return Ok(Some(Val::Arr(Rc::new(out), flags)));
+            return Ok(Some(Val::arr(out, flags)));
         }
         let len = items.len();
         let mut out = Vec::new();
@@ -705,7 +846,7 @@ impl<'a> Evaluator<'a> {
                 out.push(item);
             }
         }
-        Ok(Some(Val::Arr(Rc::new(out), flags)))
+        Ok(Some(Val::arr(out, flags)))
     }
 
     fn eval_sort(
@@ -781,7 +922,7 @@ impl<'a> Evaluator<'a> {
         } else {
             Flags::SEQUENCE
         };
-        Ok(Val::Arr(Rc::new(out), f))
+        Ok(Val::arr(out, f))
     }
 
     pub fn eval_group(
@@ -801,8 +942,7 @@ impl<'a> Evaluator<'a> {
             items.push(None);
         }
         // key -> (data, pair index), in first-seen order
-        let mut groups: indexmap::IndexMap<Rc<str>, (Option<Val>, usize)> =
-            indexmap::IndexMap::new();
+        let mut groups: indexmap::IndexMap<Rc<str>, (Gathered, usize)> = indexmap::IndexMap::new();
         for item in &items {
             let frame = match (reduce, item) {
                 (true, Some(t)) => self.frame_from_tuple(env, t),
@@ -825,9 +965,11 @@ impl<'a> Evaluator<'a> {
                                     format!("Multiple key definitions evaluate to same key: {k}"),
                                 ));
                             }
-                            entry.0 = append(entry.0.take(), item.clone());
+                            entry.0.push(item.clone());
                         } else {
-                            groups.insert(k, (item.clone(), pi));
+                            let mut data = Gathered::default();
+                            data.push(item.clone());
+                            groups.insert(k, (data, pi));
                         }
                     }
                     Some(_) => {
@@ -841,10 +983,11 @@ impl<'a> Evaluator<'a> {
         }
         let mut result = Map::new();
         for (k, (data, pi)) in groups {
+            let data = data.into_val();
             let (ctx, frame) = if reduce {
                 let tuple = reduce_tuple_stream(data);
                 let mut m = match tuple {
-                    Some(Val::Obj(m)) => m.as_ref().clone(),
+                    Some(Val::Obj(m)) => m.to_map(),
                     _ => Map::new(),
                 };
                 let at = m.shift_remove("@");
@@ -973,14 +1116,15 @@ impl<'a> Evaluator<'a> {
                 Ok(Some(Val::Bool(b)))
             }
             BinOp::Concat => {
-                let mut s = String::new();
-                if let Some(v) = &lhs {
-                    s.push_str(&functions::string_of(v, false)?);
-                }
-                if let Some(v) = &rhs {
-                    s.push_str(&functions::string_of(v, false)?);
-                }
-                Ok(Some(Val::string(s)))
+                let max = self.limits.max_value_bytes;
+                let text = |v: &Option<Val>| match v {
+                    None => Ok(String::new()),
+                    Some(v) => functions::string_of(v, false, max),
+                };
+                let (l, r) = (text(&lhs)?, text(&rhs)?);
+                // doubling a string is the quickest way to exhaust memory
+                self.check_len(l.len() + r.len())?;
+                Ok(Some(Val::string(l + &r)))
             }
             BinOp::Range => {
                 let li =
@@ -1018,7 +1162,7 @@ impl<'a> Evaluator<'a> {
                     x += 1.0;
                 }
                 self.steps += size as u64 / 16;
-                Ok(Some(Val::seq(out)))
+                Ok(Some(Val::arr(out, Flags::SEQUENCE.with(Flags::RANGE))))
             }
             BinOp::In => {
                 let (Some(a), Some(b)) = (&lhs, &rhs) else {
@@ -1047,7 +1191,7 @@ impl<'a> Evaluator<'a> {
         if proc_.is_none() {
             if let Kind::Path { steps, .. } = &procedure.kind {
                 if let Some(Kind::Name(n)) = steps.first().map(|s| &s.kind) {
-                    if self.lookup(env, n).is_some() {
+                    if self.lookup(env, n)?.is_some() {
                         return Err(error(
                             "T1005",
                             format!("Attempted to invoke a non-function. Did you mean ${n}?"),
@@ -1093,7 +1237,7 @@ impl<'a> Evaluator<'a> {
             None => {
                 if let Kind::Path { steps, .. } = &procedure.kind {
                     if let Some(Kind::Name(n)) = steps.first().map(|s| &s.kind) {
-                        if self.lookup(env, n).is_some() {
+                        if self.lookup(env, n)?.is_some() {
                             return Err(error("T1007", format!("Attempted to partially apply a non-function. Did you mean ${n}?")));
                         }
                     }
@@ -1212,7 +1356,13 @@ impl<'a> Evaluator<'a> {
                     other => other,
                 };
                 let args = b.sig.validate(b.name, &args, ctx)?;
-                (b.imp)(self, &args, input, env)
+                let r = (b.imp)(self, &args, input, env)?;
+                // higher-order functions call built-ins without an `eval`
+                // around them, which would check their result
+                if let Some(v) = &r {
+                    self.check(v)?;
+                }
+                Ok(r)
             }
             Func::Partial {
                 target,
@@ -1267,14 +1417,14 @@ impl<'a> Evaluator<'a> {
         let obj = deep_clone(&obj);
         let matches = self.eval(&def.pattern, Some(&obj), env)?;
         let matches = to_seq(matches);
-        let mut edits: HashMap<*const Map, (Map, Vec<String>)> = HashMap::new();
+        let mut edits: HashMap<*const Object, (Map, Vec<String>)> = HashMap::new();
         for m in &matches {
             let Val::Obj(mo) = m else { continue };
             let update = self.eval(&def.update, Some(m), env)?;
             let mut upd = Map::new();
             match update {
                 None => {}
-                Some(Val::Obj(u)) => upd = u.as_ref().clone(),
+                Some(Val::Obj(u)) => upd = u.to_map(),
                 Some(_) => return Err(error("T2011", "The insert/update clause of the transform expression must evaluate to an object")),
             }
             let mut dels = Vec::new();
@@ -1305,7 +1455,7 @@ impl<'a> Evaluator<'a> {
     }
 }
 
-fn rebuild(v: &Val, edits: &HashMap<*const Map, (Map, Vec<String>)>) -> Val {
+fn rebuild(v: &Val, edits: &HashMap<*const Object, (Map, Vec<String>)>) -> Val {
     match v {
         Val::Obj(m) => {
             let mut out = Map::with_capacity(m.len());
@@ -1322,7 +1472,7 @@ fn rebuild(v: &Val, edits: &HashMap<*const Map, (Map, Vec<String>)>) -> Val {
             }
             Val::object(out)
         }
-        Val::Arr(a, f) => Val::Arr(Rc::new(a.iter().map(|x| rebuild(x, edits)).collect()), *f),
+        Val::Arr(a, f) => Val::arr(a.iter().map(|x| rebuild(x, edits)).collect(), *f),
         x => x.clone(),
     }
 }
@@ -1330,7 +1480,7 @@ fn rebuild(v: &Val, edits: &HashMap<*const Map, (Map, Vec<String>)>) -> Val {
 pub fn deep_clone(v: &Val) -> Val {
     match v {
         Val::Obj(m) => Val::object(m.iter().map(|(k, x)| (k.clone(), deep_clone(x))).collect()),
-        Val::Arr(a, f) => Val::Arr(Rc::new(a.iter().map(deep_clone).collect()), *f),
+        Val::Arr(a, f) => Val::arr(a.iter().map(deep_clone).collect(), *f),
         x => x.clone(),
     }
 }
@@ -1338,7 +1488,7 @@ pub fn deep_clone(v: &Val) -> Val {
 fn set_tuple(t: Val, name: &str, v: Val) -> Val {
     match t {
         Val::Obj(m) => {
-            let mut m = Rc::try_unwrap(m).unwrap_or_else(|m| m.as_ref().clone());
+            let mut m = Rc::try_unwrap(m).map_or_else(|m| m.to_map(), Object::into_map);
             m.insert(Rc::from(name), v);
             Val::object(m)
         }
@@ -1346,24 +1496,71 @@ fn set_tuple(t: Val, name: &str, v: Val) -> Val {
     }
 }
 
+/// Values gathered under one key by repeated `fn.append` (the first value
+/// as it is; from the second on, all of them flattened one level into an
+/// array), built in linear time: `append` copies the whole array each time,
+/// which made grouping many items under one key quadratic.
+#[derive(Default)]
+struct Gathered(Option<Val>, Option<Vec<Val>>);
+
+impl Gathered {
+    fn push(&mut self, v: Option<Val>) {
+        let Some(v) = v else { return };
+        let Some(first) = self.0.take() else {
+            if let Some(items) = &mut self.1 {
+                extend_flat(items, v);
+            } else {
+                self.0 = Some(v);
+            }
+            return;
+        };
+        let mut items = Vec::new();
+        extend_flat(&mut items, first);
+        extend_flat(&mut items, v);
+        self.1 = Some(items);
+    }
+
+    fn into_val(self) -> Option<Val> {
+        match self {
+            Gathered(_, Some(items)) => Some(Val::array(items)),
+            Gathered(first, None) => first,
+        }
+    }
+}
+
+fn extend_flat(items: &mut Vec<Val>, v: Val) {
+    match v {
+        Val::Arr(a, _) => items.extend(a.iter().cloned()),
+        v => items.push(v),
+    }
+}
+
 fn reduce_tuple_stream(data: Option<Val>) -> Option<Val> {
     match data {
         Some(Val::Arr(items, _)) => {
-            let mut result: Map = match items.first() {
-                Some(Val::Obj(m)) => m.as_ref().clone(),
-                _ => Map::new(),
-            };
+            let mut result: indexmap::IndexMap<Rc<str>, Gathered> = indexmap::IndexMap::new();
+            if let Some(Val::Obj(m)) = items.first() {
+                for (k, v) in m.iter() {
+                    let mut g = Gathered::default();
+                    g.push(Some(v.clone()));
+                    result.insert(k.clone(), g);
+                }
+            }
             for t in items.iter().skip(1) {
                 if let Val::Obj(m) = t {
                     for (k, v) in m.iter() {
-                        let prev = result.shift_remove(k);
-                        if let Some(nv) = append(prev, Some(v.clone())) {
-                            result.insert(k.clone(), nv);
-                        }
+                        // re-inserted, so it moves last, as jsonata-js does
+                        let mut g = result.shift_remove(k).unwrap_or_default();
+                        g.push(Some(v.clone()));
+                        result.insert(k.clone(), g);
                     }
                 }
             }
-            Some(Val::object(result))
+            let map: Map = result
+                .into_iter()
+                .filter_map(|(k, g)| g.into_val().map(|v| (k, v)))
+                .collect();
+            Some(Val::object(map))
         }
         other => other,
     }
@@ -1419,19 +1616,24 @@ fn lookup_field(input: Option<&Val>, key: &str) -> Option<Val> {
     }
 }
 
-fn descendants(v: &Val, out: &mut Vec<Val>) {
+fn descendants(v: &Val, out: &mut Vec<Val>, budget: &mut Budget) -> Result<(), Error> {
     match v {
         Val::Arr(a, _) => {
             for x in a.iter() {
-                descendants(x, out);
+                descendants(x, out, budget)?;
             }
         }
         Val::Obj(m) => {
+            budget.add(v)?;
             out.push(v.clone());
             for x in m.values() {
-                descendants(x, out);
+                descendants(x, out, budget)?;
             }
         }
-        x => out.push(x.clone()),
+        x => {
+            budget.add(x)?;
+            out.push(x.clone())
+        }
     }
+    Ok(())
 }

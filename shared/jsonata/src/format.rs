@@ -9,6 +9,11 @@ use crate::value::Val;
 
 type Args<'x> = &'x [Option<Val>];
 
+/// Longest `$formatNumber` picture: the formatting inserts padding and
+/// separators one at a time (as jsonata-js does), which is quadratic in the
+/// picture's length. Real pictures are a few dozen characters.
+const MAX_PICTURE: usize = 10_000;
+
 pub fn format_number(_: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> R {
     let Some(n) = num_arg(a, 0) else {
         return Ok(None);
@@ -16,6 +21,12 @@ pub fn format_number(_: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc
     let Some(picture) = str_arg(a, 1) else {
         return Ok(None);
     };
+    if picture.chars().count() > MAX_PICTURE {
+        return Err(error(
+            "U1003",
+            format!("The picture string of $formatNumber is longer than {MAX_PICTURE} characters"),
+        ));
+    }
     let mut props = Props::default();
     if let Some(Val::Obj(m)) = arg(a, 2) {
         for (k, v) in m.iter() {
@@ -333,9 +344,15 @@ pub fn picture_number(value: f64, picture: &str, p: &Props) -> Result<String, cr
     } else {
         value
     };
+    if !adjusted.is_finite() {
+        return Err(error("D1001", "Number out of range"));
+    }
     let mut mantissa = adjusted;
     let mut exponent: Option<i32> = None;
     if pic.min_exp != 0 {
+        // scaled by its magnitude: the sign comes from the picture (jsonata-js
+        // scales a negative number until it is -Infinity, and never stops)
+        mantissa = mantissa.abs();
         let max_m = 10f64.powi(pic.scaling as i32);
         let min_m = 10f64.powi(pic.scaling as i32 - 1);
         let mut e = 0;
@@ -569,7 +586,10 @@ fn ordinal_suffix(n: u64) -> &'static str {
     }
 }
 
-pub fn integer_picture(n: f64, picture: &str) -> Result<String, crate::Error> {
+/// XPath `format-integer`. `max` bounds the result's length: a roman
+/// numeral is a thousandth as long as its number (`1e12` would be a billion
+/// `M`s), so it is measured before it is built.
+pub fn integer_picture(n: f64, picture: &str, max: usize) -> Result<String, crate::Error> {
     let (pic, modifier) = match picture.rsplit_once(';') {
         Some((p, m)) => (p, m),
         None => (picture, ""),
@@ -577,6 +597,9 @@ pub fn integer_picture(n: f64, picture: &str) -> Result<String, crate::Error> {
     let ordinal = modifier.starts_with('o');
     let neg = n < 0.0;
     let v = n.abs().trunc() as u64;
+    if matches!(pic, "i" | "I") && v / 1000 > max as u64 {
+        return Err(crate::eval::too_large(max));
+    }
     let sign = if neg { "-" } else { "" };
     let body = match pic {
         "w" | "W" | "Ww" => {
@@ -633,14 +656,15 @@ pub fn integer_picture(n: f64, picture: &str) -> Result<String, crate::Error> {
     Ok(format!("{sign}{body}"))
 }
 
-pub fn format_integer(_: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> R {
+pub fn format_integer(ev: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> R {
     let Some(n) = num_arg(a, 0) else {
         return Ok(None);
     };
     let Some(picture) = str_arg(a, 1) else {
         return Ok(None);
     };
-    Ok(Some(Val::string(integer_picture(n, &picture)?)))
+    let max = ev.limits().max_value_bytes;
+    Ok(Some(Val::string(integer_picture(n, &picture, max)?)))
 }
 
 pub fn parse_integer(_: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> R {

@@ -23,8 +23,6 @@
 //! assert_eq!(e.evaluate(Some(&input), &env).unwrap(), Some(serde_json::json!(9)));
 //! ```
 
-use std::rc::Rc;
-
 use serde_json::Value;
 
 pub mod ast;
@@ -70,13 +68,32 @@ pub struct Limits {
     pub max_depth: usize,
     /// Maximum number of sub-expression evaluations and function calls.
     pub max_steps: u64,
+    /// Largest value (string, array, object) an evaluation may build, as
+    /// [`value::Val::size`] counts it: roughly its size as JSON text.
+    pub max_value_bytes: usize,
+    /// Deepest nesting of arrays and objects a value may have.
+    pub max_value_depth: usize,
 }
+
+/// [`Limits::max_value_bytes`] by default: 16 times Step Functions' 256 KiB
+/// bound on state data. An expression reads at most a few such documents
+/// (its input, the result, variables) and an intermediate value such as a
+/// pretty-printed `$string` of its input can be a few times larger than
+/// what it read; building more than this is a runaway (doubling, a cross
+/// product), which then fails fast instead of exhausting memory.
+pub const MAX_VALUE_BYTES: usize = 16 * 256 * 1024;
+
+/// [`Limits::max_value_depth`] by default: serde_json's recursion limit,
+/// so whatever an expression returns can be read back as JSON.
+pub const MAX_VALUE_DEPTH: usize = 128;
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_depth: 500,
             max_steps: 10_000_000,
+            max_value_bytes: MAX_VALUE_BYTES,
+            max_value_depth: MAX_VALUE_DEPTH,
         }
     }
 }
@@ -130,12 +147,15 @@ impl Expression {
         limits: Limits,
     ) -> Result<Option<Value>, Error> {
         let mut ev = eval::Evaluator::new(env, &self.labels, limits);
-        let mut input = input.map(value::Val::from_json);
+        let mut input = match input {
+            None => None,
+            Some(v) => Some(ev.from_json(v)?),
+        };
         // jsonata-js wraps an array input so `$` still refers to the whole array
         if let Some(value::Val::Arr(a, f)) = &input {
             if !f.has(value::Flags::SEQUENCE) {
-                input = Some(value::Val::Arr(
-                    Rc::new(vec![value::Val::Arr(a.clone(), *f)]),
+                input = Some(value::Val::arr(
+                    vec![value::Val::Arr(a.clone(), *f)],
                     value::Flags::SEQUENCE.with(value::Flags::OUTER_WRAPPER),
                 ));
             }

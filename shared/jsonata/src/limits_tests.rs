@@ -54,6 +54,7 @@ fn infinite_tail_loop_hits_the_step_limit() {
     let limits = Limits {
         max_depth: 500,
         max_steps: 100_000,
+        ..Limits::default()
     };
     let err = e.evaluate_with_limits(None, &env(&b), limits).unwrap_err();
     assert_eq!(err.code, "U1001");
@@ -68,6 +69,7 @@ fn custom_depth_limit_applies() {
     let limits = Limits {
         max_depth: 40,
         max_steps: 1_000_000,
+        ..Limits::default()
     };
     assert_eq!(
         e.evaluate_with_limits(None, &env(&b), limits)
@@ -155,4 +157,228 @@ fn integral_numbers_serialise_as_integers() {
     let e = Expression::parse("[2.0 * 1, 0.5 + 0.25, -0]").unwrap();
     let v = e.evaluate(None, &env(&b)).unwrap().unwrap();
     assert_eq!(serde_json::to_string(&v).unwrap(), "[2,0.75,0]");
+}
+
+/// Issue 12: long operator chains crashed the process at 8-18k links (the
+/// chain itself does not recurse while parsing, but every pass over the
+/// left-deep tree it builds does, dropping it included).
+#[test]
+fn issue_12_long_chains_are_refused_with_their_position() {
+    let chains = [
+        format!("a{}", ".a".repeat(20_000)),
+        format!("1{}", "+1".repeat(20_000)),
+        format!("a{}", "[0]".repeat(20_000)),
+        format!("1{}", "~>$string".repeat(20_000)),
+        format!("true{}", " or true".repeat(20_000)),
+        format!("'a'{}", "&'a'".repeat(20_000)),
+        format!("a{{'k': 1}}{}", "^(x)".repeat(20_000)),
+        format!("{}1{}", "(".repeat(20_000), ")".repeat(20_000)),
+        format!("{}1{}", "{'a':".repeat(20_000), "}".repeat(20_000)),
+        format!("{}1{}", "[".repeat(20_000), "]".repeat(20_000)),
+        format!("{}1{}", "function($x){".repeat(20_000), "}".repeat(20_000)),
+        format!("{}1", "-".repeat(20_000)),
+        format!("{}1{}", "$f(".repeat(20_000), ")".repeat(20_000)),
+        format!("{}1", "true ? ".repeat(20_000)),
+    ];
+    // a small stack, as on a server's worker threads
+    let handle = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            chains
+                .iter()
+                .map(|src| Expression::parse(src).map(|_| ()))
+                .collect::<Vec<_>>()
+        })
+        .unwrap();
+    for result in handle.join().unwrap() {
+        let e = result.unwrap_err();
+        assert_eq!(e.code, "U1001", "{e}");
+        assert!(
+            e.message.contains("more than 200 levels deep at position"),
+            "{e}"
+        );
+        assert!(e.position.is_some());
+    }
+}
+
+#[test]
+fn chains_up_to_the_bound_parse_and_evaluate() {
+    let b = Map::new();
+    for src in [
+        format!("1{}", "+1".repeat(190)),
+        format!("'a'{}", "&'a'".repeat(190)),
+        format!("{}1{}", "(".repeat(190), ")".repeat(190)),
+        format!("{}1{}", "{'a':".repeat(120), "}".repeat(120)),
+        format!("{}1{}", "[".repeat(120), "]".repeat(120)),
+    ] {
+        let e = Expression::parse(&src).unwrap_or_else(|e| panic!("{src}: {e}"));
+        e.evaluate(None, &env(&b))
+            .unwrap_or_else(|e| panic!("{src}: {e}"));
+    }
+    // a value deeper than JSON reading allows cannot be returned
+    for src in [
+        format!("{}1{}", "{'a':".repeat(190), "}".repeat(190)),
+        format!("{}1{}", "[".repeat(190), "]".repeat(190)),
+    ] {
+        let e = Expression::parse(&src).unwrap_or_else(|e| panic!("{src}: {e}"));
+        let err = e.evaluate(None, &env(&b)).unwrap_err();
+        assert_eq!(err.code, "U1003");
+        assert!(err.message.contains("nested more than 128 levels"), "{err}");
+    }
+}
+
+fn eval_str(src: &str) -> Result<Option<serde_json::Value>, crate::Error> {
+    let b = Map::new();
+    Expression::parse(src)?.evaluate(Some(&json!({})), &env(&b))
+}
+
+fn code(src: &str) -> String {
+    match eval_str(src) {
+        Ok(v) => panic!(
+            "{src}: expected an error, got {}",
+            format!("{v:?}").chars().take(200).collect::<String>()
+        ),
+        Err(e) => e.code,
+    }
+}
+
+/// Issue 12: values an expression builds are bounded (4 MiB as JSON); each
+/// of these passed 1.5 GiB within seconds or panicked before.
+#[test]
+fn issue_12_runaway_values_fail_with_u1003() {
+    for src in [
+        // a cross product: 10^10 items
+        "$count([1..100000].[1..100000])",
+        // doubling a string, an array, a shared nested array
+        "$length($reduce([1..40], function($acc, $i){ $acc & $acc }, 'x'))",
+        "$count($reduce([1..40], function($acc, $i){ $append($acc, $acc) }, [1]))",
+        "$reduce([1..60], function($acc, $i){ [$acc, $acc] }, [1]) ~> $string() ~> $length()",
+        "$reduce([1..60], function($acc, $i){ {'a': $acc, 'b': $acc} }, {}) ~> $count()",
+        // a billion-character roman numeral, a 10^300-character padding
+        "$formatInteger(1e12, 'I')",
+        "$pad('x', 1e300)",
+        "$pad('x', -1e300, 'ab')",
+        // a separator or a replacement repeated per item
+        "$join([1..100000].$string(), $pad('', 100))",
+        "$replace($pad('', 100000, 'a'), 'a', $pad('', 100))",
+        "$split($pad('', 3000000, 'a'), '')",
+        // pretty-printing indents every line by its depth
+        "$string($reduce([1..100], function($acc, $i){ {'a': $acc, 'b': [1..2000]} }, {}), true)",
+        // descendants and wildcards of a shared value
+        "($a := $reduce([1..30], function($acc, $i){ {'x': $acc, 'y': $acc} }, {'z': 1}); $count($a.**))",
+        "$map([1..100000], function($i){ $pad('', 1000) }) ~> $count()",
+        "$each($merge([1..100000].{$string($): 1}), function($v, $k){ $pad($k, 100) }) ~> $count()",
+    ] {
+        assert_eq!(code(src), "U1003", "{src}");
+    }
+}
+
+#[test]
+fn ranges_stay_within_jsonatas_own_bound() {
+    // JSONata's suite builds ten-million-item ranges: the range itself is
+    // bounded by its item count, not by the value bound
+    assert_eq!(
+        eval_str("$count([1..1000000])").unwrap(),
+        Some(json!(1000000))
+    );
+    assert_eq!(
+        eval_str("$count($range(1, 1000000))").unwrap(),
+        Some(json!(1000000))
+    );
+    // once it is part of another value it counts like any other
+    assert_eq!(code("[[1..1000000], 1]"), "U1003");
+    assert_eq!(eval_str("[1..3][1]").unwrap(), Some(json!(2)));
+}
+
+#[test]
+fn numbers_the_user_gives_never_panic() {
+    for src in [
+        "$round(1e21, 2147483647)",
+        "$round(1, -1e300)",
+        "$round(1.5, 1e300)",
+        "$formatNumber(1e300, '#,##0.00')",
+        "$formatBase(1e300, 36)",
+        "$formatInteger(-1e300, 'w')",
+        "$formatInteger(1e300, '000,000')",
+        "$substring('abc', 1e300, -1e300)",
+        "$substring('abc', -1e300, 1e300)",
+        "$split('a,b', ',', 1e300)",
+        "$match('aaa', /a/, 1e300)",
+        "$replace('aaa', 'a', 'b', 1e300)",
+        "[1,2,3][1e300]",
+        "[1,2,3][-1e300]",
+        "$partition([1,2,3], 1e300)",
+        "$range(0, 1e300, 1e290)",
+        "$fromMillis(1e300)",
+        "$fromMillis(-1e300)",
+        "$power(10, 1e300)",
+    ] {
+        let _ = eval_str(src);
+    }
+    // a negative number in scientific notation: jsonata-js scales it
+    // towards -Infinity forever
+    assert_eq!(
+        eval_str("$formatNumber(-5, '0.0e0')").unwrap(),
+        Some(json!("-5.0e0"))
+    );
+    assert_eq!(
+        eval_str("$formatNumber(0.00123, '0.00e0')").unwrap(),
+        Some(json!("1.23e-3"))
+    );
+    assert_eq!(
+        code(&format!("$formatNumber(1, '{}')", "0".repeat(20_000))),
+        "U1003"
+    );
+}
+
+#[test]
+fn distinct_compares_deeply_in_linear_time() {
+    assert_eq!(
+        eval_str("$distinct([1, 0, -0, '1', [1, 2], [1, 2], [2, 1], {'a': 1, 'b': [2]}, {'b': [2], 'a': 1}, {'a': 1}, null, null, true])")
+            .unwrap(),
+        Some(json!([1, 0, "1", [1, 2], [2, 1], {"a": 1, "b": [2]}, {"a": 1}, null, true]))
+    );
+    assert_eq!(
+        eval_str("$count($distinct([1..100000].{'a': $ % 1000}))").unwrap(),
+        Some(json!(1000))
+    );
+}
+
+#[test]
+fn grouping_many_items_under_one_key_keeps_jsonatas_shape() {
+    assert_eq!(
+        eval_str("[1..100000]{'all': $count($)}").unwrap(),
+        Some(json!({"all": 100000}))
+    );
+    assert_eq!(
+        eval_str("[[1, 2], [3], 4]{'k': $}").unwrap(),
+        Some(json!({"k": [1, 2, 3, 4]}))
+    );
+    assert_eq!(
+        eval_str("[[1, 2]]{'k': $}").unwrap(),
+        Some(json!({"k": [1, 2]}))
+    );
+    assert_eq!(
+        eval_str("[{'a': 1, 'b': 2}, {'a': 1, 'b': 3}, {'a': 2, 'b': 4}]#$i{$string(a): [$i, b]}")
+            .unwrap(),
+        Some(json!({"1": [2, 3], "2": [4]}))
+    );
+    assert_eq!(
+        eval_str("$keys([1..1000].{$string($): 1, 'x': 2})")
+            .map(|v| v.map(|v| v.as_array().map(Vec::len)))
+            .unwrap(),
+        Some(Some(1001))
+    );
+}
+
+#[test]
+fn values_read_from_bindings_are_depth_bounded() {
+    let mut deep = json!(1);
+    for _ in 0..200 {
+        deep = json!([deep]);
+    }
+    let mut b = Map::new();
+    b.insert("deep".into(), deep);
+    let e = Expression::parse("$count($deep)").unwrap();
+    assert_eq!(e.evaluate(None, &env(&b)).unwrap_err().code, "U1003");
 }

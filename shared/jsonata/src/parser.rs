@@ -8,8 +8,13 @@ use crate::lexer::{err, tokenize, Tok, Token};
 use crate::signature::Signature;
 use crate::Error;
 
-/// Nesting limit for parsing; protects the stack from inputs like `((((...`.
-pub const MAX_PARSE_DEPTH: usize = 500;
+/// How deep an expression's syntax tree may be. Every construct counts one
+/// level, and so does every operator of a chain (`a.b.c`, `1+2+3`, `x[0][1]`,
+/// `f ~> g ~> h`, ...), because the tree, the passes over it and the
+/// evaluator all recurse that deep. Far above what people write, and low
+/// enough that evaluating the deepest tree stays within the evaluator's own
+/// depth bound ([`crate::Limits::max_depth`]).
+pub const MAX_PARSE_DEPTH: usize = 200;
 
 #[derive(Debug)]
 enum Raw {
@@ -42,14 +47,62 @@ struct R {
     k: Raw,
     pos: usize,
     keep_array: bool,
+    /// Levels of this subtree (a leaf is 1), bounded by [`MAX_PARSE_DEPTH`].
+    height: usize,
 }
 
 fn r(k: Raw, pos: usize) -> R {
+    let height = 1 + children_height(&k);
     R {
         k,
         pos,
         keep_array: false,
+        height,
     }
+}
+
+/// The height of the tallest direct child (0 for a leaf).
+fn children_height(k: &Raw) -> usize {
+    let h = |x: &R| x.height;
+    let pairs = |v: &[(R, R)]| v.iter().map(|(a, b)| a.height.max(b.height)).max();
+    let opt = |x: &Option<Box<R>>| x.as_ref().map_or(0, |x| x.height);
+    match k {
+        Raw::Str(_)
+        | Raw::Num(_)
+        | Raw::Bool(_)
+        | Raw::Null
+        | Raw::Name(_)
+        | Raw::Var(_)
+        | Raw::Regex(..)
+        | Raw::Wildcard
+        | Raw::Descendant
+        | Raw::Parent
+        | Raw::Placeholder => 0,
+        Raw::Neg(e) => e.height,
+        Raw::Array(v) | Raw::Block(v) => v.iter().map(h).max().unwrap_or(0),
+        Raw::Object(v) => pairs(v).unwrap_or(0),
+        Raw::Bin(_, a, b) => a.height.max(b.height),
+        Raw::Group(a, v) => a.height.max(pairs(v).unwrap_or(0)),
+        Raw::Sort(a, v) => a
+            .height
+            .max(v.iter().map(|(x, _)| x.height).max().unwrap_or(0)),
+        Raw::Cond(a, b, c) => a.height.max(b.height).max(opt(c)),
+        Raw::Call(a, v, _) => a.height.max(v.iter().map(h).max().unwrap_or(0)),
+        Raw::Lambda(_, _, b) => b.height,
+        Raw::Transform(a, b, c) => a.height.max(b.height).max(opt(c)),
+    }
+}
+
+/// The error for an expression nested deeper than [`MAX_PARSE_DEPTH`].
+fn too_deep(pos: usize) -> Error {
+    err(
+        "U1001",
+        format!(
+            "The expression is nested more than {MAX_PARSE_DEPTH} levels deep at position {pos} \
+             (each operator of a chain such as a.b.c or 1+2+3 counts one level)"
+        ),
+        pos,
+    )
 }
 
 fn lbp(t: &Tok) -> u8 {
@@ -131,14 +184,24 @@ impl Parser {
     fn expression(&mut self, rbp: u8) -> Result<R, Error> {
         self.depth += 1;
         if self.depth > MAX_PARSE_DEPTH {
-            return Err(err("U1001", "Expression nesting too deep", self.peek().pos));
+            return Err(too_deep(self.peek().pos));
         }
         let left = stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
             let t = self.next();
+            let pos = t.pos;
             let mut left = self.nud(t)?;
+            if left.height > MAX_PARSE_DEPTH {
+                return Err(too_deep(pos));
+            }
+            // A chain (`a.b.c`, `1+2+3`) grows the tree here without
+            // recursing, so its height is checked at every link.
             while rbp < lbp(&self.peek().tok) {
                 let t = self.next();
+                let pos = t.pos;
                 left = self.led(t, left)?;
+                if left.height > MAX_PARSE_DEPTH {
+                    return Err(too_deep(pos));
+                }
             }
             Ok(left)
         })?;
@@ -490,6 +553,7 @@ fn clone_raw(x: &R) -> R {
         k,
         pos: x.pos,
         keep_array: x.keep_array,
+        height: x.height,
     }
 }
 
@@ -618,7 +682,7 @@ impl Processor {
     fn process(&mut self, x: R) -> Result<Node, Error> {
         self.depth += 1;
         if self.depth > MAX_PARSE_DEPTH * 2 {
-            return Err(err("U1001", "Expression nesting too deep", x.pos));
+            return Err(too_deep(x.pos));
         }
         let keep = x.keep_array;
         let mut n = stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.process_inner(x))?;

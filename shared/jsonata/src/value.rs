@@ -27,6 +27,11 @@ impl Flags {
     pub const CONS: Flags = Flags(4);
     pub const OUTER_WRAPPER: Flags = Flags(8);
     pub const TUPLE_STREAM: Flags = Flags(16);
+    /// Built by a range (`[a..b]`, `$range`), which JSONata bounds by
+    /// item count (10 million) rather than by
+    /// [`crate::Limits::max_value_bytes`]; once inside another value it
+    /// counts like any other.
+    pub const RANGE: Flags = Flags(32);
 
     pub fn has(self, f: Flags) -> bool {
         self.0 & f.0 != 0
@@ -45,9 +50,88 @@ pub enum Val {
     Bool(bool),
     Num(f64),
     Str(Rc<str>),
-    Arr(Rc<Vec<Val>>, Flags),
-    Obj(Rc<Map>),
+    Arr(Rc<Array>, Flags),
+    Obj(Rc<Object>),
     Func(Rc<Func>),
+}
+
+/// The estimated size of a scalar as JSON text: what [`Val::size`] counts
+/// for a number (whatever its digits), a boolean or `null`.
+pub const SCALAR_SIZE: usize = 8;
+
+/// An array's items, with the size and depth of the whole computed once
+/// when it is built. Values share subtrees (`[$a, $a]` is two pointers), so
+/// walking a value to measure it could take as long as expanding it; the
+/// cached numbers let the evaluator bound every value it builds in O(1)
+/// per item.
+#[derive(Clone, Debug, Default)]
+pub struct Array {
+    items: Vec<Val>,
+    size: usize,
+    depth: usize,
+}
+
+impl Array {
+    pub fn new(items: Vec<Val>) -> Array {
+        let mut size: usize = 2;
+        let mut depth = 0;
+        for v in &items {
+            size = size.saturating_add(v.size() + 1);
+            depth = depth.max(v.depth());
+        }
+        Array {
+            items,
+            size,
+            depth: depth + 1,
+        }
+    }
+    pub fn into_vec(self) -> Vec<Val> {
+        self.items
+    }
+}
+
+impl std::ops::Deref for Array {
+    type Target = Vec<Val>;
+    fn deref(&self) -> &Vec<Val> {
+        &self.items
+    }
+}
+
+/// An object's entries, with its size and depth (see [`Array`]).
+#[derive(Clone, Debug, Default)]
+pub struct Object {
+    map: Map,
+    size: usize,
+    depth: usize,
+}
+
+impl Object {
+    pub fn new(map: Map) -> Object {
+        let mut size: usize = 2;
+        let mut depth = 0;
+        for (k, v) in &map {
+            size = size.saturating_add(k.len() + 4 + v.size());
+            depth = depth.max(v.depth());
+        }
+        Object {
+            map,
+            size,
+            depth: depth + 1,
+        }
+    }
+    pub fn into_map(self) -> Map {
+        self.map
+    }
+    pub fn to_map(&self) -> Map {
+        self.map.clone()
+    }
+}
+
+impl std::ops::Deref for Object {
+    type Target = Map;
+    fn deref(&self) -> &Map {
+        &self.map
+    }
 }
 
 impl Val {
@@ -58,13 +142,40 @@ impl Val {
         Val::Str(Rc::from(s))
     }
     pub fn array(v: Vec<Val>) -> Val {
-        Val::Arr(Rc::new(v), Flags::default())
+        Val::Arr(Rc::new(Array::new(v)), Flags::default())
     }
     pub fn seq(v: Vec<Val>) -> Val {
-        Val::Arr(Rc::new(v), Flags::SEQUENCE)
+        Val::Arr(Rc::new(Array::new(v)), Flags::SEQUENCE)
+    }
+    /// An array with the given flags.
+    pub fn arr(v: Vec<Val>, flags: Flags) -> Val {
+        Val::Arr(Rc::new(Array::new(v)), flags)
     }
     pub fn object(m: Map) -> Val {
-        Val::Obj(Rc::new(m))
+        Val::Obj(Rc::new(Object::new(m)))
+    }
+
+    /// The size of the value as JSON text, roughly: strings and keys by
+    /// their length, every scalar as [`SCALAR_SIZE`] bytes, plus
+    /// punctuation. Shared subtrees count every time they appear, as they
+    /// would when the value is written out.
+    pub fn size(&self) -> usize {
+        match self {
+            Val::Null | Val::Bool(_) | Val::Num(_) => SCALAR_SIZE,
+            Val::Str(s) => s.len() + 2,
+            Val::Arr(a, _) => a.size,
+            Val::Obj(o) => o.size,
+            Val::Func(_) => 2,
+        }
+    }
+
+    /// How many arrays and objects deep the value is (a scalar is 0).
+    pub fn depth(&self) -> usize {
+        match self {
+            Val::Arr(a, _) => a.depth,
+            Val::Obj(o) => o.depth,
+            _ => 0,
+        }
     }
 
     pub fn is_array(&self) -> bool {
@@ -124,26 +235,34 @@ impl Val {
     /// Items of an array, or the value itself as a one-item slice.
     pub fn items(&self) -> Vec<Val> {
         match self {
-            Val::Arr(a, _) => a.as_ref().clone(),
+            Val::Arr(a, _) => a.to_vec(),
             v => vec![v.clone()],
         }
     }
 
-    pub fn from_json(v: &Value) -> Val {
-        match v {
+    /// Converts a JSON value, or `None` when it nests more than
+    /// `max_depth` arrays and objects deep (the conversion recurses, and
+    /// values built outside a JSON reader have no depth bound of their own).
+    pub fn from_json(v: &Value, max_depth: usize) -> Option<Val> {
+        Some(match v {
             Value::Null => Val::Null,
             Value::Bool(b) => Val::Bool(*b),
             Value::Number(n) => Val::Num(n.as_f64().unwrap_or(0.0)),
             Value::String(s) => Val::str(s),
-            Value::Array(a) => Val::array(a.iter().map(Val::from_json).collect()),
+            Value::Array(a) => {
+                let depth = max_depth.checked_sub(1)?;
+                let items = a.iter().map(|x| Val::from_json(x, depth));
+                Val::array(items.collect::<Option<Vec<Val>>>()?)
+            }
             Value::Object(o) => {
+                let depth = max_depth.checked_sub(1)?;
                 let mut m = Map::with_capacity(o.len());
                 for (k, v) in o {
-                    m.insert(Rc::from(k.as_str()), Val::from_json(v));
+                    m.insert(Rc::from(k.as_str()), Val::from_json(v, depth)?);
                 }
                 Val::object(m)
             }
-        }
+        })
     }
 
     /// Converts to JSON the way `JSON.stringify` would: functions vanish from

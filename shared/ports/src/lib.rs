@@ -35,6 +35,7 @@ pub use notify::{Notifier, NotifyFuture, StatusChange, DETAIL_TYPE, SOURCE};
 pub use records::*;
 
 use flowstate_engine::history::HistoryEvent;
+use flowstate_engine::{Frame, FrameId};
 use std::future::Future;
 
 /// What can go wrong in a backend. The runtime maps these to the API's
@@ -59,14 +60,19 @@ pub enum StoreError {
 
 /// Durable records. Every method is atomic on its own.
 ///
-/// Sizes: a step may change many frames at once (a Map state starting
-/// 10,000 iterations creates 10,000 frame records). Backends with a limit
+/// Sizes: a step may change many frames at once (a Parallel starting its
+/// branches, a step ending 10,000 Map iterations). Backends with a limit
 /// on one transaction (DynamoDB's `TransactWriteItems`, 100 items) write
-/// the frames, history events and outbox entries first under deterministic
-/// keys, then the execution header conditioned on the version: the
-/// header's counters (`last_event_id`, frame ids) decide what is visible,
-/// so records written by a step that lost the race are overwritten by the
-/// winner's identical keys or ignored.
+/// what does not fit first, under keys no other writer uses, and then the
+/// execution header conditioned on the version: only the header that
+/// commits makes them visible. What a step that lost the race wrote ahead
+/// never becomes visible and never overwrites what the winner wrote —
+/// frames, history events and outbox entries alike ([`Store::claim_outbox`]
+/// refuses a loser's entries). A step of any size commits.
+///
+/// Outbox entries are claimed before they are performed ([`Claim`]): an
+/// entry is written claimed by whoever commits its step, and anyone else
+/// may take it only once that claim has lapsed.
 pub trait Store: Send + Sync + 'static {
     /// Creates a state machine; `AlreadyExists` if its ARN is taken.
     /// The record's revision is stored too (see [`Store::get_revision`]).
@@ -161,13 +167,37 @@ pub trait Store: Send + Sync + 'static {
         id: &str,
     ) -> impl Future<Output = Result<Option<OutboxEntry>, StoreError>> + Send;
 
-    /// Outbox entries not yet performed, created at or before
-    /// `created_before` (epoch ms), oldest first.
+    /// Outbox entries not yet performed whose claim lapsed at or before
+    /// `lapsed_by` (epoch ms), oldest first: the candidates of a sweep.
     fn pending_outbox(
         &self,
-        created_before: i64,
+        lapsed_by: i64,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<OutboxEntry>, StoreError>> + Send;
+
+    /// Claims outbox entry `id`: if it exists and its claim has lapsed at
+    /// `now`, or is held by `holder`, sets its claim to `claim` and
+    /// returns it (with the new claim); otherwise changes nothing and
+    /// returns `None`. Of several claims at once, at most one succeeds.
+    /// An entry written ahead by a step that did not commit is never
+    /// returned.
+    fn claim_outbox(
+        &self,
+        id: &str,
+        holder: Option<&str>,
+        now: i64,
+        claim: &Claim,
+    ) -> impl Future<Output = Result<Option<OutboxEntry>, StoreError>> + Send;
+
+    /// One frame of a running execution as last committed, without its
+    /// data (`input` is null, `effective` and `iteration_inputs` are
+    /// `None`): enough to tell what it waits for. `None` when the
+    /// execution does not exist or has ended, or has no such frame.
+    fn load_frame(
+        &self,
+        arn: &str,
+        frame: FrameId,
+    ) -> impl Future<Output = Result<Option<Frame>, StoreError>> + Send;
 }
 
 /// A queue of small messages with due times.
@@ -192,8 +222,32 @@ pub trait Queue: Send + Sync + 'static {
         visibility_ms: i64,
     ) -> impl Future<Output = Result<Vec<Delivery>, StoreError>> + Send;
 
+    /// Enqueues several messages (a backend that can send them in fewer
+    /// calls does).
+    fn send_batch(
+        &self,
+        messages: &[QueueMessage],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move {
+            for m in messages {
+                self.send(m).await?;
+            }
+            Ok(())
+        }
+    }
+
     /// Deletes a received message for good.
     fn ack(&self, receipt: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A received message whose processing failed comes back `delay_ms`
+    /// after `now` (the caller's time) instead of when its visibility
+    /// timeout runs out: a retry after a back-off of the caller's choosing.
+    fn retry(
+        &self,
+        receipt: &str,
+        now: i64,
+        delay_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The earliest time a message becomes visible, if any (lets a worker
     /// sleep, and simulated time jump, to it). `None` when the queue is empty.

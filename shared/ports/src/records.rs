@@ -141,6 +141,65 @@ impl ExecutionHeader {
     }
 }
 
+/// A frame's large fields, which stores keep apart from its small state
+/// and rewrite only when a step changed them (`Frame::data_rev`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrameData {
+    pub input: Arc<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective: Option<Arc<serde_json::Value>>,
+    /// The effective input is the input itself (no InputPath, Parameters
+    /// or ItemsPath changed it): stored once.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub effective_is_input: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iteration_inputs: Option<Arc<Vec<serde_json::Value>>>,
+}
+
+impl FrameData {
+    /// The data of `frame` (sharing its values).
+    pub fn of(frame: &Frame) -> FrameData {
+        let same = frame
+            .effective
+            .as_ref()
+            .is_some_and(|e| Arc::ptr_eq(e, &frame.input));
+        FrameData {
+            input: frame.input.clone(),
+            effective: if same { None } else { frame.effective.clone() },
+            effective_is_input: same,
+            iteration_inputs: frame.iteration_inputs.clone(),
+        }
+    }
+
+    /// `frame` without its data: what stores rewrite on every change.
+    pub fn strip(frame: &Frame) -> Frame {
+        Frame {
+            input: null(),
+            effective: None,
+            iteration_inputs: None,
+            ..frame.clone()
+        }
+    }
+
+    /// Puts the data back into a frame read without it.
+    pub fn restore(self, frame: &mut Frame) {
+        frame.effective = if self.effective_is_input {
+            Some(self.input.clone())
+        } else {
+            self.effective
+        };
+        frame.input = self.input;
+        frame.iteration_inputs = self.iteration_inputs;
+    }
+}
+
+/// JSON `null`, shared.
+pub fn null() -> Arc<serde_json::Value> {
+    static NULL: std::sync::OnceLock<Arc<serde_json::Value>> = std::sync::OnceLock::new();
+    NULL.get_or_init(|| Arc::new(serde_json::Value::Null))
+        .clone()
+}
+
 /// What one step writes besides the header.
 #[derive(Debug, Clone, Copy)]
 pub struct StepWrite<'a> {
@@ -160,9 +219,10 @@ pub enum Created {
 }
 
 /// An effect committed with its step, performed after the commit and then
-/// deleted. Its id is deterministic (`{execution arn}#{version}#{index}`),
-/// so performing it again after a crash sends the same queue message id and
-/// the same invocation id.
+/// deleted. Its id is unique (`{execution arn}#{version}#{index}.{salt}`,
+/// the salt differing between attempts to commit one version) and fixed
+/// once committed, so performing it again sends the same queue message id
+/// and the same invocation id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutboxEntry {
     pub id: String,
@@ -172,6 +232,27 @@ pub struct OutboxEntry {
     pub effect: Effect,
     /// The `#TestCase` of the execution, for the invoker.
     pub test_case: Option<String>,
+    /// Who may perform it until when; see [`crate::Store::claim_outbox`].
+    #[serde(default)]
+    pub claim: Claim,
+}
+
+/// Who performs an outbox entry, and until when no one else may: an effect
+/// is performed at most once per claim. A claim that lapsed (its holder
+/// died, or is slower than the claim is long) may be taken by anyone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    /// A process (its runtime service's id), or [`Claim::QUEUED`] for an
+    /// entry handed to a queue message (`MessageBody::Perform`), which the
+    /// process that receives the message claims.
+    pub owner: String,
+    /// Epoch ms at which the claim lapses.
+    pub until: i64,
+}
+
+impl Claim {
+    /// The owner of entries handed to a `Perform` message.
+    pub const QUEUED: &'static str = "queued";
 }
 
 /// A page of results and the token of the next page.

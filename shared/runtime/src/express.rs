@@ -8,7 +8,7 @@
 use crate::service::{lock_waiters, outbox_entries, ExecutionDescription, StartExecution};
 use crate::{names, Service, ServiceError};
 use flowstate_engine::effect_loop::{PendingEffects, StepBudget};
-use flowstate_engine::{advance, EngineError, Env, Event, Status};
+use flowstate_engine::{advance_or_fail, EngineError, Env, Event, Status};
 use flowstate_ports::{Clock, InvokeContext, Invoker, Queue, Store, WorkflowType};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -72,7 +72,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                 token_key: &c.token_key,
             };
             let mut candidate = rec.clone();
-            match advance(
+            match advance_or_fail(
                 &mut candidate.execution,
                 &machine,
                 budget.admit(event),
@@ -80,13 +80,16 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             ) {
                 Ok(step) => {
                     rec = candidate;
-                    for entry in outbox_entries(&rec, &step.effects, now, false) {
+                    for entry in outbox_entries(&rec, &step.effects, now, false, None) {
                         pending.push(entry.effect, entry.id);
                     }
                 }
                 Err(EngineError::Stale { .. }) => {}
                 Err(e) => return Err(ServiceError::Internal(format!("{arn}: {e}"))),
             }
+            // A loop of Pass states waits for nothing between its steps:
+            // let the server's other work run in between.
+            tokio::task::yield_now().await;
         }
         Ok(crate::service::describe_pub(&rec))
     }
@@ -109,7 +112,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                     test_case: test_case.map(str::to_string),
                 };
                 let result = self.invoker().invoke(&ctx, &task.invocation).await;
-                if let Some(event) = result.into_event(task.frame, task.seq) {
+                if let Some(event) = result.into_event(task.frame, task.seq, &task.invocation) {
                     return Some(event);
                 }
             }

@@ -42,6 +42,11 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                 None => return Ok(()),
             },
         };
+        if rec.execution.status == Status::Running {
+            // Not an end: an entry no committed step made.
+            tracing::warn!(execution_arn = %entry.execution_arn, "a Finished entry of a running execution: ignored");
+            return Ok(());
+        }
         if let Some(parent) = &rec.meta.parent {
             let outcome = child_outcome(rec, parent.json_output);
             let event = match rec.execution.status {

@@ -4,11 +4,20 @@
 //! - [`Service`]: every Step Functions operation (state machines,
 //!   executions, history, callbacks, StartSyncExecution, validation), with
 //!   errors as [`ServiceError`] carrying Step Functions' error codes.
-//! - Advancing: [`Service::apply`] loads an execution, applies one event,
-//!   commits the step with a compare-and-set on the version (reloading on a
-//!   conflict), then performs its effects from the outbox committed with
-//!   it. Stale and duplicate events are dropped. [`Service::recover`] after
-//!   a crash performs every effect that was committed but not performed.
+//! - Advancing (`apply.rs`): [`Service::apply`] loads an execution (or
+//!   takes it from a cache bounded in bytes), applies one event, commits
+//!   the step with a compare-and-set on the version (retrying a lost one
+//!   after a jittered back-off), then performs its effects from the outbox
+//!   committed with it. Events of one execution that arrive while a step
+//!   of it is committed are applied together and commit as one step. Stale
+//!   and duplicate events are dropped.
+//! - Performing (`perform.rs`): effects are claimed before they are
+//!   performed, at most once per claim ([`flowstate_ports::Claim`]); a
+//!   task is performed only while its frame still waits for it; a failed
+//!   message comes back after a jittered back-off
+//!   ([`Service::retry_later`]). [`Service::sweep_outbox`] performs the
+//!   effects whose claim lapsed (a process died); [`Service::recover`] at
+//!   start those of this process's earlier run.
 //! - Workers: [`Service::run_worker`] (tokio; concurrent, one step per
 //!   execution at a time) and [`Service::run_until_idle`] (deterministic,
 //!   simulated time jumps to the next due message).
@@ -28,13 +37,18 @@
 //! [`Invoker`]: flowstate_ports::Invoker
 //! [`Clock`]: flowstate_ports::Clock
 
+mod apply;
+mod cache;
 mod children;
+pub mod constraints;
 pub mod contract;
+mod contract_limits;
 mod error;
 mod express;
 mod finished;
-mod locks;
 pub mod names;
+mod perform;
+mod retry;
 mod service;
 mod worker;
 

@@ -2,19 +2,20 @@
 //! machinery that advances executions (apply an event, commit, perform
 //! effects from the outbox).
 
-use crate::locks::ExecLocks;
+use crate::apply::PendingEvents;
+use crate::cache::{Cached, ExecutionCache};
+use crate::constraints;
 use crate::names::{self, check_name};
 use crate::ServiceError;
 use flowstate_asl::definition::StateMachine;
 use flowstate_asl::validate::{validate, Diagnostic, Severity};
 use flowstate_engine::{
-    advance, token, Effect, EngineError, Env, Event, Execution, ExecutionInfo, Limits, Status,
+    advance_or_fail, token, Effect, Env, Event, Execution, ExecutionInfo, Limits, Status,
 };
 use flowstate_ports::{
-    Clock, Created, ExecutionHeader, ExecutionMeta, ExecutionQuery, ExecutionRecord,
-    ExecutionSummary, HistoryQuery, InvokeContext, Invoker, MessageBody, Notifier, OutboxEntry,
-    Page, PageRequest, Queue, QueueMessage, StateMachineRecord, StepWrite, Store, StoreError,
-    WorkflowType,
+    Claim, Clock, Created, ExecutionHeader, ExecutionMeta, ExecutionQuery, ExecutionRecord,
+    ExecutionSummary, HistoryQuery, Invoker, Notifier, OutboxEntry, Page, PageRequest, Queue,
+    StateMachineRecord, StepWrite, Store, StoreError, WorkflowType,
 };
 use serde_json::Value;
 use std::collections::HashMap;
@@ -35,11 +36,18 @@ pub struct Config {
     /// Perform task invocations in their own tokio tasks (production), or
     /// inline and in order (deterministic tests).
     pub spawn_tasks: bool,
-    /// Executions kept decoded in memory between steps (a cache: every
-    /// commit is still a compare-and-set on the store).
+    /// Executions kept decoded in memory between steps, at most (a cache:
+    /// every commit is still a compare-and-set on the store; 0: none).
     pub cache_capacity: usize,
-    /// The periodic outbox sweep performs entries older than this.
-    pub outbox_sweep_age_ms: i64,
+    /// The same cache's bound in bytes, by an estimate of each decoded
+    /// execution's size.
+    pub cache_bytes: usize,
+    /// How long a claim on an outbox entry lasts: whoever commits a step
+    /// (or takes a deferred task's `Perform` message) has this long to
+    /// perform the effect before a sweep may perform it again. Longer than
+    /// a task may take where it is performed (the stepper function's
+    /// timeout).
+    pub claim_ms: i64,
     /// Hand Task invocations to the queue (a `Perform` message, performed
     /// by whichever worker receives it) instead of performing them in the
     /// process that committed the step. The AWS deployment sets this: the
@@ -65,7 +73,8 @@ impl Default for Config {
             concurrency: 64,
             spawn_tasks: true,
             cache_capacity: 1024,
-            outbox_sweep_age_ms: 300_000,
+            cache_bytes: 256 << 20,
+            claim_ms: 15 * 60 * 1000,
             defer_tasks: false,
             sole_writer: true,
         }
@@ -173,9 +182,12 @@ pub(crate) struct Inner<S, Q, I, C> {
     pub(crate) config: Config,
     /// Parsed definitions by revision id.
     revisions: Mutex<HashMap<String, Arc<StateMachine>>>,
-    /// Decoded executions between steps, by ARN.
-    cache: Mutex<HashMap<String, ExecutionRecord>>,
-    pub(crate) locks: ExecLocks,
+    /// This process's name in outbox claims.
+    pub(crate) id: String,
+    /// Decoded executions between steps.
+    pub(crate) cache: ExecutionCache,
+    /// Events waiting for their execution's step (see `apply.rs`).
+    pub(crate) pending: PendingEvents,
     /// Wakes the worker when a message is sent.
     pub(crate) wake: tokio::sync::Notify,
     /// Outbox entries being performed by this process (not swept again).
@@ -200,8 +212,6 @@ impl<S, Q, I, C> Clone for Service<S, Q, I, C> {
     }
 }
 
-const MAX_CAS_ATTEMPTS: usize = 64;
-
 pub(crate) fn lock_waiters<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     lock(m)
 }
@@ -210,7 +220,7 @@ pub(crate) fn describe_pub(rec: &ExecutionRecord) -> ExecutionDescription {
     describe(rec)
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding one of these locks leaves plain data behind
     // (caches, sets): using it is safe.
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -287,10 +297,11 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                 queue,
                 invoker,
                 clock,
+                cache: ExecutionCache::new(config.cache_bytes, config.cache_capacity),
                 config,
                 revisions: Mutex::new(HashMap::new()),
-                cache: Mutex::new(HashMap::new()),
-                locks: ExecLocks::default(),
+                id: uuid::Uuid::new_v4().to_string(),
+                pending: PendingEvents::default(),
                 wake: tokio::sync::Notify::new(),
                 in_flight: Mutex::new(Default::default()),
                 sync_waiters: Mutex::new(HashMap::new()),
@@ -343,6 +354,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         &self,
         req: CreateStateMachine,
     ) -> Result<StateMachineRecord, ServiceError> {
+        constraints::check_definition_length(&req.definition)?;
         check_name(&req.name)?;
         parse_definition(&req.definition)?;
         let c = &self.inner.config;
@@ -395,6 +407,9 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         arn: &str,
         req: UpdateStateMachine,
     ) -> Result<StateMachineRecord, ServiceError> {
+        if let Some(d) = &req.definition {
+            constraints::check_definition_length(d)?;
+        }
         let mut sm = self.describe_state_machine(arn).await?;
         if let Some(d) = req.definition {
             parse_definition(&d)?;
@@ -421,6 +436,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         &self,
         req: CreateStateMachine,
     ) -> Result<StateMachineRecord, ServiceError> {
+        constraints::check_definition_length(&req.definition)?;
         let c = &self.inner.config;
         let arn = names::state_machine_arn(&c.region, &c.account, &req.name);
         // Each round loses only to another writer's completed write, so a
@@ -476,11 +492,36 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         &self,
         page: PageRequest,
     ) -> Result<Page<StateMachineRecord>, ServiceError> {
+        let purpose = "ListStateMachines";
         let page = PageRequest {
             max_results: page_size(page.max_results),
-            next_token: page.next_token,
+            next_token: self.open_page_token(purpose, page.next_token)?,
         };
-        Ok(self.inner.store.list_state_machines(&page).await?)
+        let mut found = self.inner.store.list_state_machines(&page).await?;
+        found.next_token = self.page_token(purpose, found.next_token);
+        Ok(found)
+    }
+
+    /// A page token for the request `purpose` names: the backend's
+    /// position, sealed so that it opens for that request only (Step
+    /// Functions' tokens are as opaque, and bound to their request).
+    fn page_token(&self, purpose: &str, position: Option<String>) -> Option<String> {
+        position.map(|p| token::seal(&self.inner.config.token_key, purpose, &p))
+    }
+
+    /// The position in a page token from [`Service::page_token`] for the
+    /// same request; `InvalidToken` for any other token.
+    fn open_page_token(
+        &self,
+        purpose: &str,
+        token: Option<String>,
+    ) -> Result<Option<String>, ServiceError> {
+        token
+            .map(|t| {
+                token::unseal(&self.inner.config.token_key, purpose, &t)
+                    .map_err(|_| ServiceError::InvalidToken("Invalid token".into()))
+            })
+            .transpose()
     }
 
     /// DescribeStateMachineForExecution: the revision the execution runs.
@@ -523,7 +564,10 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         self.new_execution(sm, req, test_case, arn, name)
     }
 
-    async fn machine(&self, revision_id: &str) -> Result<Arc<StateMachine>, ServiceError> {
+    pub(crate) async fn machine(
+        &self,
+        revision_id: &str,
+    ) -> Result<Arc<StateMachine>, ServiceError> {
         if let Some(sm) = lock(&self.inner.revisions).get(revision_id) {
             return Ok(sm.clone());
         }
@@ -550,16 +594,19 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         arn: String,
         name: String,
     ) -> Result<ExecutionRecord, ServiceError> {
+        if let Some(text) = &req.input {
+            constraints::check_payload_size("input", text)?;
+        }
         let input: Value = match &req.input {
             None => Value::Object(Default::default()),
             Some(text) => serde_json::from_str(text).map_err(|e| {
                 ServiceError::InvalidExecutionInput(format!("Invalid execution input: {e}"))
             })?,
         };
-        if req.input.as_ref().is_some_and(|t| t.len() > 256 * 1024) {
-            return Err(ServiceError::InvalidExecutionInput(
-                "the input is larger than 262144 bytes".into(),
-            ));
+        if let Some(why) = constraints::payload_too_deep(&input) {
+            return Err(ServiceError::InvalidExecutionInput(format!(
+                "Invalid execution input: {why}"
+            )));
         }
         let info = ExecutionInfo {
             arn,
@@ -626,9 +673,10 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             now,
             token_key: &c.token_key,
         };
-        let step = advance(&mut rec.execution, &machine, Event::Start, &env)
+        let step = advance_or_fail(&mut rec.execution, &machine, Event::Start, &env)
             .map_err(|e| ServiceError::Internal(format!("cannot start {arn}: {e}")))?;
-        let outbox = outbox_entries(&rec, &step.effects, now, self.keeps_finished(&rec));
+        let salt = uuid::Uuid::new_v4().simple().to_string();
+        let outbox = self.claimed_outbox(&rec, &step, now, &salt[..8]);
         let write = StepWrite {
             frames_changed: &step.frames_changed,
             frames_removed: &step.frames_removed,
@@ -638,8 +686,11 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         match self.inner.store.create_execution(&rec, &write).await? {
             Created::New => {
                 let start_date = rec.execution.info.start_time;
-                // Accepted: the caller must not start it again.
-                self.after_commit_accepted(rec, outbox).await;
+                // Accepted: the caller must not start it again; effects not
+                // performed stay in the outbox for the sweep.
+                if let Err(e) = self.after_commit(Cached::new(rec), outbox).await {
+                    tracing::warn!(execution_arn = %arn, error = %e, "effects left to the outbox sweep");
+                }
                 Ok(StartedExecution {
                     execution_arn: arn,
                     start_date,
@@ -684,15 +735,18 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         page: PageRequest,
     ) -> Result<Page<ExecutionSummary>, ServiceError> {
         self.describe_state_machine(state_machine_arn).await?;
+        let purpose = format!("ListExecutions {state_machine_arn} {status:?}");
         let query = ExecutionQuery {
             state_machine_arn: state_machine_arn.into(),
             status,
             page: PageRequest {
                 max_results: page_size(page.max_results),
-                next_token: page.next_token,
+                next_token: self.open_page_token(&purpose, page.next_token)?,
             },
         };
-        Ok(self.inner.store.list_executions(&query).await?)
+        let mut found = self.inner.store.list_executions(&query).await?;
+        found.next_token = self.page_token(&purpose, found.next_token);
+        Ok(found)
     }
 
     /// GetExecutionHistory: events in Step Functions' JSON shape, oldest
@@ -703,11 +757,12 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         req: HistoryRequest,
     ) -> Result<HistoryPage, ServiceError> {
         self.load_header(arn).await?;
-        let after = match &req.next_token {
+        let purpose = format!("GetExecutionHistory {arn} {}", req.reverse_order);
+        let after = match self.open_page_token(&purpose, req.next_token)? {
             None => None,
             Some(t) => Some(
                 t.parse::<u64>()
-                    .map_err(|_| ServiceError::InvalidToken(t.clone()))?,
+                    .map_err(|_| ServiceError::InvalidToken("Invalid token".into()))?,
             ),
         };
         let limit = page_size(req.max_results);
@@ -721,7 +776,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         let more = events.len() > limit;
         events.truncate(limit);
         let next_token = if more {
-            events.last().map(|e| e.id.to_string())
+            self.page_token(&purpose, events.last().map(|e| e.id.to_string()))
         } else {
             None
         };
@@ -792,8 +847,14 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         task_token: &str,
         output: &str,
     ) -> Result<(), ServiceError> {
+        constraints::check_payload_size("output", output)?;
         let output: Value = serde_json::from_str(output)
             .map_err(|e| ServiceError::InvalidOutput(format!("Invalid output: {e}")))?;
+        if let Some(why) = constraints::payload_too_deep(&output) {
+            return Err(ServiceError::InvalidOutput(format!(
+                "Invalid output: {why}"
+            )));
+        }
         self.callback(task_token, |frame, seq| Event::TaskSucceeded {
             frame,
             seq,
@@ -824,363 +885,18 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         self.callback(task_token, |frame, seq| Event::TaskHeartbeat { frame, seq })
             .await
     }
-
-    // ---- advancing ----------------------------------------------------
-
-    /// Feeds one event to a durable execution: load, advance, commit with
-    /// compare-and-set (reloading on conflict), then perform the effects.
-    /// Never runs two steps of the same execution at once in this process.
-    pub async fn apply(&self, arn: &str, event: Event) -> Result<Applied, ServiceError> {
-        self.apply_with(arn, event, true).await
-    }
-
-    /// [`Service::apply`] for a client's request (SendTask*, StopExecution):
-    /// once the step is committed the request succeeded, even if performing
-    /// its effects failed — they stay in the outbox for the sweep, and an
-    /// error would make the client retry what is already done.
-    async fn apply_accepted(&self, arn: &str, event: Event) -> Result<Applied, ServiceError> {
-        self.apply_with(arn, event, false).await
-    }
-
-    async fn apply_with(
-        &self,
-        arn: &str,
-        event: Event,
-        effects_must_succeed: bool,
-    ) -> Result<Applied, ServiceError> {
-        let _guard = self.inner.locks.lock(arn).await;
-        let mut trust_cache = true;
-        for _ in 0..MAX_CAS_ATTEMPTS {
-            let cached = if trust_cache {
-                lock(&self.inner.cache).remove(arn)
-            } else {
-                None
-            };
-            let from_cache = cached.is_some();
-            let mut rec = match cached {
-                Some(r) => r,
-                None => match self.inner.store.load_execution(arn, true).await? {
-                    Some(r) => r,
-                    None => return Err(ServiceError::ExecutionDoesNotExist(arn.into())),
-                },
-            };
-            let machine = self.machine(&rec.meta.revision_id).await?;
-            let expected = rec.execution.version;
-            let now = self.inner.clock.now();
-            let env = Env {
-                now,
-                token_key: &self.inner.config.token_key,
-            };
-            let step = match advance(&mut rec.execution, &machine, event.clone(), &env) {
-                Ok(step) => step,
-                // `advance` checks these before it changes anything: the
-                // value is still the stored one, keep it decoded (a Map's
-                // duplicate deliveries would otherwise reload every frame).
-                Err(
-                    EngineError::Stale { .. } | EngineError::Ended(_) | EngineError::AlreadyStarted,
-                ) if from_cache && !self.inner.config.sole_writer => {
-                    // Another process (the stepper, when this is the API
-                    // function) may have advanced it: decide on the stored
-                    // execution, not on this process's copy.
-                    lock(&self.inner.cache).remove(arn);
-                    trust_cache = false;
-                    continue;
-                }
-                Err(
-                    EngineError::Stale { .. } | EngineError::Ended(_) | EngineError::AlreadyStarted,
-                ) => {
-                    self.cache_put(rec);
-                    return Ok(Applied::Dropped);
-                }
-                // Any other failure may leave a half-advanced value: dropped
-                // here; the store has the truth.
-                Err(e) => return Err(ServiceError::Internal(format!("{arn}: {e}"))),
-            };
-            let outbox = outbox_entries(&rec, &step.effects, now, self.keeps_finished(&rec));
-            let write = StepWrite {
-                frames_changed: &step.frames_changed,
-                frames_removed: &step.frames_removed,
-                history: &step.history,
-                outbox: &outbox,
-            };
-            match self.inner.store.commit_step(&rec, expected, &write).await {
-                Ok(()) => {
-                    if effects_must_succeed {
-                        self.after_commit(rec, outbox).await?;
-                    } else {
-                        self.after_commit_accepted(rec, outbox).await;
-                    }
-                    return Ok(Applied::Committed);
-                }
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(ServiceError::Internal(format!(
-            "{arn}: too many concurrent updates"
-        )))
-    }
-
-    async fn after_commit(
-        &self,
-        rec: ExecutionRecord,
-        outbox: Vec<OutboxEntry>,
-    ) -> Result<(), ServiceError> {
-        if rec.execution.status == Status::Running {
-            self.cache_put(rec);
-            self.perform(outbox, None).await
-        } else {
-            // Its `Finished` entry is performed from this record, not a reload.
-            self.perform(outbox, Some(rec)).await
-        }
-    }
-
-    /// After a commit a client's request depends on: a failure to perform
-    /// the effects is logged (a warning) and left to the outbox sweep.
-    async fn after_commit_accepted(&self, rec: ExecutionRecord, outbox: Vec<OutboxEntry>) {
-        let arn = rec.execution.info.arn.clone();
-        if let Err(e) = self.after_commit(rec, outbox).await {
-            tracing::warn!(execution_arn = %arn, error = %e, "effects left to the outbox sweep");
-        }
-    }
-
-    /// Keeps a running execution decoded for its next step.
-    fn cache_put(&self, rec: ExecutionRecord) {
-        if rec.execution.status == Status::Running && self.inner.config.cache_capacity > 0 {
-            let mut cache = lock(&self.inner.cache);
-            if cache.len() >= self.inner.config.cache_capacity {
-                // Any entry will do: the cache only saves decoding.
-                if let Some(k) = cache.keys().next().cloned() {
-                    cache.remove(&k);
-                }
-            }
-            cache.insert(rec.execution.info.arn.clone(), rec);
-        }
-    }
-
-    /// Performs outbox entries, then deletes them. Timers become queue
-    /// messages; tasks are invoked and their results queued.
-    ///
-    /// `ended`: the execution's record when the step that made these
-    /// entries ended it (else `Finished` entries load it).
-    ///
-    /// A plain function returning a boxed future: performing a Task may
-    /// start a child execution, whose first step is performed here again,
-    /// and the compiler cannot prove a recursive `async fn` `Send`.
-    pub(crate) fn perform(
-        &self,
-        outbox: Vec<OutboxEntry>,
-        ended: Option<ExecutionRecord>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ServiceError>> + Send + '_>>
-    {
-        Box::pin(self.perform_entries(outbox, ended))
-    }
-
-    async fn perform_entries(
-        &self,
-        outbox: Vec<OutboxEntry>,
-        ended: Option<ExecutionRecord>,
-    ) -> Result<(), ServiceError> {
-        if outbox.is_empty() {
-            return Ok(());
-        }
-        let mut done = Vec::new();
-        for entry in outbox {
-            match &entry.effect {
-                Effect::ScheduleTimer {
-                    frame,
-                    seq,
-                    timer,
-                    at,
-                } => {
-                    let msg = QueueMessage {
-                        id: entry.id.clone(),
-                        execution_arn: entry.execution_arn.clone(),
-                        due: *at,
-                        body: MessageBody::Event(Event::TimerFired {
-                            frame: *frame,
-                            seq: *seq,
-                            timer: *timer,
-                        }),
-                    };
-                    self.inner.queue.send(&msg).await?;
-                    done.push(entry.id);
-                }
-                Effect::InvokeTask { .. } if self.inner.config.defer_tasks => {
-                    // The entry stays pending until a worker performed it.
-                    let msg = QueueMessage {
-                        id: format!("{}#perform", entry.id),
-                        execution_arn: entry.execution_arn.clone(),
-                        due: self.inner.clock.now(),
-                        body: MessageBody::Perform {
-                            outbox_id: entry.id.clone(),
-                        },
-                    };
-                    self.inner.queue.send(&msg).await?;
-                }
-                Effect::InvokeTask { .. } => {
-                    if self.inner.config.spawn_tasks {
-                        if !lock(&self.inner.in_flight).insert(entry.id.clone()) {
-                            continue;
-                        }
-                        let this = self.clone();
-                        tokio::spawn(async move {
-                            let id = entry.id.clone();
-                            // A failure leaves the entry for the sweep.
-                            let _ = this.invoke_task(entry).await;
-                            lock(&this.inner.in_flight).remove(&id);
-                        });
-                    } else {
-                        self.invoke_task(entry).await?;
-                    }
-                }
-                Effect::Finished { .. } => {
-                    self.finished(&entry, ended.as_ref()).await?;
-                    done.push(entry.id);
-                }
-            }
-        }
-        self.inner.wake.notify_one();
-        if !done.is_empty() {
-            self.inner.store.complete_outbox(&done).await?;
-        }
-        Ok(())
-    }
-
-    async fn invoke_task(&self, entry: OutboxEntry) -> Result<(), ServiceError> {
-        if let Some(event) = self.task_outcome(&entry).await? {
-            let msg = QueueMessage {
-                id: format!("{}#result", entry.id),
-                execution_arn: entry.execution_arn.clone(),
-                due: self.inner.clock.now(),
-                body: MessageBody::Event(event),
-            };
-            self.inner.queue.send(&msg).await?;
-            self.inner.wake.notify_one();
-        }
-        self.inner
-            .store
-            .complete_outbox(std::slice::from_ref(&entry.id))
-            .await?;
-        Ok(())
-    }
-
-    /// Performs a Task invocation; the event that answers it, or `None`
-    /// while the task waits for a callback (or for a child execution).
-    async fn task_outcome(&self, entry: &OutboxEntry) -> Result<Option<Event>, ServiceError> {
-        let Effect::InvokeTask {
-            frame,
-            seq,
-            invocation,
-        } = &entry.effect
-        else {
-            return Ok(None);
-        };
-        let result = match crate::children::nested_pattern(&invocation.resource) {
-            Some(pattern) => {
-                self.start_child(&entry.id, *frame, *seq, pattern, invocation)
-                    .await?
-            }
-            None => {
-                let ctx = InvokeContext {
-                    execution_arn: entry.execution_arn.clone(),
-                    invocation_id: entry.id.clone(),
-                    test_case: entry.test_case.clone(),
-                };
-                self.inner.invoker.invoke(&ctx, invocation).await
-            }
-        };
-        Ok(result.into_event(*frame, *seq))
-    }
-
-    /// A `Perform` message: performs the deferred Task invocation and
-    /// applies its result right here (no second message). A repeat after
-    /// the entry was completed finds nothing to do.
-    async fn perform_deferred(&self, outbox_id: &str) -> Result<Applied, ServiceError> {
-        let Some(entry) = self.inner.store.outbox_entry(outbox_id).await? else {
-            return Ok(Applied::Dropped);
-        };
-        let applied = match self.task_outcome(&entry).await? {
-            Some(event) => match self.apply(&entry.execution_arn, event).await {
-                Ok(a) => a,
-                Err(ServiceError::ExecutionDoesNotExist(_)) => Applied::Dropped,
-                Err(e) => return Err(e),
-            },
-            None => Applied::Dropped,
-        };
-        self.inner
-            .store
-            .complete_outbox(std::slice::from_ref(&entry.id))
-            .await?;
-        Ok(applied)
-    }
-
-    /// Performs outbox entries created at or before `created_before` that
-    /// this process is not performing already: after a crash, every effect
-    /// of a committed step is performed again (their ids make repeats
-    /// harmless).
-    pub async fn sweep_outbox(&self, created_before: i64) -> Result<usize, ServiceError> {
-        let mut total = 0;
-        loop {
-            let entries = self.inner.store.pending_outbox(created_before, 256).await?;
-            let fresh: Vec<OutboxEntry> = {
-                let in_flight = lock(&self.inner.in_flight);
-                entries
-                    .into_iter()
-                    .filter(|e| !in_flight.contains(&e.id))
-                    .collect()
-            };
-            if fresh.is_empty() {
-                return Ok(total);
-            }
-            total += fresh.len();
-            self.perform(fresh, None).await?;
-        }
-    }
-
-    /// Recovery at start: makes in-flight messages visible again (nothing
-    /// can be in flight in a process that just started — single-process
-    /// backends only) and performs every pending outbox entry.
-    pub async fn recover(&self) -> Result<usize, ServiceError> {
-        self.inner.queue.release_all().await?;
-        self.sweep_outbox(i64::MAX).await
-    }
-
-    /// Processes one received message: applies its event and acks it.
-    /// Messages for executions that no longer exist are acked and dropped.
-    pub async fn process(
-        &self,
-        delivery: &flowstate_ports::Delivery,
-    ) -> Result<Applied, ServiceError> {
-        let applied = self.handle(&delivery.message).await?;
-        self.inner.queue.ack(&delivery.receipt).await?;
-        Ok(applied)
-    }
-
-    /// Does what a queue message asks, without acknowledging it (a Lambda
-    /// event source deletes the messages of a successful batch itself).
-    pub async fn handle(&self, message: &QueueMessage) -> Result<Applied, ServiceError> {
-        match &message.body {
-            MessageBody::Event(event) => {
-                match self.apply(&message.execution_arn, event.clone()).await {
-                    Ok(a) => Ok(a),
-                    Err(ServiceError::ExecutionDoesNotExist(_)) => Ok(Applied::Dropped),
-                    Err(e) => Err(e),
-                }
-            }
-            MessageBody::Perform { outbox_id } => self.perform_deferred(outbox_id).await,
-        }
-    }
 }
 
 /// The outbox entries of a step: every effect (`Finished` only when it is
-/// kept: someone is told of the end), with ids
-/// derived from the execution and its new version.
+/// kept: someone is told of the end), unclaimed, with ids derived from the
+/// execution, its new version and, when given, a salt that differs between
+/// attempts to commit that version.
 pub(crate) fn outbox_entries(
     rec: &ExecutionRecord,
     effects: &[Effect],
     now: i64,
     keep_finished: bool,
+    salt: Option<&str>,
 ) -> Vec<OutboxEntry> {
     let e = &rec.execution;
     effects
@@ -1188,11 +904,15 @@ pub(crate) fn outbox_entries(
         .enumerate()
         .filter(|(_, eff)| keep_finished || !matches!(eff, Effect::Finished { .. }))
         .map(|(i, eff)| OutboxEntry {
-            id: format!("{}#{}#{}", e.info.arn, e.version, i),
+            id: match salt {
+                Some(salt) => format!("{}#{}#{}.{}", e.info.arn, e.version, i, salt),
+                None => format!("{}#{}#{}", e.info.arn, e.version, i),
+            },
             execution_arn: e.info.arn.clone(),
             created: now,
             effect: eff.clone(),
             test_case: rec.meta.test_case.clone(),
+            claim: Claim::default(),
         })
         .collect()
 }

@@ -62,9 +62,11 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
 
     /// The worker loop: receives due messages and processes up to
     /// `config.concurrency` of them at once (steps of one execution still
-    /// run one at a time), sleeping until the next due message or a send.
-    /// Sweeps the outbox every minute for effects lost by a failure.
-    /// Returns when `shutdown` resolves.
+    /// run one at a time; its events that arrive together commit
+    /// together), sleeping until the next due message or a send. A message
+    /// that fails comes back after a jittered back-off of seconds. Sweeps
+    /// the outbox every minute for effects whose claim lapsed. Returns when
+    /// `shutdown` resolves.
     pub async fn run_worker(&self, shutdown: impl std::future::Future<Output = ()>) {
         let permits = Arc::new(tokio::sync::Semaphore::new(
             self.inner.config.concurrency.max(1),
@@ -75,9 +77,9 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             let now = self.inner.clock.now();
             if now - last_sweep > 60_000 {
                 last_sweep = now;
-                let _ = self
-                    .sweep_outbox(now - self.inner.config.outbox_sweep_age_ms)
-                    .await;
+                if let Err(e) = self.sweep_outbox(now).await {
+                    tracing::warn!(error = %e, "outbox sweep failed; tried again in a minute");
+                }
             }
             let free = permits.available_permits().max(1);
             // A failing queue is retried on the next turn of the loop.
@@ -94,9 +96,11 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                 };
                 let this = self.clone();
                 tokio::spawn(async move {
-                    // A failed message stays unacked and comes back after
-                    // the visibility timeout.
-                    let _ = this.process(&delivery).await;
+                    if let Err(e) = this.process(&delivery).await {
+                        tracing::warn!(message_id = %delivery.message.id, error = %e, "message failed; retried after a back-off");
+                        // If even that fails, the visibility timeout brings it back.
+                        let _ = this.retry_later(&delivery.receipt, delivery.attempts).await;
+                    }
                     drop(permit);
                 });
             }

@@ -8,9 +8,9 @@
 #![allow(clippy::unwrap_used)]
 
 use flowstate_embedded::Embedded;
-use flowstate_engine::history::HistoryEvent;
 use flowstate_engine::Status;
 use flowstate_ports::*;
+use flowstate_runtime::contract::{Fault, Watch, Watched};
 use flowstate_runtime::{Config, CreateStateMachine, Service, ServiceError, StartExecution};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -62,129 +62,47 @@ impl Faults {
     }
 }
 
+/// The calls a crash may hit: every call that a step or its effects make.
+const COUNTED: [&str; 13] = [
+    "get_revision",
+    "create_execution",
+    "load_execution",
+    "commit_step",
+    "complete_outbox",
+    "outbox_entry",
+    "pending_outbox",
+    "claim_outbox",
+    "load_frame",
+    "send",
+    "receive",
+    "ack",
+    "retry",
+];
+
+impl Watch for Faults {
+    fn call(&self, name: &'static str) -> Fault {
+        if !COUNTED.contains(&name) {
+            return Fault::None;
+        }
+        match self.tick(name) {
+            Some(CrashMode::Before) => Fault::Before,
+            Some(CrashMode::After) => Fault::After,
+            None => Fault::None,
+        }
+    }
+
+    fn duplicate(&self, message: &QueueMessage) -> Option<QueueMessage> {
+        self.duplicate_sends.load(Ordering::SeqCst).then(|| {
+            let mut copy = message.clone();
+            copy.id = format!("{}#dup", message.id);
+            copy
+        })
+    }
+}
+
 /// A backend with fault injection on every call that a step or its
 /// effects make.
-#[derive(Clone)]
-pub struct Faulty<B> {
-    pub inner: B,
-    pub faults: Arc<Faults>,
-}
-
-fn crash() -> StoreError {
-    StoreError::Backend("injected crash".into())
-}
-
-macro_rules! io {
-    ($self:ident, $name:literal, $call:expr) => {{
-        match $self.faults.tick($name) {
-            Some(CrashMode::Before) => Err(crash()),
-            Some(CrashMode::After) => {
-                let _ = $call.await;
-                Err(crash())
-            }
-            None => $call.await,
-        }
-    }};
-}
-
-impl<B: Store> Store for Faulty<B> {
-    async fn create_state_machine(&self, sm: &StateMachineRecord) -> Result<(), StoreError> {
-        self.inner.create_state_machine(sm).await
-    }
-    async fn update_state_machine(&self, sm: &StateMachineRecord) -> Result<(), StoreError> {
-        self.inner.update_state_machine(sm).await
-    }
-    async fn get_state_machine(&self, arn: &str) -> Result<Option<StateMachineRecord>, StoreError> {
-        self.inner.get_state_machine(arn).await
-    }
-    async fn get_revision(&self, id: &str) -> Result<Option<StateMachineRecord>, StoreError> {
-        io!(self, "get_revision", self.inner.get_revision(id))
-    }
-    async fn delete_state_machine(&self, arn: &str) -> Result<bool, StoreError> {
-        self.inner.delete_state_machine(arn).await
-    }
-    async fn list_state_machines(
-        &self,
-        page: &PageRequest,
-    ) -> Result<Page<StateMachineRecord>, StoreError> {
-        self.inner.list_state_machines(page).await
-    }
-    async fn create_execution(
-        &self,
-        r: &ExecutionRecord,
-        s: &StepWrite<'_>,
-    ) -> Result<Created, StoreError> {
-        io!(self, "create_execution", self.inner.create_execution(r, s))
-    }
-    async fn load_execution(
-        &self,
-        arn: &str,
-        frames: bool,
-    ) -> Result<Option<ExecutionRecord>, StoreError> {
-        io!(
-            self,
-            "load_execution",
-            self.inner.load_execution(arn, frames)
-        )
-    }
-    async fn commit_step(
-        &self,
-        r: &ExecutionRecord,
-        v: u64,
-        s: &StepWrite<'_>,
-    ) -> Result<(), StoreError> {
-        io!(self, "commit_step", self.inner.commit_step(r, v, s))
-    }
-    async fn history(&self, arn: &str, q: &HistoryQuery) -> Result<Vec<HistoryEvent>, StoreError> {
-        self.inner.history(arn, q).await
-    }
-    async fn list_executions(
-        &self,
-        q: &ExecutionQuery,
-    ) -> Result<Page<ExecutionSummary>, StoreError> {
-        self.inner.list_executions(q).await
-    }
-    async fn complete_outbox(&self, ids: &[String]) -> Result<(), StoreError> {
-        io!(self, "complete_outbox", self.inner.complete_outbox(ids))
-    }
-    async fn outbox_entry(&self, id: &str) -> Result<Option<OutboxEntry>, StoreError> {
-        io!(self, "outbox_entry", self.inner.outbox_entry(id))
-    }
-    async fn pending_outbox(
-        &self,
-        before: i64,
-        limit: usize,
-    ) -> Result<Vec<OutboxEntry>, StoreError> {
-        io!(
-            self,
-            "pending_outbox",
-            self.inner.pending_outbox(before, limit)
-        )
-    }
-}
-
-impl<B: Queue> Queue for Faulty<B> {
-    async fn send(&self, m: &QueueMessage) -> Result<(), StoreError> {
-        if self.faults.duplicate_sends.load(Ordering::SeqCst) {
-            let mut dup = m.clone();
-            dup.id = format!("{}#dup", m.id);
-            self.inner.send(&dup).await?;
-        }
-        io!(self, "send", self.inner.send(m))
-    }
-    async fn receive(&self, now: i64, max: usize, vis: i64) -> Result<Vec<Delivery>, StoreError> {
-        io!(self, "receive", self.inner.receive(now, max, vis))
-    }
-    async fn ack(&self, receipt: &str) -> Result<(), StoreError> {
-        io!(self, "ack", self.inner.ack(receipt))
-    }
-    async fn next_due(&self) -> Result<Option<i64>, StoreError> {
-        self.inner.next_due().await
-    }
-    async fn release_all(&self) -> Result<(), StoreError> {
-        self.inner.release_all().await
-    }
-}
+pub type Faulty<B> = Watched<B>;
 
 /// Deterministic tasks. `echo` returns its parameters; `fail` always fails
 /// with `Custom.Boom`; `.waitForTaskToken` resources record the token.
@@ -226,7 +144,7 @@ pub fn service<B: Store + Queue + Clone>(
 ) -> Svc<B> {
     let f = Faulty {
         inner: backend,
-        faults: faults.clone(),
+        watch: faults.clone(),
     };
     let config = Config {
         spawn_tasks: false,
@@ -248,7 +166,7 @@ pub enum Recovery {
     /// visibility timeout runs out — simulated by releasing them, the
     /// timeout being wall-clock seconds — and the new process performs
     /// pending effects with [`Service::sweep_outbox`], as the stepper's
-    /// periodic sweep does.
+    /// periodic sweep does once the crashed process's claims lapsed.
     Sweep,
 }
 
@@ -433,7 +351,9 @@ pub async fn run_on<B: Store + Queue + Clone>(
                         svc.recover().await.unwrap();
                     }
                     Recovery::Sweep => {
-                        svc.sweep_outbox(clock.now()).await.unwrap();
+                        // As a sweep once the crashed process's claims lapsed.
+                        let lapsed = clock.now() + svc.config().claim_ms;
+                        svc.sweep_outbox(lapsed).await.unwrap();
                     }
                 }
             }

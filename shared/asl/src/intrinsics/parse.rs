@@ -112,7 +112,10 @@ impl<'s> Parser<'s> {
             Some('S') if rest.starts_with("States.") => {
                 self.depth += 1;
                 if self.depth > MAX_DEPTH {
-                    return Err(format!("calls nested deeper than {MAX_DEPTH} levels"));
+                    return Err(format!(
+                        "calls nested deeper than {MAX_DEPTH} levels at position {}",
+                        self.pos
+                    ));
                 }
                 let call = self.call()?;
                 self.depth -= 1;

@@ -79,7 +79,10 @@ pub(crate) struct Parsed {
 }
 
 /// Parses a whole path. The error is the reason only; the caller adds the path.
+/// Whitespace around the path is ignored, as Jayway trims a path before
+/// compiling it (`"$$.Execution.Name "` is `$$.Execution.Name`).
 pub(crate) fn parse_path(src: &str) -> Result<Parsed, String> {
+    let src = src.trim();
     let mut p = Parser {
         s: src.as_bytes(),
         src,
@@ -194,6 +197,12 @@ impl<'s> Parser<'s> {
                 }
                 Some(b'.') => {
                     self.pos += 1;
+                    // Jayway reads whatever token follows a dot, so `$.[0]`
+                    // and `$.a.['b']` are `$[0]` and `$.a['b']`; workflows
+                    // deployed on Step Functions rely on it.
+                    if self.peek() == Some(b'[') {
+                        continue;
+                    }
                     if self.eat(b'*') {
                         steps.push(Step::Wildcard);
                         continue;
@@ -371,38 +380,56 @@ impl<'s> Parser<'s> {
     }
 
     fn or_expr(&mut self) -> Result<Expr, String> {
-        let mut left = self.and_expr()?;
-        loop {
-            self.skip_ws();
-            if self.peek() == Some(b'|') && self.peek_at(1) == Some(b'|') {
-                self.pos += 2;
-                let right = self.and_expr()?;
-                left = Expr::Or(Box::new(left), Box::new(right));
-            } else {
-                return Ok(left);
-            }
-        }
+        let base = self.depth;
+        let r = self.chain(b'|', Self::and_expr, Expr::Or);
+        self.depth = base;
+        r
     }
 
     fn and_expr(&mut self) -> Result<Expr, String> {
-        let mut left = self.unary()?;
+        let base = self.depth;
+        let r = self.chain(b'&', Self::unary, Expr::And);
+        self.depth = base;
+        r
+    }
+
+    /// `operand (op operand)*` for `||`/`&&`, left-associative. Each link
+    /// deepens the tree the evaluator recurses through, so it counts one
+    /// level of nesting (the caller restores the depth afterwards).
+    fn chain(
+        &mut self,
+        op: u8,
+        operand: fn(&mut Self) -> Result<Expr, String>,
+        join: fn(Box<Expr>, Box<Expr>) -> Expr,
+    ) -> Result<Expr, String> {
+        let mut left = operand(self)?;
         loop {
             self.skip_ws();
-            if self.peek() == Some(b'&') && self.peek_at(1) == Some(b'&') {
+            if self.peek() == Some(op) && self.peek_at(1) == Some(op) {
                 self.pos += 2;
-                let right = self.unary()?;
-                left = Expr::And(Box::new(left), Box::new(right));
+                self.deeper()?;
+                let right = operand(self)?;
+                left = join(Box::new(left), Box::new(right));
             } else {
                 return Ok(left);
             }
         }
     }
 
-    fn unary(&mut self) -> Result<Expr, String> {
+    fn deeper(&mut self) -> Result<(), String> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(format!("filter nested deeper than {MAX_DEPTH} levels"));
+            return Err(format!(
+                "filter nested deeper than {MAX_DEPTH} levels at position {} \
+                 (each '(', '!', '&&' and '||' counts one)",
+                self.pos
+            ));
         }
+        Ok(())
+    }
+
+    fn unary(&mut self) -> Result<Expr, String> {
+        self.deeper()?;
         let e = self.unary_inner();
         self.depth -= 1;
         e
@@ -420,6 +447,7 @@ impl<'s> Parser<'s> {
             self.expect(b')', "')'")?;
             return Ok(e);
         }
+        let bare = self.at_bare_word();
         let left = self.operand()?;
         self.skip_ws();
         let op = match (self.peek(), self.peek_at(1)) {
@@ -442,7 +470,34 @@ impl<'s> Parser<'s> {
                 let right = self.operand()?;
                 Ok(Expr::Compare(left, op, right))
             }
+            None if bare => Err(format!(
+                "a bare word in a filter must be compared with something, at position {}",
+                self.pos
+            )),
             None => Ok(Expr::Exists(left)),
+        }
+    }
+
+    /// Whether the next operand is an unquoted word other than `true`,
+    /// `false` or `null`.
+    fn at_bare_word(&mut self) -> bool {
+        self.skip_ws();
+        let start = self.pos;
+        let word = self.bare_word_len();
+        let text = self.slice(start, start + word);
+        word > 0 && !matches!(text, "true" | "false" | "null")
+    }
+
+    /// The length of the word at the current position: letters, digits,
+    /// `_` and `-`, starting with a letter or `_`.
+    fn bare_word_len(&self) -> usize {
+        let rest = self.s.get(self.pos..).unwrap_or_default();
+        match rest.first() {
+            Some(c) if c.is_ascii_alphabetic() || *c == b'_' => rest
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-'))
+                .count(),
+            _ => 0,
         }
     }
 
@@ -533,15 +588,18 @@ impl<'s> Parser<'s> {
                     .map_err(|_| format!("invalid number '{text}' in filter"))
             }
             _ => {
-                for (word, v) in [
-                    ("true", Value::Bool(true)),
-                    ("false", Value::Bool(false)),
-                    ("null", Value::Null),
-                ] {
-                    if self.s.get(self.pos..self.pos + word.len()) == Some(word.as_bytes()) {
-                        self.pos += word.len();
-                        return Ok(Operand::Literal(v));
-                    }
+                let len = self.bare_word_len();
+                if len > 0 {
+                    let word = self.slice(self.pos, self.pos + len);
+                    self.pos += len;
+                    // An unquoted word other than these is read as a string:
+                    // Step Functions runs `[?(@.lang==es)]` as `[?(@.lang=='es')]`.
+                    return Ok(Operand::Literal(match word {
+                        "true" => Value::Bool(true),
+                        "false" => Value::Bool(false),
+                        "null" => Value::Null,
+                        other => Value::String(other.to_string()),
+                    }));
                 }
                 if self.pos >= self.s.len() {
                     Err("unterminated filter".into())

@@ -381,3 +381,73 @@ fn deeply_nested_filter_is_a_parse_error_not_a_stack_overflow() {
         .reason
         .contains("deeper"));
 }
+
+/// Issue 12, item 9: a dot before a bracket is read as the bracket alone,
+/// as Jayway (and so Step Functions) reads it.
+#[test]
+fn issue_12_a_dot_before_a_bracket_is_the_bracket() {
+    let input = json!({"Snapshots": [{"State": "available"}], "a": {"b c": 1}});
+    for (lenient, strict) in [
+        ("$.[0]", "$[0]"),
+        ("$.Snapshots.[0].State", "$.Snapshots[0].State"),
+        ("$.a.['b c']", "$.a['b c']"),
+        ("$.Snapshots.[*].State", "$.Snapshots[*].State"),
+        (
+            "$.Snapshots.[?(@.State == 'available')]",
+            "$.Snapshots[?(@.State == 'available')]",
+        ),
+    ] {
+        let l = JsonPath::parse(lenient).expect(lenient);
+        let s = JsonPath::parse(strict).expect(strict);
+        assert_eq!(l.normalized(), s.normalized(), "{lenient}");
+        assert_eq!(l.is_definite(), s.is_definite(), "{lenient}");
+        assert_eq!(sel(lenient, &input), sel(strict, &input), "{lenient}");
+    }
+    assert_eq!(sel("$.[0]", &json!([7, 8])), Some(json!(7)));
+    assert!(JsonPath::parse("$.a.[0]").unwrap().is_reference());
+    // A dot still needs something after it.
+    for bad in ["$.a.", "$.a.[", "$.a..", "$.a.[0"] {
+        assert!(JsonPath::parse(bad).is_err(), "{bad}");
+    }
+}
+
+/// Issue 12, item 9: an unquoted word compared in a filter is a string.
+#[test]
+fn issue_12_a_bare_word_compared_in_a_filter_is_a_string() {
+    let input = json!({"langs": [{"lang": "es", "n": 1}, {"lang": "en", "n": 2}, {"lang": "true", "n": 3}]});
+    assert_eq!(sel("$.langs[?(@.lang==es)].n", &input), Some(json!([1])));
+    assert_eq!(
+        sel("$.langs[?(@.lang != es && es != @.lang)].n", &input),
+        Some(json!([2, 3]))
+    );
+    assert_eq!(
+        sel("$.langs[?(@.lang == en-GB)].n", &input),
+        Some(json!([]))
+    );
+    // The keywords keep their meaning.
+    assert_eq!(sel("$.langs[?(@.lang == true)].n", &input), Some(json!([])));
+    // A word alone tests nothing and is refused.
+    assert!(JsonPath::parse("$.langs[?(es)]").is_err());
+}
+
+/// Issue 12, item 9: whitespace around a path is ignored, as Jayway trims it.
+#[test]
+fn issue_12_whitespace_around_a_path_is_ignored() {
+    let scope = StaticScope {
+        context: json!({"Execution": {"Name": "run-1"}}),
+        ..StaticScope::default()
+    };
+    let p = JsonPath::parse("$$.Execution.Name ").unwrap();
+    assert_eq!(p.select(&json!({}), &scope), Some(json!("run-1")));
+    assert_eq!(p.normalized(), "$$['Execution']['Name']");
+    for (spaced, plain) in [(" $.a", "$.a"), ("$.a\n", "$.a"), ("\t$.a[0] ", "$.a[0]")] {
+        assert_eq!(
+            JsonPath::parse(spaced).unwrap().normalized(),
+            JsonPath::parse(plain).unwrap().normalized()
+        );
+    }
+    assert!(JsonPath::parse("$.a ").unwrap().is_reference());
+    // Whitespace inside a path is still an error.
+    assert!(JsonPath::parse("$ .a").is_err());
+    assert!(JsonPath::parse("$.a b").is_err());
+}

@@ -109,7 +109,13 @@ fn walk_jsonata(v: &mut Validator, what: &str, p: &str, value: &Value) {
     match value {
         Value::String(s) if is_jsonata(s) => {
             if let Err(e) = flowstate_jsonata::Expression::parse(&s[2..s.len() - 2]) {
-                v.error(p, format!("{what}: invalid JSONata expression {s}: {e}"));
+                v.error(
+                    p,
+                    format!(
+                        "{what}: invalid JSONata expression {}: {e}",
+                        crate::jsonata::excerpt(s)
+                    ),
+                );
             }
         }
         Value::String(s) if s.trim_start().starts_with("{%") => {
@@ -218,6 +224,109 @@ pub(super) fn warn_reserved_error_name(v: &mut Validator, p: &str, what: &str, n
     }
 }
 
+/// `Credentials` of a Task: an object naming the role to assume, as
+/// `RoleArn` (a string, or a `{% %}` expression in JSONata) or, in JSONPath
+/// mode, `RoleArn.$` (a path or an intrinsic function).
+pub(super) fn credentials(v: &mut Validator, at: &At<'_>, p: &str, value: &Value) {
+    let what = format!("state '{}': Credentials", at.name);
+    let Some(obj) = value.as_object() else {
+        v.error(
+            p,
+            format!(
+                "{what} must be an object with a RoleArn, found {}",
+                type_name(value)
+            ),
+        );
+        return;
+    };
+    let dynamic = at.mode == Mode::JsonPath && obj.contains_key("RoleArn.$");
+    match (obj.get("RoleArn"), dynamic) {
+        (Some(_), true) => v.error(
+            p,
+            format!("{what}: RoleArn and RoleArn.$ cannot be used together; use only one"),
+        ),
+        (None, false) => {
+            let accepted = match at.mode {
+                Mode::JsonPath => "RoleArn or RoleArn.$",
+                Mode::Jsonata => "RoleArn",
+            };
+            v.error(
+                p,
+                format!("{what} must name the role to assume with {accepted}"),
+            );
+        }
+        (Some(arn), false) if !arn.is_string() => v.error(
+            &child(p, "RoleArn"),
+            format!("{what}.RoleArn must be a string, found {}", type_name(arn)),
+        ),
+        _ => {}
+    }
+    match at.mode {
+        Mode::JsonPath => template(v, p, &what, value),
+        Mode::Jsonata => walk_jsonata(v, &what, p, value),
+    }
+}
+
+/// Fields of a Map's `ItemReader.ReaderConfig` and `ItemBatcher` that come
+/// as a value or as a path to one, never both.
+const EXCLUSIVE_PAIRS: &[(&str, &str)] = &[
+    ("MaxItems", "MaxItemsPath"),
+    ("MaxItemsPerBatch", "MaxItemsPerBatchPath"),
+    ("MaxInputBytesPerBatch", "MaxInputBytesPerBatchPath"),
+];
+
+/// The most items a Distributed Map reads (`ReaderConfig.MaxItems`).
+const MAX_ITEMS: i64 = 100_000_000;
+/// The most bytes one batch may hold: Step Functions' 256 KiB payload limit.
+const MAX_BATCH_BYTES: i64 = 256 * 1024;
+
+/// The numeric fields of `ReaderConfig` and `ItemBatcher`: a value in
+/// range (or a `{% %}` expression in JSONata), or a `...Path` in JSONPath
+/// mode; a value and its path exclude each other.
+fn count_fields(
+    v: &mut Validator,
+    at: &At<'_>,
+    what: &str,
+    p: &str,
+    obj: &serde_json::Map<String, Value>,
+) {
+    for (k, val) in obj {
+        let kp = child(p, k);
+        let field = format!("{what}.{k}");
+        let range = match k.as_str() {
+            "MaxItems" => Some((0, MAX_ITEMS)),
+            "MaxItemsPerBatch" => Some((1, i64::from(i32::MAX))),
+            "MaxInputBytesPerBatch" => Some((1, MAX_BATCH_BYTES)),
+            _ => None,
+        };
+        match (range, at.mode) {
+            (Some(_), Mode::Jsonata) if val.as_str().is_some_and(is_jsonata) => {
+                walk_jsonata(v, &field, &kp, val)
+            }
+            (Some((min, max)), _) => {
+                v.integer_in(&kp, &field, val, min, max);
+            }
+            (None, _) if !EXCLUSIVE_PAIRS.iter().any(|(_, path)| path == k) => {}
+            (None, Mode::JsonPath) => path(v, &kp, &field, val),
+            (None, Mode::Jsonata) => v.error(
+                &kp,
+                format!(
+                    "{field} is not supported in JSONata mode (use {} with a {{% %}} expression)",
+                    k.trim_end_matches("Path")
+                ),
+            ),
+        }
+    }
+    for (value, path) in EXCLUSIVE_PAIRS {
+        if obj.contains_key(*value) && obj.contains_key(*path) {
+            v.error(
+                &child(p, path),
+                format!("{what}: {value} and {path} cannot be used together; use only one"),
+            );
+        }
+    }
+}
+
 /// `ItemReader`, `ResultWriter`, `ItemBatcher` of a Map state: their data fields.
 pub(super) fn map_io(v: &mut Validator, at: &At<'_>, key: &str, p: &str, value: &Value) {
     let what = format!("state '{}': {key}", at.name);
@@ -231,10 +340,30 @@ pub(super) fn map_io(v: &mut Validator, at: &At<'_>, key: &str, p: &str, value: 
     if key == "ItemReader" && !obj.contains_key("Resource") {
         v.error(p, format!("{what} needs a Resource"));
     }
+    if key == "ItemBatcher" {
+        count_fields(v, at, &what, p, obj);
+        let limits = ["MaxItemsPerBatch", "MaxInputBytesPerBatch"];
+        if !limits
+            .iter()
+            .any(|l| obj.contains_key(*l) || obj.contains_key(&format!("{l}Path")))
+        {
+            v.error(p, format!("{what} needs at least one of MaxItemsPerBatch, MaxItemsPerBatchPath, MaxInputBytesPerBatch or MaxInputBytesPerBatchPath"));
+        }
+    }
     for (k, val) in obj {
         let kp = child(p, k);
         let field = format!("{what}.{k}");
         match (k.as_str(), at.mode) {
+            ("ReaderConfig", _) if key == "ItemReader" => match val.as_object() {
+                Some(config) => count_fields(v, at, &field, &kp, config),
+                None => v.error(
+                    &kp,
+                    format!("{field} must be an object, found {}", type_name(val)),
+                ),
+            },
+            (_, _) if key == "ItemBatcher" && k != "BatchInput" => {}
+            ("BatchInput", Mode::JsonPath) => template(v, &kp, &field, val),
+            ("BatchInput", Mode::Jsonata) => walk_jsonata(v, &field, &kp, val),
             ("Resource", _) => resource(v, &kp, &field, val),
             ("Parameters", Mode::JsonPath) => template(v, &kp, &field, val),
             ("Arguments", Mode::Jsonata) => walk_jsonata(v, &field, &kp, val),

@@ -12,7 +12,8 @@
 //!   intrinsic functions, JSONata `{% %}` expressions, Retry and Catch;
 //! - transitions: every `StartAt`/`Next`/`Default`/Catch `Next` names a state
 //!   of the same scope, and every state is reachable (AWS rejects
-//!   unreachable states with `MISSING_TRANSITION_TARGET`);
+//!   unreachable states with `MISSING_TRANSITION_TARGET`), and every scope
+//!   has a state that ends it (`MISSING_END_STATE`);
 //! - names: at most 80 characters, unique across the whole definition.
 //!
 //! ```
@@ -316,10 +317,12 @@ impl Validator {
                 }
             }
         }
+        // AWS refuses such a scope (MISSING_END_STATE): its executions could
+        // only end by failing or timing out.
         if !states.is_empty() && !terminal {
-            self.warning(
+            self.error(
                 &states_ptr,
-                format!("{what} has no terminal state (End: true, Succeed or Fail): its executions can only end by failing or timing out"),
+                format!("{what} has no terminal state (End: true, Succeed or Fail)"),
             );
         }
     }

@@ -480,7 +480,8 @@ fn field(
             }
             data::template(v, &p, &what, value);
         }
-        "ItemSelector" | "Credentials" => match at.mode {
+        "Credentials" => data::credentials(v, at, &p, value),
+        "ItemSelector" => match at.mode {
             Mode::JsonPath => data::template(v, &p, &what, value),
             Mode::Jsonata => data::jsonata_value(v, at, key, &p, value, false),
         },

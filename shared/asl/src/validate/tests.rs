@@ -412,11 +412,278 @@ fn warnings_do_not_count_as_errors() {
         "{diags:#?}"
     );
     assert_eq!(diags.len(), 1);
+}
+
+/// Issue 12, item 10: a scope no state ends is refused, as AWS refuses it
+/// (`MISSING_END_STATE`), in nested scopes too.
+#[test]
+fn issue_12_a_scope_without_a_terminal_state_is_an_error() {
     let def = json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "A"}}});
-    let diags = validate(&def);
-    assert_eq!(diags.len(), 1);
     assert_eq!(
-        (diags[0].severity, diags[0].location.as_str()),
-        (Severity::Warning, "/States")
+        errors(&def),
+        [(
+            "/States".to_string(),
+            "the state machine has no terminal state (End: true, Succeed or Fail)".to_string()
+        )]
+    );
+    let def = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+        {"StartAt": "L", "States": {"L": {"Type": "Wait", "Seconds": 1, "Next": "L"}}}
+    ]}}});
+    assert_eq!(locations(&def), ["/States/P/Branches/0/States"]);
+    // A Choice that can leave the loop is enough.
+    let def = json!({"StartAt": "C", "States": {
+        "C": {"Type": "Choice", "Choices": [{"Variable": "$.x", "IsPresent": true, "Next": "C"}], "Default": "D"},
+        "D": {"Type": "Succeed"}
+    }});
+    assert!(errors(&def).is_empty(), "{:?}", errors(&def));
+}
+
+fn map_with(extra: Value, mode: &str) -> Value {
+    let mut map = json!({"Type": "Map", "End": true, "ItemProcessor": {
+        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+        "StartAt": "I", "States": {"I": {"Type": "Succeed"}}}});
+    if let (Some(m), Some(e)) = (map.as_object_mut(), extra.as_object()) {
+        m.extend(e.clone());
+    }
+    json!({"QueryLanguage": mode, "StartAt": "M", "States": {"M": map}})
+}
+
+/// Issue 12, item 10: a value and its path exclude each other in a Map's
+/// ReaderConfig and ItemBatcher; a batcher needs a limit; each value is in range.
+#[test]
+fn issue_12_map_reader_and_batcher_values_exclude_their_paths() {
+    let reader = |config: Value| {
+        json!({"ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+            "Parameters": {"Bucket": "b", "Key": "k"}, "ReaderConfig": config}})
+    };
+    let def = map_with(
+        reader(json!({"InputType": "JSON", "MaxItems": 10, "MaxItemsPath": "$.n"})),
+        "JSONPath",
+    );
+    assert_eq!(
+        errors(&def),
+        [(
+            "/States/M/ItemReader/ReaderConfig/MaxItemsPath".to_string(),
+            "state 'M': ItemReader.ReaderConfig: MaxItems and MaxItemsPath cannot be used together; use only one".to_string()
+        )]
+    );
+    let def = map_with(reader(json!({"MaxItemsPath": "$.n["})), "JSONPath");
+    assert_eq!(
+        locations(&def),
+        ["/States/M/ItemReader/ReaderConfig/MaxItemsPath"]
+    );
+    let def = map_with(reader(json!({"MaxItems": -1})), "JSONPath");
+    assert_eq!(
+        locations(&def),
+        ["/States/M/ItemReader/ReaderConfig/MaxItems"]
+    );
+    let def = map_with(
+        json!({"ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+            "Arguments": {"Bucket": "b", "Key": "k"}, "ReaderConfig": {"MaxItems": "{% $states.input.n %}"}}}),
+        "JSONata",
+    );
+    assert!(errors(&def).is_empty(), "{:?}", errors(&def));
+
+    let batcher = |b: Value| json!({"ItemBatcher": b});
+    let def = map_with(
+        batcher(json!({"MaxItemsPerBatch": 5, "MaxItemsPerBatchPath": "$.n",
+            "MaxInputBytesPerBatch": 1024, "MaxInputBytesPerBatchPath": "$.b"})),
+        "JSONPath",
+    );
+    assert_eq!(
+        locations(&def),
+        [
+            "/States/M/ItemBatcher/MaxInputBytesPerBatchPath",
+            "/States/M/ItemBatcher/MaxItemsPerBatchPath"
+        ]
+    );
+    let def = map_with(batcher(json!({"BatchInput": {"a": 1}})), "JSONPath");
+    assert_eq!(locations(&def), ["/States/M/ItemBatcher"]);
+    let def = map_with(
+        batcher(json!({"MaxInputBytesPerBatch": 262_145})),
+        "JSONPath",
+    );
+    assert_eq!(
+        locations(&def),
+        ["/States/M/ItemBatcher/MaxInputBytesPerBatch"]
+    );
+    let def = map_with(batcher(json!({"MaxItemsPerBatch": 0})), "JSONPath");
+    assert_eq!(locations(&def), ["/States/M/ItemBatcher/MaxItemsPerBatch"]);
+    let def = map_with(
+        batcher(json!({"MaxItemsPerBatchPath": "$.n", "BatchInput": {"k.$": "$.k"}})),
+        "JSONPath",
+    );
+    assert!(errors(&def).is_empty(), "{:?}", errors(&def));
+    let def = map_with(batcher(json!({"MaxItemsPerBatchPath": "$.n"})), "JSONata");
+    assert_eq!(
+        locations(&def),
+        ["/States/M/ItemBatcher/MaxItemsPerBatchPath"]
+    );
+    let def = map_with(batcher(json!({"MaxItemsPerBatch": "{% $n %}"})), "JSONata");
+    assert!(errors(&def).is_empty(), "{:?}", errors(&def));
+}
+
+/// Issue 12, item 10: Credentials is an object naming the role, by
+/// `RoleArn` or (JSONPath) `RoleArn.$`.
+#[test]
+fn issue_12_credentials_name_a_role() {
+    let task = |credentials: Value, mode: &str| {
+        json!({"QueryLanguage": mode, "StartAt": "T", "States": {"T": {"Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke", "End": true, "Credentials": credentials}}})
+    };
+    for ok in [
+        task(
+            json!({"RoleArn": "arn:aws:iam::123456789012:role/r"}),
+            "JSONPath",
+        ),
+        task(json!({"RoleArn.$": "$.role"}), "JSONPath"),
+        task(
+            json!({"RoleArn.$": "States.Format('arn:aws:iam::{}:role/r', $.account)"}),
+            "JSONPath",
+        ),
+        task(json!({"RoleArn": "{% $states.input.role %}"}), "JSONata"),
+        task(
+            json!({"RoleArn": "arn:aws:iam::123456789012:role/r"}),
+            "JSONata",
+        ),
+    ] {
+        assert!(errors(&ok).is_empty(), "{ok}: {:?}", errors(&ok));
+    }
+    for (bad, location) in [
+        (
+            task(json!("arn:aws:iam::123456789012:role/r"), "JSONPath"),
+            "/States/T/Credentials",
+        ),
+        (task(json!({}), "JSONPath"), "/States/T/Credentials"),
+        (
+            task(json!({"Role": "x"}), "JSONPath"),
+            "/States/T/Credentials",
+        ),
+        (
+            task(json!({"RoleArn": "a", "RoleArn.$": "$.r"}), "JSONPath"),
+            "/States/T/Credentials",
+        ),
+        (
+            task(json!({"RoleArn": 7}), "JSONPath"),
+            "/States/T/Credentials/RoleArn",
+        ),
+        (
+            task(json!({"RoleArn.$": "$.r["}), "JSONPath"),
+            "/States/T/Credentials/RoleArn.$",
+        ),
+        (
+            task(json!({"RoleArn.$": "$.r"}), "JSONata"),
+            "/States/T/Credentials",
+        ),
+        (
+            task(json!({"RoleArn": "{% $states.input. %}"}), "JSONata"),
+            "/States/T/Credentials/RoleArn",
+        ),
+        (
+            task(json!("{% $role %}"), "JSONata"),
+            "/States/T/Credentials",
+        ),
+    ] {
+        assert_eq!(locations(&bad), [location], "{bad}");
+    }
+}
+
+/// Runs `f` on a thread with a small stack, as a server's worker has, so a
+/// recursion that is not bounded overflows here too.
+fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(512 * 1024)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+fn problems(text: String) -> Vec<String> {
+    on_small_stack(move || {
+        let mut out: Vec<String> = match crate::definition::StateMachine::from_text(&text) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.into_iter().map(|e| e.message).collect(),
+        };
+        if let Ok(v) = crate::definition::parse_document(&text) {
+            out.extend(errors(&v).into_iter().map(|(_, m)| m));
+        }
+        out
+    })
+}
+
+/// Issue 12: a 12 KB JSONata chain crashed `validate`, `run` and the
+/// server's CreateStateMachine/ValidateStateMachineDefinition.
+#[test]
+fn issue_12_long_chains_in_a_definition_are_errors_not_crashes() {
+    for expr in [
+        format!("a{}", ".a".repeat(6_000)),
+        format!("1{}", "+1".repeat(6_000)),
+        format!("true{}", " or true".repeat(6_000)),
+    ] {
+        let def = json!({"QueryLanguage": "JSONata", "StartAt": "P",
+            "States": {"P": {"Type": "Pass", "Output": format!("{{% {expr} %}}"), "End": true}}});
+        let found = problems(def.to_string());
+        assert!(
+            found
+                .iter()
+                .any(|m| m.contains("more than 200 levels deep at position")),
+            "{:?}",
+            found
+                .iter()
+                .map(|m| m.chars().take(300).collect::<String>())
+                .collect::<Vec<_>>()
+        );
+        // the message quotes the start of the expression, not all of it
+        assert!(found.iter().all(|m| m.len() < 600));
+    }
+    let filter = format!("$.a[?(@.b == 1{})]", " && @.b == 1".repeat(6_000));
+    let def = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "InputPath": filter, "End": true}}});
+    let found = problems(def.to_string());
+    assert!(
+        found
+            .iter()
+            .any(|m| m.contains("filter nested deeper than 64 levels")),
+        "{found:?}"
+    );
+}
+
+/// Choice rules, payload templates and nested states recurse once per
+/// level of the definition's JSON (or YAML), which the reader bounds at 128.
+#[test]
+fn deeply_nested_definitions_are_refused_by_the_reader() {
+    let choice = |levels: usize| {
+        let mut rule = json!({"Variable": "$.x", "IsPresent": true});
+        for _ in 0..levels {
+            rule = json!({"Not": rule});
+        }
+        json!({"StartAt": "C", "States": {"C": {"Type": "Choice",
+            "Choices": [{"Not": rule, "Next": "E"}], "Default": "E"}, "E": {"Type": "Succeed"}}})
+        .to_string()
+    };
+    assert_eq!(problems(choice(100)), Vec::<String>::new());
+    let found = problems(choice(130));
+    assert!(
+        found.iter().any(|m| m.contains("recursion limit exceeded")),
+        "{found:?}"
+    );
+    let mut branch = json!({"StartAt": "S", "States": {"S": {"Type": "Succeed"}}});
+    for _ in 0..40 {
+        branch = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": [branch], "End": true}}});
+    }
+    let found = problems(branch.to_string());
+    assert!(
+        found.iter().any(|m| m.contains("recursion limit exceeded")),
+        "{found:?}"
+    );
+    let yaml = format!(
+        "StartAt: P\nStates:\n  P:\n    Type: Pass\n    Parameters: {}1{}\n    End: true\n",
+        "{a: ".repeat(200),
+        "}".repeat(200)
+    );
+    let found = problems(yaml);
+    assert!(
+        found.iter().any(|m| m.contains("more than 128 levels")),
+        "{found:?}"
     );
 }

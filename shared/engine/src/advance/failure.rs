@@ -100,7 +100,11 @@ impl Run<'_, '_> {
             used,
             dataflow::seed(&self.exec.info.arn, fid, self.exec.last_event_id),
         );
-        let due = self.env.now.saturating_add(delay);
+        let due = self
+            .env
+            .now
+            .saturating_add(delay)
+            .min(crate::limits::MAX_TIME);
         let Some(f) = self.exec.frames.get_mut(&fid) else {
             return false;
         };

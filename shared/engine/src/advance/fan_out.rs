@@ -3,17 +3,37 @@
 //! (results in branch or item order, tolerated failures), and aborting the
 //! siblings of a child that fails the whole state.
 
-use super::io::{not_an_integer, unexpected_type, Resolved};
+use super::io::{check_depth, unexpected_type};
+use super::numeric::NumericField;
 use super::{Outcome, Resume, Run};
 use crate::dataflow::{self, runtime};
 use crate::execution::*;
 use crate::history::Details;
-use flowstate_asl::definition::{Dynamic, Io, ItemSelector, MapState};
+use crate::scope::set_map_item;
+use flowstate_asl::definition::{Io, ItemSelector, Kind, MapState};
 use flowstate_asl::errors::{Failure, StatesError};
-use flowstate_asl::jsonata::Template;
 use serde_json::{json, Map, Value};
 use std::borrow::Cow;
 use std::sync::Arc;
+
+/// Step Functions runs at most 40 iterations of an inline Map at once,
+/// whatever its MaxConcurrency (0, the default, meaning "as many as
+/// possible").
+pub const INLINE_MAP_MAX_CONCURRENCY: usize = 40;
+
+/// How many iterations of a Map may run at once.
+fn concurrency(join: &Join) -> usize {
+    let limit = if join.max_concurrency == 0 {
+        usize::MAX
+    } else {
+        join.max_concurrency
+    };
+    if join.distributed {
+        limit
+    } else {
+        limit.min(INLINE_MAP_MAX_CONCURRENCY)
+    }
+}
 
 impl Run<'_, '_> {
     pub(super) fn parallel_start(
@@ -33,6 +53,9 @@ impl Run<'_, '_> {
             }
             Io::Jsonata { .. } => f.input.clone(),
         };
+        if !Arc::ptr_eq(&input, &f.input) {
+            check_depth(&input, &state.name)?;
+        }
         let vars = f.variables.clone();
         let hidden = f.hidden;
         let started = self.emit(fid, Details::ParallelStateStarted);
@@ -64,7 +87,7 @@ impl Run<'_, '_> {
             tolerated_failure_count: None,
             tolerated_failure_percentage: None,
         };
-        self.wait_for_children(fid, input, join)
+        self.wait_for_children(fid, input, None, join)
     }
 
     pub(super) fn map_start(&mut self, fid: FrameId, m: &MapState) -> Result<Outcome, Failure> {
@@ -79,77 +102,96 @@ impl Run<'_, '_> {
         };
         let scope = self.scope(f, &state.name);
         let selected;
-        let (items, effective): (Cow<'_, [Value]>, Arc<Value>) = match (
-            &state.io,
-            &jsonpath_effective,
-        ) {
-            (Io::JsonPath { .. }, Some(effective)) => {
-                selected = dataflow::path_field_cow(&m.items_path, effective, &scope)?;
-                match &*selected {
-                    Value::Array(a) => (Cow::Borrowed(a.as_slice()), effective.clone()),
-                    other => {
-                        return Err(runtime(format!(
-                            "Map state input must be an array but was: {}",
-                            dataflow::compact(other)
-                        )))
-                    }
-                }
-            }
-            _ => {
-                let v = match &m.items {
-                    Some(t) => {
-                        let states = self.states_binding(f, &state.name, None, None, None, None);
-                        let v = self.eval_jsonata(f, t, states, "Items")?;
-                        if !v.is_array() {
-                            let src = match t {
-                                Template::Expression(e) => e.source().to_string(),
-                                _ => dataflow::compact(&v),
-                            };
-                            return Err(flowstate_asl::jsonata::query_error(format!(
-                                "The JSONata expression '{src}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{}' for value: {}",
-                                dataflow::type_name(&v),
-                                dataflow::compact(&v)
-                            )));
+        let (items, effective): (Cow<'_, [Value]>, Arc<Value>) =
+            match (&state.io, &jsonpath_effective) {
+                (Io::JsonPath { .. }, Some(effective)) => {
+                    selected = dataflow::path_field_cow(&m.items_path, effective, &scope)?;
+                    match &*selected {
+                        Value::Array(a) => (Cow::Borrowed(a.as_slice()), effective.clone()),
+                        other => {
+                            return Err(runtime(format!(
+                                "Map state input must be an array but was: {}",
+                                dataflow::compact(other)
+                            )))
                         }
-                        v
-                    }
-                    None => (*f.input).clone(),
-                };
-                match v {
-                    Value::Array(a) => (Cow::Owned(a), f.input.clone()),
-                    other => {
-                        return Err(flowstate_asl::jsonata::query_error(format!(
-                            "Map state input must be an array but was: {}",
-                            dataflow::compact(&other)
-                        )))
                     }
                 }
-            }
-        };
-        let max_concurrency = self
-            .dynamic_u64(f, &m.max_concurrency, &effective, "MaxConcurrency")?
-            .unwrap_or(0);
-        // Each iteration's input, with $$.Map.Item visible to the ItemSelector.
-        let mut inputs = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            let v = match &m.item_selector {
-                None => item.clone(),
-                Some(ItemSelector::JsonPath(t)) => {
-                    let mut scope = self.scope(f, &state.name);
-                    scope.map_item = Some((i, item));
-                    t.evaluate(&effective, &scope, seed)?
-                }
-                Some(ItemSelector::Jsonata(t)) => {
-                    let states =
-                        self.states_binding(f, &state.name, None, None, None, Some((i, item)));
-                    self.eval_jsonata(f, t, states, "ItemSelector")?
+                _ => {
+                    let v = match &m.items {
+                        Some(t) => {
+                            let states =
+                                self.states_binding(f, &state.name, None, None, None, None);
+                            let v = self.eval_jsonata(f, t, states, "Items")?;
+                            if !v.is_array() {
+                                return Err(unexpected_type("Items", "array", t, &v));
+                            }
+                            v
+                        }
+                        None => (*f.input).clone(),
+                    };
+                    match v {
+                        Value::Array(a) => (Cow::Owned(a), f.input.clone()),
+                        other => {
+                            return Err(flowstate_asl::jsonata::query_error(format!(
+                                "Map state input must be an array but was: {}",
+                                dataflow::compact(&other)
+                            )))
+                        }
+                    }
                 }
             };
-            inputs.push(v);
-        }
+        let max_concurrency = self
+            .numeric(
+                f,
+                m.max_concurrency.as_ref(),
+                &effective,
+                NumericField::MaxConcurrency,
+            )?
+            .unwrap_or(0.0);
+        // Each iteration's input, with $$.Map.Item visible to the
+        // ItemSelector. What the selector sees besides the item is built
+        // once for all items: per item it would cost the execution's input
+        // (and, in JSONata, the Map's input) once per item.
+        let inputs: Vec<Value> = match &m.item_selector {
+            None => items.to_vec(),
+            Some(ItemSelector::JsonPath(t)) => {
+                let mut context = match self.scope(f, &state.name).context_value() {
+                    Value::Object(c) => c,
+                    _ => Map::new(),
+                };
+                let mut inputs = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    set_map_item(&mut context, i, item.clone());
+                    let built = Value::Object(std::mem::take(&mut context));
+                    let mut scope = self.scope(f, &state.name);
+                    scope.context = Some(&built);
+                    let v = t.evaluate(&effective, &scope, seed);
+                    if let Value::Object(c) = built {
+                        context = c;
+                    }
+                    let v = v?;
+                    check_depth(&v, &state.name)?;
+                    inputs.push(v);
+                }
+                inputs
+            }
+            Some(ItemSelector::Jsonata(t)) => {
+                let mut states = self.states_binding(f, &state.name, None, None, None, None);
+                let mut inputs = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    if let Some(Value::Object(context)) = states.get_mut("context") {
+                        set_map_item(context, i, item.clone());
+                    }
+                    let (v, back) = self.eval_jsonata_keeping(f, t, states, "ItemSelector");
+                    states = back;
+                    let v = v?;
+                    check_depth(&v, &state.name)?;
+                    inputs.push(v);
+                }
+                inputs
+            }
+        };
         let n = inputs.len();
-        let vars = f.variables.clone();
-        let hidden = f.hidden;
         let distributed = m.distributed;
         let map_run_arn = format!(
             "{}/{}:{}",
@@ -160,47 +202,28 @@ impl Run<'_, '_> {
         self.emit(fid, Details::MapStateStarted { length: n });
         // AWS reads the tolerated-failure settings after MapStateStarted.
         let f = self.frame(fid)?;
-        let tolerated_count = match self.dynamic_tolerance(
+        let tolerated_count = self
+            .numeric(
+                f,
+                m.tolerated_failure_count.as_ref(),
+                &effective,
+                NumericField::ToleratedFailureCount,
+            )?
+            .map(|n| n as u64);
+        let tolerated_pct = self.numeric(
             f,
-            &m.tolerated_failure_count,
+            m.tolerated_failure_percentage.as_ref(),
             &effective,
-            "ToleratedFailureCount",
-        )? {
-            Some(n) if n < 0.0 => return Err(runtime("ToleratedFailureCount cannot be negative.")),
-            other => other.map(|n| n as u64),
-        };
-        let tolerated_pct = match self.dynamic_tolerance(
-            f,
-            &m.tolerated_failure_percentage,
-            &effective,
-            "ToleratedFailurePercentage",
-        )? {
-            Some(p) if !(0.0..=100.0).contains(&p) => {
-                return Err(runtime(
-                    "ToleratedFailurePercentage must be between 0 and 100.",
-                ))
-            }
-            other => other,
-        };
+            NumericField::ToleratedFailurePercentage,
+        )?;
         if distributed {
             self.emit(fid, Details::MapRunStarted { map_run_arn });
         }
+        // The iterations' ids are reserved now; each frame is created when
+        // its iteration starts (see `start_iterations`).
         let first_child = self.exec.next_frame_id;
-        let start_at = self.sm.block(m.processor).start_at;
-        for (i, input) in inputs.into_iter().enumerate() {
-            let child = self.new_frame(
-                Some((fid, i)),
-                m.processor,
-                start_at,
-                Arc::new(input),
-                vars.clone(),
-                hidden || distributed,
-                0,
-            );
-            if let Some(c) = self.exec.frames.get_mut(&child) {
-                c.waiting = Waiting::NotStarted;
-            }
-        }
+        self.exec.next_frame_id += n as u64;
+        let inputs = Arc::new(inputs);
         let join = Join {
             map: true,
             distributed,
@@ -214,22 +237,25 @@ impl Run<'_, '_> {
             tolerated_failure_count: tolerated_count,
             tolerated_failure_percentage: tolerated_pct,
         };
-        self.wait_for_children(fid, effective, join)
+        self.wait_for_children(fid, effective, Some(inputs), join)
     }
 
-    /// The Parallel or Map frame, its children created, waits for them
-    /// (Map iterations start up to MaxConcurrency); with no children at all
-    /// it is done at once.
+    /// The Parallel or Map frame waits for its children: a Parallel's
+    /// branches are created, a Map's iterations start up to its
+    /// concurrency from `iteration_inputs`. With no children at all it is
+    /// done at once.
     fn wait_for_children(
         &mut self,
         fid: FrameId,
         effective: Arc<Value>,
+        iteration_inputs: Option<Arc<Vec<Value>>>,
         join: Join,
     ) -> Result<Outcome, Failure> {
         let (map, total) = (join.map, join.total);
         let data_rev = self.exec.version + 1;
         let f = self.frame_mut(fid)?;
         f.effective = Some(effective);
+        f.iteration_inputs = iteration_inputs;
         f.data_rev = data_rev;
         f.seq += 1;
         f.waiting = Waiting::Children(join);
@@ -242,39 +268,8 @@ impl Run<'_, '_> {
         Ok(Outcome::Blocked)
     }
 
-    /// `ToleratedFailureCount` or `ToleratedFailurePercentage`.
-    fn dynamic_tolerance(
-        &self,
-        f: &Frame,
-        d: &Option<Dynamic>,
-        input: &Value,
-        field: &str,
-    ) -> Result<Option<f64>, Failure> {
-        let Some(d) = d else {
-            return Ok(None);
-        };
-        match self.resolve(f, d, input, field)? {
-            Resolved::Literal(v) => Ok(v.as_f64()),
-            Resolved::Path(v, path) => {
-                let n = match &v {
-                    Some(Value::Number(n)) if field.ends_with("Percentage") => n.as_f64(),
-                    // A numeric string is accepted, as AWS does for variables holding "1".
-                    Some(Value::String(s)) => {
-                        s.trim().parse::<f64>().ok().filter(|x| x.is_finite())
-                    }
-                    Some(v) => dataflow::as_exact_i64(v).map(|n| n as f64),
-                    None => None,
-                };
-                n.map(Some).ok_or_else(|| not_an_integer(field, &v, path))
-            }
-            Resolved::Jsonata(v) => v
-                .as_f64()
-                .map(Some)
-                .ok_or_else(|| unexpected_type(field, "number", &v)),
-        }
-    }
-
-    /// Starts Map iterations up to MaxConcurrency.
+    /// Starts Map iterations up to the Map's concurrency: MaxConcurrency,
+    /// and for an inline Map at most [`INLINE_MAP_MAX_CONCURRENCY`].
     fn start_iterations(&mut self, fid: FrameId) {
         let Some(f) = self.exec.frames.get(&fid) else {
             return;
@@ -287,16 +282,15 @@ impl Run<'_, '_> {
             let Waiting::Children(join) = &mut f.waiting else {
                 return;
             };
-            if join.next_to_start >= join.total
-                || (join.max_concurrency > 0 && join.running >= join.max_concurrency)
-            {
+            if join.next_to_start >= join.total || join.running >= concurrency(join) {
                 return;
             }
             let index = join.next_to_start;
             join.next_to_start += 1;
             join.running += 1;
             let child = join.first_child + index as u64;
-            let started = if join.distributed {
+            let distributed = join.distributed;
+            let started = if distributed {
                 0
             } else {
                 self.emit(
@@ -309,12 +303,55 @@ impl Run<'_, '_> {
             };
             self.changed.insert(child);
             if let Some(c) = self.exec.frames.get_mut(&child) {
+                // Created when the Map started (an execution stored before
+                // iteration frames were created lazily).
                 c.waiting = Waiting::Nothing;
                 c.last_event_id = started;
                 c.entered_time = self.env.now;
+            } else if !self.create_iteration(fid, child, index, distributed, started) {
+                return;
             }
             self.queue.push_back((child, Resume::Enter));
         }
+    }
+
+    /// Creates the frame of the Map `fid`'s iteration `index`, with the
+    /// input computed when the Map started. False if the Map frame holds
+    /// no such input (a broken invariant: nothing is started).
+    fn create_iteration(
+        &mut self,
+        fid: FrameId,
+        child: FrameId,
+        index: usize,
+        distributed: bool,
+        started: u64,
+    ) -> bool {
+        let Some(f) = self.exec.frames.get(&fid) else {
+            return false;
+        };
+        let Some(input) = f.iteration_inputs.as_ref().and_then(|i| i.get(index)) else {
+            return false;
+        };
+        let Kind::Map(m) = &self.sm.state(f.state).kind else {
+            return false;
+        };
+        let block = m.processor;
+        let frame = Frame {
+            parent: Some((fid, index)),
+            entered_time: self.env.now,
+            last_event_id: started,
+            variables: f.variables.clone(),
+            hidden: f.hidden || distributed,
+            data_rev: self.exec.version + 1,
+            ..Frame::new(
+                child,
+                block,
+                self.sm.block(block).start_at,
+                Arc::new(input.clone()),
+            )
+        };
+        self.exec.frames.insert(child, frame);
+        true
     }
 
     /// Every child is done: the Parallel or Map state's result is their
@@ -331,6 +368,9 @@ impl Run<'_, '_> {
             }
         };
         let next = self.sm.state(f.state).next;
+        if f.iteration_inputs.take().is_some() {
+            f.data_rev = self.exec.version + 1;
+        }
         if join.map {
             if join.distributed {
                 self.emit(fid, Details::MapRunSucceeded);
@@ -478,6 +518,8 @@ impl Run<'_, '_> {
         };
         if let Some(child) = self.exec.frames.get_mut(&fid) {
             child.waiting = Waiting::Done(done_value);
+            // Only the result is read from here on.
+            child.variables = Map::new();
         }
         let Some(Frame {
             waiting: Waiting::Children(join),

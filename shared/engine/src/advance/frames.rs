@@ -26,26 +26,40 @@ impl Run<'_, '_> {
         if let Some(f) = self.exec.frames.get_mut(&fid) {
             f.last_event_id = id;
         }
-        self.step.history.push(HistoryEvent {
-            id,
-            previous_event_id: previous,
-            timestamp: self.env.now,
-            details,
-        });
+        if self
+            .exec
+            .info
+            .limits
+            .max_recorded_events
+            .is_none_or(|kept| id <= kept)
+        {
+            self.step.history.push(HistoryEvent {
+                id,
+                previous_event_id: previous,
+                timestamp: self.env.now,
+                details,
+            });
+        }
         id
     }
 
     /// Asks the shell to fire `timer` for `frame`'s wait `seq` at `at`.
+    /// Times past [`MAX_TIME`] (a back-off or a timeout of many millennia)
+    /// are set at it: no clock reaches either, and simulated runs that jump
+    /// there still show times every reader can parse.
+    ///
+    /// [`MAX_TIME`]: crate::limits::MAX_TIME
     pub(super) fn schedule(&mut self, frame: FrameId, seq: u64, timer: Timer, at: i64) {
         self.step.effects.push(Effect::ScheduleTimer {
             frame,
             seq,
             timer,
-            at,
+            at: at.min(crate::limits::MAX_TIME),
         });
     }
 
-    /// Appends an execution-level history event after the latest one of all.
+    /// Appends an execution-level history event after the latest one of all
+    /// (always recorded: readers see how an execution started and ended).
     pub(super) fn emit_exec(&mut self, details: Details) -> u64 {
         let id = self.exec.last_event_id + 1;
         let previous = self.exec.last_event_id;

@@ -5,12 +5,13 @@
 //! Also the evaluation helpers the states use: the scope, the JSONata
 //! `$states` binding, and fields given as a literal, a path or JSONata.
 
-use super::{Resume, Run, StageOutput};
+use super::{Resume, Run, SizeHint, StageOutput};
 use crate::dataflow::{self, runtime};
 use crate::execution::*;
 use crate::history::{Details, StateType};
+use crate::limits::{nests_deeper_than, MAX_DEPTH};
 use crate::scope::EvalScope;
-use flowstate_asl::definition::{Assign, Dynamic, Io, ResultPath, StateId};
+use flowstate_asl::definition::{Assign, Dynamic, Io, Kind, ResultPath, Selector, StateId};
 use flowstate_asl::errors::{Failure, StatesError};
 use flowstate_asl::jsonata::{JsonataScope, Template};
 use serde_json::{Map, Value};
@@ -20,9 +21,10 @@ use std::sync::Arc;
 /// each state interprets it and words its own errors.
 pub(super) enum Resolved<'d> {
     Literal(&'d Value),
-    /// What the path selected (`None`: nothing) and the path as written.
-    Path(Option<Value>, &'d str),
-    Jsonata(Value),
+    /// What the path selected (`None`: nothing) and the path.
+    Path(Option<Value>, &'d Selector),
+    /// What the expression yielded, and the expression.
+    Jsonata(Value, &'d Template),
 }
 
 impl Run<'_, '_> {
@@ -47,6 +49,7 @@ impl Run<'_, '_> {
             f.entered_time = now;
             f.retry_counts.clear();
             f.effective = None;
+            f.iteration_inputs = None;
             f.data_rev = self.exec.version + 1;
             f.waiting = Waiting::Nothing;
         }
@@ -60,15 +63,23 @@ impl Run<'_, '_> {
         next: Option<StateId>,
         assigned: Option<Map<String, Value>>,
     ) -> Option<Resume> {
+        let (known, merged_too_deep) = self.known_size(fid, &output);
         let f = self.exec.frames.get(&fid)?;
         let state = self.sm.state(f.state);
+        // Depth first: measuring sizes recurses into the value. An output
+        // that is the input passed through was checked as an output before;
+        // of a merge, only the member that changed needed a look.
+        let output_too_deep =
+            merged_too_deep.unwrap_or_else(|| !Arc::ptr_eq(&output, &f.input) && too_deep(&output));
+        if output_too_deep || assigned.iter().flat_map(|v| v.values()).any(too_deep) {
+            self.finish_frame(fid, Err(depth_failure(&state.name)));
+            return None;
+        }
         let variable_problem = assigned
             .as_ref()
             .and_then(|vars| variable_limit_exceeded(&f.variables, vars, &state.name));
         let limit = self.exec.info.limits.max_payload_bytes;
-        let size = self
-            .known_size(fid, &output)
-            .unwrap_or_else(|| dataflow::json_size(&output));
+        let size = known.unwrap_or_else(|| dataflow::json_size(&output));
         if size > limit {
             let failure = Failure::states(
                 StatesError::DataLimitExceeded,
@@ -129,16 +140,17 @@ impl Run<'_, '_> {
     }
 
     /// The size of `output` when already known: the frame's input passed
-    /// through, or a merge `output_stage` measured incrementally.
-    fn known_size(&mut self, fid: FrameId, output: &Arc<Value>) -> Option<usize> {
-        if let Some((v, size)) = self.size_hint.get_mut().take() {
-            if Arc::ptr_eq(&v, output) {
-                return Some(size);
+    /// through, or a merge `output_stage` measured incrementally — then
+    /// also whether it nests too deep.
+    fn known_size(&mut self, fid: FrameId, output: &Arc<Value>) -> (Option<usize>, Option<bool>) {
+        if let Some(hint) = self.size_hint.get_mut().take() {
+            if Arc::ptr_eq(&hint.output, output) {
+                return (Some(hint.size), Some(hint.too_deep));
             }
         }
         match self.input_sizes.get(&fid) {
-            Some((v, size)) if Arc::ptr_eq(v, output) => Some(*size),
-            _ => None,
+            Some((v, size)) if Arc::ptr_eq(v, output) => (Some(*size), None),
+            _ => (None, None),
         }
     }
 
@@ -147,10 +159,22 @@ impl Run<'_, '_> {
             exec: self.exec,
             frame: f,
             state_name,
-            retry_count: None,
+            retry_count: self.retry_count(f),
             task_token: None,
             map_item: None,
+            context: None,
         }
+    }
+
+    /// `$$.State.RetryCount`: present in the states that can retry (Task,
+    /// Parallel, Map), in every field they evaluate; the recorded context of
+    /// a Pass state has none.
+    fn retry_count(&self, f: &Frame) -> Option<u32> {
+        matches!(
+            self.sm.state(f.state).kind,
+            Kind::Task(_) | Kind::Parallel { .. } | Kind::Map(_)
+        )
+        .then(|| f.retry_counts.iter().sum())
     }
 
     pub(super) fn seed(&self, f: &Frame) -> u64 {
@@ -210,9 +234,10 @@ impl Run<'_, '_> {
             exec: self.exec,
             frame: f,
             state_name,
-            retry_count: None,
+            retry_count: self.retry_count(f),
             task_token,
             map_item,
+            context: None,
         };
         let mut m = Map::new();
         m.insert("input".into(), (*f.input).clone());
@@ -233,6 +258,18 @@ impl Run<'_, '_> {
         states: Value,
         field: &str,
     ) -> Result<Value, Failure> {
+        self.eval_jsonata_keeping(f, template, states, field).0
+    }
+
+    /// [`Run::eval_jsonata`], giving the `$states` binding back for the
+    /// next evaluation (a Map's ItemSelector, once per item).
+    pub(super) fn eval_jsonata_keeping(
+        &self,
+        f: &Frame,
+        template: &Template,
+        states: Value,
+        field: &str,
+    ) -> (Result<Value, Failure>, Value) {
         let vars = &f.variables;
         let lookup = move |name: &str| vars.get(name);
         let scope = JsonataScope {
@@ -241,7 +278,8 @@ impl Run<'_, '_> {
             now_millis: self.env.now,
             seed: self.seed(f),
         };
-        template.evaluate(&scope, field)
+        let result = template.evaluate(&scope, field);
+        (result, scope.states)
     }
 
     /// Evaluates a field given as a literal, a path (read from `input`) or
@@ -259,37 +297,12 @@ impl Run<'_, '_> {
             Dynamic::Path(sel) => {
                 let scope = self.scope(f, &state.name);
                 let v = dataflow::select(sel, input, &scope, self.seed(f))?;
-                Resolved::Path(v, sel.as_str())
+                Resolved::Path(v, sel)
             }
             Dynamic::Jsonata(t) => {
                 let states = self.states_binding(f, &state.name, None, None, None, None);
-                Resolved::Jsonata(self.eval_jsonata(f, t, states, field)?)
+                Resolved::Jsonata(self.eval_jsonata(f, t, states, field)?, t)
             }
-        })
-    }
-
-    /// A whole-seconds or count field (`TimeoutSeconds`, `HeartbeatSeconds`,
-    /// `MaxConcurrency`): a non-negative integer.
-    pub(super) fn dynamic_u64(
-        &self,
-        f: &Frame,
-        d: &Option<Dynamic>,
-        input: &Value,
-        field: &str,
-    ) -> Result<Option<u64>, Failure> {
-        let Some(d) = d else {
-            return Ok(None);
-        };
-        Ok(match self.resolve(f, d, input, field)? {
-            Resolved::Literal(v) => v.as_u64(),
-            Resolved::Path(v, path) => match v.as_ref().and_then(dataflow::as_exact_i64) {
-                Some(n) if n >= 0 => Some(n as u64),
-                _ => return Err(not_an_integer(field, &v, path)),
-            },
-            Resolved::Jsonata(v) => match dataflow::as_exact_i64(&v) {
-                Some(n) if n >= 0 => Some(n as u64),
-                _ => return Err(unexpected_type(field, "integer", &v)),
-            },
         })
     }
 
@@ -328,10 +341,15 @@ impl Run<'_, '_> {
                             (result_path, self.input_sizes.get(&fid))
                         {
                             if Arc::ptr_eq(raw, &f.input) && !Arc::ptr_eq(&merged, &f.input) {
-                                if let Some(size) =
+                                if let Some((size, member)) =
                                     dataflow::merged_size(p, raw, *raw_size, &merged)
                                 {
-                                    *self.size_hint.borrow_mut() = Some((merged.clone(), size));
+                                    *self.size_hint.borrow_mut() = Some(SizeHint {
+                                        output: merged.clone(),
+                                        size,
+                                        // The input nests no deeper than allowed.
+                                        too_deep: nests_deeper_than(member, MAX_DEPTH - 1),
+                                    });
                                 }
                             }
                         }
@@ -368,6 +386,28 @@ impl Run<'_, '_> {
                 Ok((out, assigned))
             }
         }
+    }
+}
+
+/// Whether a value nests deeper than [`MAX_DEPTH`]: kept, it could never
+/// be read back.
+fn too_deep(v: &Value) -> bool {
+    nests_deeper_than(v, MAX_DEPTH)
+}
+
+fn depth_failure(state: &str) -> Failure {
+    Failure::states(
+        StatesError::DataLimitExceeded,
+        crate::limits::TooLarge::Depth.cause(state),
+    )
+}
+
+/// `States.DataLimitExceeded` when `v`, a value state `state` built, nests
+/// too deep to keep.
+pub(super) fn check_depth(v: &Value, state: &str) -> Result<(), Failure> {
+    match too_deep(v) {
+        true => Err(depth_failure(state)),
+        false => Ok(()),
     }
 }
 
@@ -411,20 +451,28 @@ fn variable_limit_exceeded(
 }
 
 /// `States.QueryEvaluationError` for a JSONata field whose value has the
-/// wrong type, in Step Functions' words.
-pub(super) fn unexpected_type(field: &str, expected: &str, value: &Value) -> Failure {
+/// wrong type, in Step Functions' words (which quote the expression).
+pub(super) fn unexpected_type(
+    field: &str,
+    expected: &str,
+    template: &Template,
+    value: &Value,
+) -> Failure {
     flowstate_asl::jsonata::query_error(format!(
-        "The JSONata expression specified for the field '{field}' returned an unexpected result type. Expected '{expected}', but was '{}' for value: {value}",
-        dataflow::type_name(value)
+        "The JSONata expression '{}' specified for the field '{field}' returned an unexpected result type. Expected '{expected}', but was '{}' for value: {}",
+        expression_source(template, value),
+        dataflow::type_name(value),
+        dataflow::compact(value)
     ))
 }
 
-/// `States.Runtime` for a `...Path` field that selected no usable integer.
-pub(super) fn not_an_integer(field: &str, value: &Option<Value>, path: &str) -> Failure {
-    runtime(format!(
-        "The {field}Path field refers to value \"{}\" which is not a valid integer: {path}",
-        plain_or_null(value)
-    ))
+/// The expression a template holds, as messages quote it; a template that
+/// is not a single expression is quoted as the value it built.
+pub(super) fn expression_source(template: &Template, value: &Value) -> String {
+    match template {
+        Template::Expression(e) => e.source().to_string(),
+        _ => dataflow::compact(value),
+    }
 }
 
 /// A selected value as messages print it after `==`; `null` for nothing.

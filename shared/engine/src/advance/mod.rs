@@ -4,9 +4,14 @@
 //! moves every frame it can through states that need nothing from the
 //! world (Pass, Choice, Succeed, Fail, zero-length Wait, whole Parallel
 //! branches and Map iterations made of those) and stops each frame at a
-//! Task, a Wait, a retry back-off, a wait for its children, or its end.
+//! Task, a Wait, a retry back-off, a wait for its children, or its end —
+//! or once the step has entered [`MAX_TRANSITIONS_PER_STEP`] states, when
+//! the frames left wait for a `Timer::Continue` due at once: a step is
+//! always bounded, even in an endless loop.
 //! Frames are processed from a queue, never by recursion, so a Map of
 //! 10,000 iterations is 10,000 queue entries, not 10,000 stack frames.
+//!
+//! [`MAX_TRANSITIONS_PER_STEP`]: crate::limits::MAX_TRANSITIONS_PER_STEP
 //!
 //! Call-order contract for the shell: persist the execution and
 //! `Step::history` atomically, then perform `Step::effects`. If `advance`
@@ -29,6 +34,7 @@ mod failure;
 mod fan_out;
 mod frames;
 mod io;
+mod numeric;
 mod states;
 mod task;
 #[cfg(test)]
@@ -62,6 +68,7 @@ pub fn advance(
     if exec.status != Status::Running {
         return Err(EngineError::Ended(exec.status.as_str()));
     }
+    let exec_transitions = exec.transitions;
     let mut run = Run {
         exec,
         sm,
@@ -71,6 +78,8 @@ pub fn advance(
         changed: BTreeSet::new(),
         input_sizes: HashMap::new(),
         size_hint: RefCell::new(None),
+        transitions_before: exec_transitions,
+        continue_scheduled: false,
     };
     run.accept(event)?;
     while let Some((fid, resume)) = run.queue.pop_front() {
@@ -90,6 +99,57 @@ pub fn advance(
         }
     }
     Ok(run.step)
+}
+
+/// [`advance`], safe against a bug in the engine: when `advance` panics
+/// (an arithmetic overflow, an index out of range, anything a value nobody
+/// foresaw reaches), the execution fails with `States.Runtime` in the same
+/// call, so that a shell never leaves it running to fail the same way on
+/// every retry. The step the panic interrupted is lost: its history event
+/// ids and transitions are handed out again, and the failing step follows
+/// the last step that was applied.
+pub fn advance_or_fail(
+    exec: &mut Execution,
+    sm: &StateMachine,
+    event: Event,
+    env: &Env<'_>,
+) -> Result<Step, EngineError> {
+    let before = (
+        exec.last_event_id,
+        exec.transitions,
+        exec.version,
+        exec.status,
+    );
+    let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        advance(exec, sm, event, env)
+    }));
+    match attempt {
+        Ok(result) => result,
+        Err(panic) => {
+            (
+                exec.last_event_id,
+                exec.transitions,
+                exec.version,
+                exec.status,
+            ) = before;
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".into());
+            let cause = format!(
+                "An internal error occurred in Flowstate while advancing the execution: {message}"
+            );
+            advance(exec, sm, Event::InternalError { cause }, env)
+        }
+    }
+}
+
+/// What `output_stage` learnt of the output it built by a ResultPath merge.
+struct SizeHint {
+    output: Arc<Value>,
+    size: usize,
+    too_deep: bool,
 }
 
 /// A state's output and the variables it assigned.
@@ -135,8 +195,13 @@ struct Run<'a, 'e> {
     /// through (Choice, Succeed, OutputPath `$`) are not measured again.
     input_sizes: HashMap<FrameId, (Arc<Value>, usize)>,
     /// The size of the output `output_stage` just built, when it could be
-    /// derived from the input's size (a ResultPath merge), for `exit`.
-    size_hint: RefCell<Option<(Arc<Value>, usize)>>,
+    /// derived from the input's size (a ResultPath merge), for `exit`; and
+    /// whether it nests too deep, found from the one member that changed.
+    size_hint: RefCell<Option<SizeHint>>,
+    /// The execution's transitions when this step began.
+    transitions_before: u64,
+    /// Whether this step has asked for a [`Timer::Continue`] already.
+    continue_scheduled: bool,
 }
 
 impl Run<'_, '_> {
@@ -147,6 +212,45 @@ impl Run<'_, '_> {
             Event::Start => self.start()?,
             Event::Stop { error, cause } => {
                 self.end_execution(Status::Aborted, None, error, cause);
+            }
+            Event::InternalError { cause } => {
+                if self.exec.last_event_id == 0 {
+                    // It failed while starting: the history still begins
+                    // with the start.
+                    self.emit_exec(Details::ExecutionStarted {
+                        input: self.exec.info.input.clone(),
+                        role_arn: self.exec.info.role_arn.clone(),
+                        state_machine_arn: self.exec.info.state_machine_arn.clone(),
+                    });
+                }
+                self.end_execution(
+                    Status::Failed,
+                    None,
+                    Some(StatesError::Runtime.name().into()),
+                    Some(cause),
+                );
+            }
+            Event::TimerFired {
+                timer: Timer::Continue,
+                frame,
+                seq,
+            } => {
+                let parked: Vec<FrameId> = self
+                    .exec
+                    .frames
+                    .values()
+                    .filter(|f| matches!(f.waiting, Waiting::Continue))
+                    .map(|f| f.id)
+                    .collect();
+                if parked.is_empty() {
+                    return Err(EngineError::Stale { frame, seq });
+                }
+                for fid in parked {
+                    if let Some(f) = self.exec.frames.get_mut(&fid) {
+                        f.waiting = Waiting::Nothing;
+                    }
+                    self.queue.push_back((fid, Resume::Enter));
+                }
             }
             Event::TimerFired {
                 timer: Timer::ExecutionTimeout,
@@ -220,7 +324,13 @@ impl Run<'_, '_> {
             role_arn: self.exec.info.role_arn.clone(),
             state_machine_arn: self.exec.info.state_machine_arn.clone(),
         });
-        let timeout = self.exec.info.timeout_seconds.or(self.sm.timeout_seconds);
+        let timeout = [
+            self.exec.info.timeout_seconds.or(self.sm.timeout_seconds),
+            self.exec.info.limits.max_duration_seconds,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         let root = self.new_frame(None, 0, block.start_at, input, Map::new(), false, id);
         if let Some(t) = timeout {
             let at = self
@@ -253,19 +363,20 @@ impl Run<'_, '_> {
             }
             let outcome = match resume {
                 Resume::Enter => {
-                    if let Some(limit) = self.exec.info.limits.max_history_events {
-                        if self.exec.last_event_id + 2 >= limit {
-                            let cause = format!(
-                                "The execution reached the maximum number of history events ({limit})."
-                            );
-                            self.end_execution(
-                                Status::Failed,
-                                None,
-                                Some(StatesError::Runtime.name().into()),
-                                Some(cause),
-                            );
-                            return;
-                        }
+                    if let Some(cause) = self.limit_reached() {
+                        self.end_execution(
+                            Status::Failed,
+                            None,
+                            Some(StatesError::Runtime.name().into()),
+                            Some(cause),
+                        );
+                        return;
+                    }
+                    if self.exec.transitions - self.transitions_before
+                        >= crate::limits::MAX_TRANSITIONS_PER_STEP
+                    {
+                        self.continue_next_step(fid);
+                        return;
                     }
                     self.enter(fid);
                     self.work(fid)
@@ -295,6 +406,38 @@ impl Run<'_, '_> {
                     None => return,
                 },
             };
+        }
+    }
+
+    /// Why the execution may not enter another state, if it may not: the
+    /// history event or transition limit of its type.
+    fn limit_reached(&self) -> Option<String> {
+        let limits = &self.exec.info.limits;
+        if let Some(limit) = limits.max_history_events {
+            if self.exec.last_event_id + 2 >= limit {
+                return Some(format!(
+                    "The execution reached the maximum number of history events ({limit})."
+                ));
+            }
+        }
+        match limits.max_transitions {
+            Some(max) if self.exec.transitions >= max => {
+                Some(crate::limits::transition_limit_cause(max))
+            }
+            _ => None,
+        }
+    }
+
+    /// Leaves the frame about to enter its state for the next step, which
+    /// a [`Timer::Continue`] due now starts (one per step, for every frame
+    /// left so).
+    fn continue_next_step(&mut self, fid: FrameId) {
+        if let Some(f) = self.exec.frames.get_mut(&fid) {
+            f.waiting = Waiting::Continue;
+        }
+        if !self.continue_scheduled {
+            self.continue_scheduled = true;
+            self.schedule(ROOT, 0, Timer::Continue, self.env.now);
         }
     }
 

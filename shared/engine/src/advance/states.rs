@@ -2,6 +2,7 @@
 //! Succeed, Fail and Wait (its timer and its end).
 
 use super::io::{plain_or_null, unexpected_type, Resolved};
+use super::numeric::NumericField;
 use super::{Outcome, Run};
 use crate::dataflow::{self, runtime};
 use crate::execution::*;
@@ -76,6 +77,7 @@ impl Run<'_, '_> {
                             return Err(unexpected_type(
                                 &format!("Choices[{i}].Condition"),
                                 "boolean",
+                                t,
                                 &other,
                             ))
                         }
@@ -117,12 +119,15 @@ impl Run<'_, '_> {
                 Resolved::Literal(v) => v.clone(),
                 Resolved::Path(v, path) => v.ok_or_else(|| {
                     runtime(format!(
-                        "The JSONPath '{path}' specified for the field '{field}Path' could not be found in the input '{}'",
+                        "The JSONPath '{}' specified for the field '{field}Path' could not be found in the input '{}'",
+                        path.as_str(),
                         dataflow::compact(&f.input)
                     ))
                 })?,
-                Resolved::Jsonata(v) if v.is_string() => v,
-                Resolved::Jsonata(other) => return Err(unexpected_type(field, "string", &other)),
+                Resolved::Jsonata(v, _) if v.is_string() => v,
+                Resolved::Jsonata(other, t) => {
+                    return Err(unexpected_type(field, "string", t, &other))
+                }
             };
             Ok(Some(dataflow::plain(&v)))
         };
@@ -141,22 +146,9 @@ impl Run<'_, '_> {
         let effective = self.effective_input(fid, false)?;
         let due = match w {
             Wait::Seconds(d) => {
-                let secs = match self.resolve(f, d, &effective, "Seconds")? {
-                    Resolved::Literal(v) => v.as_i64().unwrap_or(0),
-                    Resolved::Path(v, path) => match v.as_ref().and_then(dataflow::as_exact_i64) {
-                        Some(n) if n >= 0 => n,
-                        _ => {
-                            return Err(runtime(format!(
-                                "The SecondsPath parameter cannot be parsed as a long value: {path} == {}",
-                                plain_or_null(&v)
-                            )))
-                        }
-                    },
-                    Resolved::Jsonata(v) => match dataflow::as_exact_i64(&v) {
-                        Some(n) if n >= 0 => n,
-                        _ => return Err(unexpected_type("Seconds", "integer", &v)),
-                    },
-                };
+                let secs = self
+                    .numeric(f, Some(d), &effective, NumericField::Seconds)?
+                    .unwrap_or(0.0) as i64;
                 now.saturating_add(secs.saturating_mul(1000))
             }
             Wait::Timestamp(d) => match self.resolve(f, d, &effective, "Timestamp")? {
@@ -169,13 +161,14 @@ impl Run<'_, '_> {
                         Some(t) => t,
                         None => {
                             return Err(runtime(format!(
-                                "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {path} == {}",
+                                "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {} == {}",
+                                path.as_str(),
                                 plain_or_null(&v)
                             )))
                         }
                     }
                 }
-                Resolved::Jsonata(v) => match v.as_str().and_then(dataflow::parse_timestamp) {
+                Resolved::Jsonata(v, _) => match v.as_str().and_then(dataflow::parse_timestamp) {
                     Some(t) => t,
                     None => {
                         return Err(flowstate_asl::jsonata::query_error(format!(

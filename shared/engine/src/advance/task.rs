@@ -3,6 +3,8 @@
 //! heartbeat timers, heartbeats, and the answer (succeeded, failed, timed
 //! out) with its history events.
 
+use super::io::check_depth;
+use super::numeric::NumericField;
 use super::{Outcome, Resume, Run};
 use crate::dataflow::runtime;
 use crate::execution::*;
@@ -32,7 +34,6 @@ impl Run<'_, '_> {
             } => {
                 let mut scope = self.scope(f, &state.name);
                 scope.task_token = token.as_deref();
-                scope.retry_count = Some(f.retry_counts.iter().sum());
                 Arc::new(p.evaluate(&input, &scope, self.seed(f))?)
             }
             Io::JsonPath { .. } => input.clone(),
@@ -45,8 +46,16 @@ impl Run<'_, '_> {
             }
             Io::Jsonata { .. } => input.clone(),
         };
-        let timeout = self.dynamic_u64(f, &task.timeout_seconds, &input, "TimeoutSeconds")?;
-        let heartbeat = self.dynamic_u64(f, &task.heartbeat_seconds, &input, "HeartbeatSeconds")?;
+        if !Arc::ptr_eq(&parameters, &input) {
+            check_depth(&parameters, &state.name)?;
+        }
+        let seconds = |d: &Option<_>, field| -> Result<Option<u64>, Failure> {
+            Ok(self
+                .numeric(f, d.as_ref(), &input, field)?
+                .map(|n| n as u64))
+        };
+        let timeout = seconds(&task.timeout_seconds, NumericField::TimeoutSeconds)?;
+        let heartbeat = seconds(&task.heartbeat_seconds, NumericField::HeartbeatSeconds)?;
         let kind = crate::integration_kind(&task.resource);
         let resource = task.resource.clone();
         let now = self.env.now;

@@ -1,5 +1,7 @@
 //! Array, object and higher-order functions, plus `$boolean`, `$type` & co.
 
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 
 use super::{arg, boolean, call_hof, cmp_str, num_arg, str_arg, Entry};
@@ -43,8 +45,14 @@ fn count(_: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> 
     })))
 }
 
-fn append_fn(_: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> R {
-    Ok(append(arg(a, 0), arg(a, 1)))
+fn append_fn(ev: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> R {
+    let (x, y) = (arg(a, 0), arg(a, 1));
+    // appending an array to itself doubles it: measure before copying
+    let size = |v: &Option<Val>| v.as_ref().map_or(0, Val::size);
+    if size(&x).saturating_add(size(&y)) > ev.limits().max_value_bytes {
+        return Err(crate::eval::too_large(ev.limits().max_value_bytes));
+    }
+    Ok(append(x, y))
 }
 
 /// jsonata's stable merge sort: `gt(a, b)` true means `a` goes after `b`.
@@ -139,13 +147,58 @@ fn distinct(_: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) 
     if items.len() <= 1 {
         return Ok(Some(arr.clone()));
     }
+    // Deep-equal values have equal fingerprints, so each item is compared
+    // only with the earlier items that share its fingerprint: linear for
+    // distinct items rather than quadratic.
+    let mut seen: HashMap<u64, Vec<usize>> = HashMap::with_capacity(items.len());
     let mut out: Vec<Val> = Vec::new();
     for x in items.iter() {
-        if !out.iter().any(|y| deep_equal(x, y)) {
+        let same = seen.entry(fingerprint(x)).or_default();
+        if !same
+            .iter()
+            .any(|&i| out.get(i).is_some_and(|y| deep_equal(x, y)))
+        {
+            same.push(out.len());
             out.push(x.clone());
         }
     }
-    Ok(Some(Val::Arr(Rc::new(out), *f)))
+    Ok(Some(Val::arr(out, *f)))
+}
+
+/// A hash of a value that deep-equal values share (numbers by value, so
+/// `0` and `-0` agree; object entries in any order).
+fn fingerprint(v: &Val) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    hash_into(v, &mut h);
+    h.finish()
+}
+
+fn hash_into(v: &Val, h: &mut impl Hasher) {
+    match v {
+        Val::Null => 0u8.hash(h),
+        Val::Bool(b) => (1u8, b).hash(h),
+        Val::Num(n) => (2u8, if *n == 0.0 { 0 } else { n.to_bits() }).hash(h),
+        Val::Str(s) => (3u8, s).hash(h),
+        Val::Arr(a, _) => {
+            (4u8, a.len()).hash(h);
+            for x in a.iter() {
+                hash_into(x, h);
+            }
+        }
+        Val::Obj(m) => {
+            // order-independent: the sum of each entry's own hash
+            let mut sum = 0u64;
+            for (k, x) in m.iter() {
+                let mut eh = std::collections::hash_map::DefaultHasher::new();
+                k.hash(&mut eh);
+                hash_into(x, &mut eh);
+                sum = sum.wrapping_add(eh.finish());
+            }
+            (5u8, m.len(), sum).hash(h);
+        }
+        // functions are equal only to themselves
+        Val::Func(f) => (6u8, Rc::as_ptr(f) as *const () as usize).hash(h),
+    }
 }
 
 fn zip(_: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> R {
@@ -169,12 +222,11 @@ fn zip(_: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> R 
 
 fn keys(_: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> R {
     let Some(v) = arg(a, 0) else { return Ok(None) };
-    let mut out: Vec<Rc<str>> = Vec::new();
+    // first-seen order, each key once (an IndexSet: linear, not quadratic)
+    let mut out: indexmap::IndexSet<Rc<str>> = indexmap::IndexSet::new();
     let mut add = |m: &Map| {
         for k in m.keys() {
-            if !out.contains(k) {
-                out.push(k.clone());
-            }
+            out.insert(k.clone());
         }
     };
     match &v {
@@ -264,6 +316,7 @@ fn each(ev: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, env: &Rc<Frame>) -
     };
     let Some(f) = arg(a, 1) else { return Ok(None) };
     let mut out = Vec::new();
+    let mut budget = ev.budget();
     for (k, v) in m.iter() {
         if let Some(r) = call_hof(
             ev,
@@ -273,6 +326,7 @@ fn each(ev: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, env: &Rc<Frame>) -
             Some(Val::Obj(m.clone())),
             env,
         )? {
+            budget.add(&r)?;
             out.push(r);
         }
     }
@@ -345,6 +399,7 @@ fn map(ev: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, env: &Rc<Frame>) ->
     let items = arr.items();
     let whole = Val::array(items.clone());
     let mut out = Vec::new();
+    let mut budget = ev.budget();
     for (i, x) in items.into_iter().enumerate() {
         if let Some(r) = call_hof(
             ev,
@@ -354,6 +409,7 @@ fn map(ev: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, env: &Rc<Frame>) ->
             Some(whole.clone()),
             env,
         )? {
+            budget.add(&r)?;
             out.push(r);
         }
     }

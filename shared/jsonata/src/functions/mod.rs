@@ -127,8 +127,9 @@ pub fn cmp_str(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 /// `$string`: strings pass through, everything else is JSON with numbers
-/// rounded to 15 significant digits.
-pub fn string_of(v: &Val, pretty: bool) -> Result<String, Error> {
+/// rounded to 15 significant digits. Fails once the text passes `max`
+/// bytes (indentation can make it much longer than the value's size).
+pub fn string_of(v: &Val, pretty: bool, max: usize) -> Result<String, Error> {
     match v {
         Val::Str(s) => Ok(s.to_string()),
         Val::Func(_) => Ok(String::new()),
@@ -141,7 +142,7 @@ pub fn string_of(v: &Val, pretty: bool) -> Result<String, Error> {
         )),
         _ => {
             let mut out = String::new();
-            stringify(v, pretty, 0, &mut out)?;
+            stringify(v, pretty, 0, &mut out, max)?;
             Ok(out)
         }
     }
@@ -165,7 +166,16 @@ pub fn quote_json(s: &str, out: &mut String) {
     out.push('"');
 }
 
-fn stringify(v: &Val, pretty: bool, indent: usize, out: &mut String) -> Result<(), Error> {
+fn stringify(
+    v: &Val,
+    pretty: bool,
+    indent: usize,
+    out: &mut String,
+    max: usize,
+) -> Result<(), Error> {
+    if out.len() > max {
+        return Err(crate::eval::too_large(max));
+    }
     let nl = |out: &mut String, n: usize| {
         if pretty {
             out.push('\n');
@@ -196,7 +206,7 @@ fn stringify(v: &Val, pretty: bool, indent: usize, out: &mut String) -> Result<(
                     out.push(',');
                 }
                 nl(out, indent + 1);
-                stringify(x, pretty, indent + 1, out)?;
+                stringify(x, pretty, indent + 1, out, max)?;
             }
             nl(out, indent);
             out.push(']');
@@ -217,7 +227,7 @@ fn stringify(v: &Val, pretty: bool, indent: usize, out: &mut String) -> Result<(
                 if pretty {
                     out.push(' ');
                 }
-                stringify(x, pretty, indent + 1, out)?;
+                stringify(x, pretty, indent + 1, out, max)?;
             }
             nl(out, indent);
             out.push('}');

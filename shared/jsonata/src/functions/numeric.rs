@@ -148,7 +148,9 @@ fn round(_: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> 
     let Some(n) = num_arg(a, 0) else {
         return Ok(None);
     };
-    let p = num_arg(a, 1).unwrap_or(0.0) as i32;
+    // beyond ±1000 places every double rounds the same way; the clamp keeps
+    // the exponent arithmetic in range for any number the user gives
+    let p = num_arg(a, 1).unwrap_or(0.0).clamp(-1000.0, 1000.0) as i32;
     Ok(Some(Val::Num(round_half_even(n, p))))
 }
 

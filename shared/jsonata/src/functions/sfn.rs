@@ -8,7 +8,7 @@ use md5::Digest as _;
 
 use super::{arg, num_arg, str_arg, Entry};
 use crate::eval::{error, Evaluator, Frame, R};
-use crate::value::Val;
+use crate::value::{Flags, Val};
 
 pub const ENTRIES: &[Entry] = &[
     ("partition", "<an:a>", partition),
@@ -75,7 +75,7 @@ fn range(ev: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) ->
     ev.tick()?;
     // A sequence, not an array: a one-item result collapses to the item, as
     // Step Functions returns it (`$range(1, 9, 9)` is `1`).
-    Ok(Some(Val::seq(out)))
+    Ok(Some(Val::arr(out, Flags::SEQUENCE.with(Flags::RANGE))))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -136,13 +136,13 @@ fn uuid(ev: &mut Evaluator<'_>, _: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> 
     ))))
 }
 
-fn parse(_: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> R {
+fn parse(ev: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> R {
     let Some(s) = str_arg(a, 0) else {
         return Ok(None);
     };
     let v: serde_json::Value = serde_json::from_str(&s)
         .map_err(|e| error("D3304", format!("$parse: invalid JSON: {e}")))?;
-    Ok(Some(Val::from_json(&v)))
+    Ok(Some(ev.from_json(&v)?))
 }
 
 fn now(ev: &mut Evaluator<'_>, a: Args<'_>, input: Option<&Val>, env: &Rc<Frame>) -> R {

@@ -34,10 +34,12 @@ pub const ENTRIES: &[Entry] = &[
 
 type Args<'x> = &'x [Option<Val>];
 
-fn string(_: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> R {
+fn string(ev: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> R {
     let Some(v) = arg(a, 0) else { return Ok(None) };
     let pretty = matches!(arg(a, 1), Some(Val::Bool(true)));
-    Ok(Some(Val::string(string_of(&v, pretty)?)))
+    let s = string_of(&v, pretty, ev.limits().max_value_bytes)?;
+    ev.check_len(s.len())?;
+    Ok(Some(Val::string(s)))
 }
 
 fn length(_: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> R {
@@ -147,7 +149,7 @@ fn trim(_: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> R
     Ok(Some(Val::str(out)))
 }
 
-fn pad(_: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> R {
+fn pad(ev: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> R {
     let Some(s) = str_arg(a, 0) else {
         return Ok(None);
     };
@@ -161,7 +163,14 @@ fn pad(_: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> R 
     if pad_len <= 0.0 {
         return Ok(Some(Val::Str(s)));
     }
+    // the width is any number the user gives (`1e300`): bound the result
+    // before building it
+    let max_chars = (ev.limits().max_value_bytes / ch.len().max(1)) as f64;
+    if pad_len > max_chars {
+        return Err(crate::eval::too_large(ev.limits().max_value_bytes));
+    }
     let pad_len = pad_len as usize;
+    ev.check_len(s.len() + pad_len * ch.len())?;
     let padding: String = ch.chars().cycle().take(pad_len).collect();
     Ok(Some(Val::string(if width > 0.0 {
         format!("{s}{padding}")
@@ -208,6 +217,17 @@ fn find_all(f: &Func, s: &str, limit: Option<usize>) -> Result<Vec<Found>, crate
     Ok(out)
 }
 
+/// The object `$match` returns and `$replace` passes to a function:
+/// `{"match": ..., "index": <characters before it>, "groups": [...]}`.
+fn match_object(matched: &str, index: usize, groups: &[Option<String>]) -> Val {
+    let mut m = Map::new();
+    m.insert(Rc::from("match"), Val::str(matched));
+    m.insert(Rc::from("index"), Val::Num(index as f64));
+    let groups = groups.iter().map(|g| Val::str(g.as_deref().unwrap_or("")));
+    m.insert(Rc::from("groups"), Val::array(groups.collect()));
+    Val::object(m)
+}
+
 fn contains(_: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> R {
     let Some(s) = str_arg(a, 0) else {
         return Ok(None);
@@ -221,7 +241,7 @@ fn contains(_: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) 
     Ok(Some(Val::Bool(!find_all(&f, &s, Some(1))?.is_empty())))
 }
 
-fn split(_: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> R {
+fn split(ev: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> R {
     let Some(s) = str_arg(a, 0) else {
         return Ok(None);
     };
@@ -234,44 +254,63 @@ fn split(_: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> 
             ));
         }
     }
-    let mut parts: Vec<String> = Vec::new();
+    // `limit` is any number: as a count it saturates
+    let limit = limit.map_or(usize::MAX, |l| l as usize);
+    let mut parts: Vec<Val> = Vec::new();
+    let mut budget = ev.budget();
+    let mut push = |p: &str| -> Result<bool, crate::Error> {
+        if parts.len() >= limit {
+            return Ok(false);
+        }
+        let v = Val::str(p);
+        budget.add(&v)?;
+        parts.push(v);
+        Ok(true)
+    };
     if let Some(sep) = str_arg(a, 1) {
         if sep.is_empty() {
-            parts = s.chars().map(|c| c.to_string()).collect();
+            let mut buf = [0u8; 4];
+            for c in s.chars() {
+                if !push(c.encode_utf8(&mut buf))? {
+                    break;
+                }
+            }
         } else {
-            parts = s.split(&*sep).map(|p| p.to_string()).collect();
+            for p in s.split(&*sep) {
+                if !push(p)? {
+                    break;
+                }
+            }
         }
     } else if let Some(f) = regex_of(&arg(a, 1)) {
         let ms = find_all(&f, &s, None)?;
         let mut last = 0;
         for (st, en, _) in ms {
-            parts.push(s[last..st].to_string());
+            if !push(&s[last..st])? {
+                break;
+            }
             last = en;
         }
-        parts.push(s[last..].to_string());
+        push(&s[last..])?;
     }
-    if let Some(l) = limit {
-        parts.truncate(l as usize);
-    }
-    Ok(Some(Val::array(
-        parts.into_iter().map(Val::string).collect(),
-    )))
+    Ok(Some(Val::array(parts)))
 }
 
-fn join(_: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> R {
+fn join(ev: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> R {
     let Some(arr) = arg(a, 0) else {
         return Ok(None);
     };
     let sep = str_arg(a, 1).map(|s| s.to_string()).unwrap_or_default();
-    let parts: Vec<String> = arr
-        .items()
-        .iter()
-        .filter_map(|v| v.as_str().map(|s| s.to_string()))
-        .collect();
+    let items = arr.items();
+    let parts: Vec<&str> = items.iter().filter_map(Val::as_str).collect();
+    // a long separator repeats once per item: measure before joining
+    let len = parts.iter().map(|p| p.len()).sum::<usize>()
+        + sep.len().saturating_mul(parts.len().saturating_sub(1));
+    ev.check_len(len)?;
     Ok(Some(Val::string(parts.join(&sep))))
 }
 
-fn match_(_: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> R {
+fn match_(ev: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) -> R {
     let Some(s) = str_arg(a, 0) else {
         return Ok(None);
     };
@@ -288,24 +327,18 @@ fn match_(_: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, _: &Rc<Frame>) ->
         return Ok(None);
     };
     let ms = find_all(&f, &s, limit.map(|l| l as usize))?;
-    let out: Vec<Val> = ms
-        .into_iter()
-        .map(|(st, en, groups)| {
-            let mut m = Map::new();
-            m.insert(Rc::from("match"), Val::str(&s[st..en]));
-            m.insert(Rc::from("index"), Val::Num(s[..st].chars().count() as f64));
-            m.insert(
-                Rc::from("groups"),
-                Val::array(
-                    groups
-                        .into_iter()
-                        .map(|g| Val::string(g.unwrap_or_default()))
-                        .collect(),
-                ),
-            );
-            Val::object(m)
-        })
-        .collect();
+    let mut out = Vec::with_capacity(ms.len());
+    let mut budget = ev.budget();
+    // character index of each match, counted incrementally (counting from
+    // the start for every match would be quadratic)
+    let (mut at_byte, mut at_char) = (0, 0);
+    for (st, en, groups) in ms {
+        at_char += s[at_byte..st].chars().count();
+        at_byte = st;
+        let v = match_object(&s[st..en], at_char, &groups);
+        budget.add(&v)?;
+        out.push(v);
+    }
     Ok(Some(Val::seq(out)))
 }
 
@@ -405,25 +438,19 @@ fn replace(ev: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, env: &Rc<Frame>
     };
     let mut out = String::new();
     let mut last = 0;
+    let (mut at_byte, mut at_char) = (0, 0);
     for (st, en, groups) in matches {
+        // each replacement can be as long as the whole string
+        ev.check_len(out.len())?;
         out.push_str(&s[last..st]);
         let matched = &s[st..en];
         match &replacement {
             Some(Val::Str(r)) => out.push_str(&substitute(r, matched, &groups)),
             Some(f @ Val::Func(_)) => {
-                let mut m = Map::new();
-                m.insert(Rc::from("match"), Val::str(matched));
-                m.insert(Rc::from("index"), Val::Num(s[..st].chars().count() as f64));
-                m.insert(
-                    Rc::from("groups"),
-                    Val::array(
-                        groups
-                            .iter()
-                            .map(|g| Val::string(g.clone().unwrap_or_default()))
-                            .collect(),
-                    ),
-                );
-                match ev.apply(f, vec![Some(Val::object(m))], None, env, "")? {
+                at_char += s[at_byte..st].chars().count();
+                at_byte = st;
+                let m = match_object(matched, at_char, &groups);
+                match ev.apply(f, vec![Some(m)], None, env, "")? {
                     Some(Val::Str(r)) => out.push_str(&r),
                     _ => {
                         return Err(error(
@@ -438,6 +465,7 @@ fn replace(ev: &mut Evaluator<'_>, a: Args<'_>, _: Option<&Val>, env: &Rc<Frame>
         last = en;
     }
     out.push_str(&s[last..]);
+    ev.check_len(out.len())?;
     Ok(Some(Val::string(out)))
 }
 

@@ -90,8 +90,14 @@ fn map_runs_no_more_iterations_at_once_than_max_concurrency() {
     let (mut exec, step) = start(&sm, json!([10, 20, 30, 40]));
     let started: Vec<_> = invocations(&step).iter().map(|(f, _, _)| *f).collect();
     assert_eq!(started, [1, 2]);
-    assert_eq!(exec.frames[&3].waiting, Waiting::NotStarted);
-    assert_eq!(exec.frames[&4].waiting, Waiting::NotStarted);
+    // Iterations not started yet have no frame: their inputs wait in the
+    // Map's frame.
+    assert!(!exec.frames.contains_key(&3) && !exec.frames.contains_key(&4));
+    assert_eq!(
+        exec.frames[&ROOT].iteration_inputs.as_deref(),
+        Some(&vec![json!(10), json!(20), json!(30), json!(40)])
+    );
+    assert_eq!(exec.next_frame_id, 5, "the iterations' ids are reserved");
 
     // One iteration ending lets exactly one more start.
     let step = apply(&mut exec, &sm, succeeded(2, 1, json!(2)), NOW);
@@ -195,5 +201,90 @@ fn item_selector_sees_the_item_and_its_index() {
             {"item": "x", "index": 0, "tag": "t"},
             {"item": "y", "index": 1, "tag": "t"}
         ]))
+    );
+}
+
+#[test]
+fn an_inline_map_runs_at_most_40_iterations_at_once_whatever_its_max_concurrency() {
+    for max_concurrency in [0, 100] {
+        let sm = map_of_tasks(max_concurrency);
+        let items: Vec<u32> = (0..100).collect();
+        let (mut exec, step) = start(&sm, json!(items));
+        let started: Vec<FrameId> = invocations(&step).iter().map(|(f, _, _)| *f).collect();
+        assert_eq!(started, (1..=40).collect::<Vec<_>>(), "{max_concurrency}");
+        assert_eq!(exec.frames.len(), 41, "the Map and 40 iterations");
+        // Each iteration that ends lets one more start, never more.
+        let step = apply(&mut exec, &sm, succeeded(7, 1, json!(7)), NOW);
+        let started: Vec<_> = invocations(&step)
+            .iter()
+            .map(|(f, _, c)| (*f, c.parameters.clone()))
+            .collect();
+        assert_eq!(started, [(41, json!(40))]);
+    }
+}
+
+#[test]
+fn a_distributed_map_is_not_held_to_the_inline_limit() {
+    let sm = machine(json!({"StartAt": "M", "States": {
+        "M": {"Type": "Map", "End": true,
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "W", "States": {"W": work_task()}}}
+    }}));
+    let items: Vec<u32> = (0..50).collect();
+    let (_, step) = start(&sm, json!(items));
+    assert_eq!(invocations(&step).len(), 50);
+}
+
+#[test]
+fn a_map_of_pass_states_over_more_than_40_items_keeps_item_order() {
+    let sm = machine(json!({"StartAt": "M", "States": {
+        "M": {"Type": "Map", "End": true,
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "P",
+                "States": {"P": {"Type": "Pass", "End": true}}}}
+    }}));
+    let items: Vec<u32> = (0..100).collect();
+    let (exec, step) = start(&sm, json!(items));
+    assert_eq!(output(&exec), Some(&json!(items)));
+    let started = types(&step)
+        .iter()
+        .filter(|t| **t == "MapIterationStarted")
+        .count();
+    assert_eq!(started, 100);
+}
+
+#[test]
+fn steps_applied_one_after_the_other_merge_into_one() {
+    let sm = machine(json!({"StartAt": "P", "States": {
+        "P": {"Type": "Parallel", "End": true, "Branches": [
+            {"StartAt": "A", "States": {"A": work_task()}},
+            {"StartAt": "B", "States": {"B": work_task()}}
+        ]}
+    }}));
+    let (mut exec, _) = start(&sm, json!({}));
+    let first = apply(&mut exec, &sm, succeeded(1, 1, json!("a")), NOW);
+    assert!(
+        first.frames_changed.contains(&1),
+        "the first answer changes its branch"
+    );
+    let second = apply(&mut exec, &sm, succeeded(2, 1, json!("b")), NOW);
+    let history: Vec<u64> = first
+        .history
+        .iter()
+        .chain(&second.history)
+        .map(|e| e.id)
+        .collect();
+    let merged = Step::merge([first, second], &exec);
+    assert_eq!(
+        merged.history.iter().map(|e| e.id).collect::<Vec<_>>(),
+        history
+    );
+    // Branch 1 changed in the first step and is gone after the second.
+    assert_eq!(merged.frames_removed, [0, 1, 2]);
+    assert!(merged.frames_changed.is_empty());
+    assert_eq!(
+        merged.effects,
+        [Effect::Finished {
+            status: Status::Succeeded
+        }]
     );
 }

@@ -4,15 +4,18 @@
 //! One file per state family, like the code; this one holds the helpers and
 //! what belongs to no family (run to block, stale events, Stop, limits).
 
+mod context;
 mod failure;
 mod fan_out;
 mod jsonata;
+mod limits;
+mod numeric;
 mod states;
 mod task;
 
 use crate::execution::*;
 use crate::history::Details;
-use crate::{advance, Env};
+use crate::{advance, advance_or_fail, Env};
 use flowstate_asl::definition::{StateId, StateMachine};
 use serde_json::{json, Value};
 use std::sync::Arc;

@@ -12,20 +12,26 @@
 //!
 //! Failures panic with the name of the broken rule (this is test code).
 
+mod deployed;
+mod steps;
+mod watched;
+
+pub use watched::{injected_crash, Fault, Watch, Watched};
+
 use crate::{Config, CreateStateMachine, Service, ServiceError};
 use flowstate_asl::definition::StateMachine;
 use flowstate_engine::{advance, Env, Event, Execution, ExecutionInfo, Limits, Status};
 use flowstate_ports::{
-    Created, ExecutionMeta, ExecutionQuery, ExecutionRecord, HistoryQuery, InvokeContext, Invoker,
-    MessageBody, OutboxEntry, PageRequest, Queue, QueueMessage, SimulatedClock, StateMachineRecord,
-    StepWrite, Store, StoreError, TaskInvocation, TaskResult, WorkflowType,
+    Claim, Created, ExecutionMeta, ExecutionQuery, ExecutionRecord, HistoryQuery, InvokeContext,
+    Invoker, MessageBody, OutboxEntry, PageRequest, Queue, QueueMessage, SimulatedClock,
+    StateMachineRecord, StepWrite, Store, StoreError, TaskInvocation, TaskResult, WorkflowType,
 };
 use serde_json::json;
 use std::fmt::Debug;
 use std::future::Future;
 use std::sync::Arc;
 
-fn ok<T, E: Debug>(r: Result<T, E>, rule: &str) -> T {
+pub(crate) fn ok<T, E: Debug>(r: Result<T, E>, rule: &str) -> T {
     match r {
         Ok(v) => v,
         Err(e) => panic!("contract: {rule}: unexpected error {e:?}"),
@@ -39,6 +45,7 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = B>,
 {
+    crate::contract_limits::run_all(&make).await;
     state_machines(&make().await).await;
     create_or_update_state_machine(&make().await).await;
     idempotent_create(&make().await).await;
@@ -47,9 +54,34 @@ where
     history_order_and_pagination(&make().await).await;
     list_executions(&make().await).await;
     outbox(&make().await).await;
+    one_claim_wins(&make().await).await;
+    load_frame(&make().await).await;
+    steps::a_step_of_any_size_commits(&make().await).await;
+    steps::what_a_losing_step_wrote_is_never_visible(&make().await).await;
     queue_due_order(&make().await).await;
+    queue_batches_and_retries(&make().await).await;
     queue_redelivery_and_ack(&make().await).await;
     queue_dedup_and_release(&make().await).await;
+    run_deployed(&make).await;
+}
+
+/// The runtime in the configuration the Lambda functions deploy (tasks
+/// deferred to the queue, several services on one store and queue, every
+/// message delivered to each of them): effects performed once per claim,
+/// sweeps that end, stopped executions whose queued tasks are not
+/// performed, results arriving together committed together. Part of
+/// [`run_all`]; on its own for a backend configured as deployed.
+pub async fn run_deployed<B, F, Fut>(make: F)
+where
+    B: Store + Queue + Clone,
+    F: Fn() -> Fut,
+    Fut: Future<Output = B>,
+{
+    deployed::effects_are_performed_once_by_several_services_with_duplicate_messages(&make().await)
+        .await;
+    deployed::a_sweep_takes_each_lapsed_entry_once_and_ends(&make().await).await;
+    deployed::stopping_an_execution_cancels_its_queued_tasks(&make().await).await;
+    deployed::results_that_arrive_together_commit_together(&make().await).await;
 }
 
 fn machine_record(name: &str, rev: &str, definition: &str) -> StateMachineRecord {
@@ -119,7 +151,7 @@ fn started(
         ),
         "start",
     );
-    let outbox = crate::service::outbox_entries(&rec, &step.effects, start, false);
+    let outbox = crate::service::outbox_entries(&rec, &step.effects, start, false, None);
     (rec, step, outbox, sm)
 }
 
@@ -209,7 +241,7 @@ async fn state_machines<B: Store>(b: &B) {
 }
 
 /// The service's tasks are never performed: these rules start none.
-struct NoTasks;
+pub(crate) struct NoTasks;
 
 impl Invoker for NoTasks {
     fn invoke(
@@ -690,26 +722,85 @@ async fn list_executions<B: Store>(b: &B) {
 }
 
 async fn outbox<B: Store>(b: &B) {
-    let (rec, step, outbox, _) = started(PARALLEL, "ob", 1000);
+    let (rec, step, mut outbox, _) = started(PARALLEL, "ob", 1000);
     assert_eq!(outbox.len(), 2, "two Wait timers");
+    // Written claimed by the committing process for a minute.
+    for entry in &mut outbox {
+        entry.claim = Claim {
+            owner: "committer".into(),
+            until: 61_000,
+        };
+    }
     ok(
         b.create_execution(&rec, &write(&step, &outbox)).await,
         "create",
     );
-    let pending = ok(b.pending_outbox(i64::MAX, 100).await, "pending");
+    assert!(
+        ok(b.pending_outbox(60_999, 100).await, "pending").is_empty(),
+        "contract: entries under a live claim are not pending"
+    );
+    let pending = ok(b.pending_outbox(61_000, 100).await, "pending");
     assert_eq!(
         pending, outbox,
-        "contract: outbox entries are committed with the step"
-    );
-    assert!(
-        ok(b.pending_outbox(999, 100).await, "pending").is_empty(),
-        "contract: created_before filters"
+        "contract: outbox entries are committed with the step, with their claims"
     );
     assert_eq!(
         ok(b.outbox_entry(&outbox[1].id).await, "outbox_entry").as_ref(),
         Some(&outbox[1]),
         "contract: an outbox entry is read back by id"
     );
+
+    // Claims: only a lapsed claim, or the holder, can be replaced.
+    let id = &outbox[0].id;
+    let sweeper = Claim {
+        owner: "sweeper".into(),
+        until: 200_000,
+    };
+    assert_eq!(
+        ok(b.claim_outbox(id, None, 60_000, &sweeper).await, "claim"),
+        None,
+        "contract: a live claim is not taken"
+    );
+    assert_eq!(
+        ok(
+            b.claim_outbox(id, Some("other"), 60_000, &sweeper).await,
+            "claim"
+        ),
+        None,
+        "contract: a live claim is not taken by another holder"
+    );
+    let taken = ok(b.claim_outbox(id, None, 61_000, &sweeper).await, "claim");
+    assert_eq!(
+        taken.map(|e| e.claim),
+        Some(sweeper.clone()),
+        "contract: a lapsed claim is taken"
+    );
+    let handed = Claim {
+        owner: Claim::QUEUED.into(),
+        until: 300_000,
+    };
+    assert!(
+        ok(
+            b.claim_outbox(id, Some("sweeper"), 61_000, &handed).await,
+            "claim"
+        )
+        .is_some(),
+        "contract: the holder may pass its claim on"
+    );
+    assert_eq!(
+        ok(b.outbox_entry(id).await, "outbox_entry").map(|e| e.claim),
+        Some(handed),
+        "contract: the claim is stored"
+    );
+    assert_eq!(
+        ok(
+            b.claim_outbox("unknown", None, i64::MAX, &sweeper).await,
+            "claim"
+        ),
+        None,
+        "contract: an unknown entry is not claimed"
+    );
+
     ok(
         b.complete_outbox(&[outbox[0].id.clone(), "unknown".into()])
             .await,
@@ -723,6 +814,100 @@ async fn outbox<B: Store>(b: &B) {
     assert_eq!(
         ok(b.pending_outbox(i64::MAX, 100).await, "pending"),
         outbox[1..].to_vec()
+    );
+    assert_eq!(
+        ok(
+            b.claim_outbox(&outbox[0].id, None, i64::MAX, &sweeper)
+                .await,
+            "claim"
+        ),
+        None,
+        "contract: a completed entry is not claimed"
+    );
+}
+
+/// Of many claims on one entry at once, exactly one succeeds.
+async fn one_claim_wins<B: Store + Clone>(b: &B) {
+    let (rec, step, mut outbox, _) = started(PARALLEL, "race", 1000);
+    for entry in &mut outbox {
+        entry.claim = Claim {
+            owner: Claim::QUEUED.into(),
+            until: 61_000,
+        };
+    }
+    ok(
+        b.create_execution(&rec, &write(&step, &outbox)).await,
+        "create",
+    );
+    let mut claims = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let (b, id) = (b.clone(), outbox[0].id.clone());
+        claims.spawn(async move {
+            let claim = Claim {
+                owner: format!("worker-{i}"),
+                until: 100_000,
+            };
+            b.claim_outbox(&id, Some(Claim::QUEUED), 2_000, &claim)
+                .await
+        });
+    }
+    let mut won = 0;
+    while let Some(joined) = claims.join_next().await {
+        let claimed = ok(ok(joined, "claim task"), "claim");
+        won += usize::from(claimed.is_some());
+    }
+    assert_eq!(won, 1, "contract: one of concurrent claims succeeds");
+}
+
+/// `load_frame` reads one frame's state of a running execution.
+async fn load_frame<B: Store>(b: &B) {
+    let (mut rec, step, outbox, sm) = started(PARALLEL, "frame", 1000);
+    ok(
+        b.create_execution(&rec, &write(&step, &outbox)).await,
+        "create",
+    );
+    let arn = rec.execution.info.arn.clone();
+    for (id, frame) in &rec.execution.frames {
+        let loaded = ok(b.load_frame(&arn, *id).await, "load_frame");
+        let loaded = loaded.unwrap_or_else(|| panic!("contract: frame {id} loads"));
+        assert_eq!(
+            (loaded.seq, &loaded.waiting, loaded.state),
+            (frame.seq, &frame.waiting, frame.state),
+            "contract: load_frame reads the frame's state"
+        );
+    }
+    let missing = rec.execution.next_frame_id + 5;
+    assert_eq!(ok(b.load_frame(&arn, missing).await, "load_frame"), None);
+    assert_eq!(
+        ok(
+            b.load_frame("arn:aws:states:us-east-1:1:execution:M:none", 0)
+                .await,
+            "load_frame"
+        ),
+        None
+    );
+    let v = rec.execution.version;
+    let stop = Event::Stop {
+        error: None,
+        cause: None,
+    };
+    let s = ok(
+        advance(
+            &mut rec.execution,
+            &sm,
+            stop,
+            &Env {
+                now: 2000,
+                token_key: b"k",
+            },
+        ),
+        "stop",
+    );
+    ok(b.commit_step(&rec, v, &write(&s, &[])).await, "commit");
+    assert_eq!(
+        ok(b.load_frame(&arn, 1).await, "load_frame"),
+        None,
+        "contract: an ended execution has no frame to wait"
     );
 }
 
@@ -794,6 +979,43 @@ async fn queue_redelivery_and_ack<Q: Queue>(q: &Q) {
     ok(q.ack(&again[0].receipt).await, "ack");
     assert!(ok(q.receive(10_000, 10, 500).await, "receive").is_empty());
     assert_eq!(ok(q.next_due().await, "next_due"), None);
+}
+
+async fn queue_batches_and_retries<Q: Queue>(q: &Q) {
+    ok(
+        q.send_batch(&[msg("r1", 1000), msg("r2", 1000), msg("r1", 1000)])
+            .await,
+        "send_batch",
+    );
+    let got = ok(q.receive(1000, 10, 60_000).await, "receive");
+    let mut ids: Vec<&str> = got.iter().map(|d| d.message.id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        ["r1", "r2"],
+        "contract: a batch is queued, each id once"
+    );
+    let (r1, r2) = if got[0].message.id == "r1" {
+        (&got[0], &got[1])
+    } else {
+        (&got[1], &got[0])
+    };
+    ok(q.retry(&r1.receipt, 1000, 5_000).await, "retry");
+    ok(q.ack(&r2.receipt).await, "ack");
+    assert!(
+        ok(q.receive(5_999, 10, 60_000).await, "receive").is_empty(),
+        "contract: a retried message is not back before its delay"
+    );
+    let again = ok(q.receive(6_000, 10, 60_000).await, "receive");
+    assert_eq!(
+        again
+            .iter()
+            .map(|d| (d.message.id.as_str(), d.attempts))
+            .collect::<Vec<_>>(),
+        [("r1", 2)],
+        "contract: a retried message is back after its delay, long before its visibility timeout"
+    );
+    ok(q.ack(&again[0].receipt).await, "ack");
 }
 
 async fn queue_dedup_and_release<Q: Queue>(q: &Q) {

@@ -1,0 +1,1045 @@
+//! Executions on the table: how a step is written (in one transaction, or
+//! partly ahead of it), and how an execution, one of its frames and its
+//! history are read back. The item layout is in `dynamo.rs`.
+//!
+//! **The header stays small.** It holds counters, status, the output and
+//! where each live frame's current items are — not the execution's input
+//! (an item of its own, written once) and not the frames' data. A frame is
+//! two items: its small state, rewritten by every step that changes it,
+//! and its data (input, effective input, a Map's iteration inputs),
+//! rewritten only by the steps that set it (`Frame::data_rev`). A step's
+//! history events share items (up to [`PACK_EVENTS`] events, ~64 KB).
+//!
+//! **A step of any size commits.** A step is one `TransactWriteItems`
+//! conditioned on the header's version. What does not fit (100 items, ~4
+//! MB) is written first, under keys carrying a fresh nonce, and the
+//! transaction adds a marker item `W#{version}` naming the nonce:
+//!
+//! - a frame written ahead is found through the header's `ahead` list
+//!   (nonce → frame ids), which each commit prunes: a frame rewritten in a
+//!   transaction, or removed, leaves it — the list only ever names live
+//!   frames, so it does not grow with the number of large steps;
+//! - history items and outbox entries written ahead carry the version
+//!   they were written for and are valid only if that version's marker
+//!   names their nonce.
+//!
+//! A step that loses the race deletes what it wrote ahead; if it dies
+//! first, what it wrote is never valid and never overwrites anything (its
+//! keys are its own).
+
+use crate::codec::{encode, get_n, get_s, in_ranges, key, n, ranges, s, to_json, Encoded, Item};
+use crate::table::TxFail;
+use crate::{backend_error, corrupt, AwsBackend};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use flowstate_engine::history::HistoryEvent;
+use flowstate_engine::{Frame, FrameId, Status};
+use flowstate_ports::{
+    null, ExecutionHeader, ExecutionRecord, FrameData, HistoryQuery, OutboxEntry, StepWrite,
+    StoreError,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+/// TransactWriteItems' limit.
+const TX_ITEMS: usize = 100;
+/// TransactWriteItems allows 4 MB in total; keep a margin for attribute
+/// names and keys not counted exactly.
+const TX_BYTES: usize = 3_500_000;
+/// History events per item, and bytes: a page of history reads whole
+/// items, so they stay small.
+const PACK_EVENTS: usize = 100;
+const PACK_BYTES: usize = 64 * 1024;
+/// The layout version in the header (`lv`). Executions of the first
+/// layout (no `lv`: input and frame data inside the header and frames, one
+/// item per history event, write-ahead nonces in the header's set `ah`)
+/// can still be described and their history read; stepping or loading the
+/// frames of one is refused. Other layouts are refused rather than misread.
+const LAYOUT: i64 = 2;
+/// Layouts of executions kept in memory (see [`Layouts`]).
+const LAYOUTS_KEPT: usize = 8192;
+
+pub(crate) fn exec_pk(arn: &str) -> String {
+    format!("X#{arn}")
+}
+pub(crate) const HEADER_SK: &str = "E";
+const INPUT_SK: &str = "I";
+
+/// A frame's state (`F`) or data (`D`) item.
+fn frame_sk(kind: char, id: FrameId, nonce: Option<&str>) -> String {
+    match nonce {
+        Some(nonce) => format!("{kind}#{id:010}#{nonce}"),
+        None => format!("{kind}#{id:010}"),
+    }
+}
+
+fn history_sk(first: u64, nonce: Option<&str>) -> String {
+    match nonce {
+        Some(nonce) => format!("H#{first:020}#{nonce}"),
+        None => format!("H#{first:020}"),
+    }
+}
+
+fn marker_sk(version: u64) -> String {
+    format!("W#{version:020}")
+}
+
+/// `F#0000000012#abc` → (12, Some("abc")); also for `D#…` and `H#…`.
+fn parse_sk(sk: &str) -> Option<(u64, Option<&str>)> {
+    let rest = sk.get(2..)?;
+    let (id, nonce) = match rest.split_once('#') {
+        Some((id, nonce)) => (id, Some(nonce)),
+        None => (rest, None),
+    };
+    Some((id.parse().ok()?, nonce))
+}
+
+/// Frames whose current items were written ahead under one nonce.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Ahead {
+    n: String,
+    /// Frame ids, as inclusive ranges.
+    r: Vec<(u64, u64)>,
+}
+
+/// The header as stored in `d`.
+#[derive(Serialize, Deserialize)]
+struct HeaderDoc {
+    /// The ports' header, without the input (`info.input` is null).
+    header: ExecutionHeader,
+    /// Ids of the execution's frames, as inclusive ranges.
+    live: Vec<(u64, u64)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    ahead: Vec<Ahead>,
+}
+
+/// Where an execution's items are, as of one version: what a step needs
+/// to know of the one before it. Read with the header, and kept in memory
+/// (see [`Layouts`]) so that a step does not read the header again.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Layout {
+    version: u64,
+    next_frame_id: FrameId,
+    live: Vec<(u64, u64)>,
+    ahead: Vec<Ahead>,
+    /// Written by the first layout: its valid write-ahead nonces.
+    legacy: Option<HashSet<String>>,
+}
+
+impl Layout {
+    fn of(doc: &HeaderDoc) -> Layout {
+        Layout {
+            version: doc.header.version,
+            next_frame_id: doc.header.next_frame_id,
+            live: doc.live.clone(),
+            ahead: doc.ahead.clone(),
+            legacy: None,
+        }
+    }
+
+    /// Refuses to step (or load the frames of) an execution of the first
+    /// layout.
+    fn check_current(&self, arn: &str) -> Result<(), StoreError> {
+        match self.legacy {
+            None => Ok(()),
+            Some(_) => Err(StoreError::Backend(format!(
+                "{arn}: started by an earlier version of Flowstate (item layout 1); finish or stop it with that version"
+            ))),
+        }
+    }
+
+    /// The nonce of the items holding frame `id`, if written ahead.
+    fn nonce_of(&self, id: FrameId) -> Option<&str> {
+        self.ahead
+            .iter()
+            .find(|a| in_ranges(&a.r, id))
+            .map(|a| a.n.as_str())
+    }
+
+    fn is_live(&self, id: FrameId) -> bool {
+        in_ranges(&self.live, id)
+    }
+}
+
+/// The layouts of executions this process read or wrote last, by ARN: a
+/// cache, checked against the header's version by the commit's condition.
+#[derive(Default)]
+pub(crate) struct Layouts {
+    map: std::sync::Mutex<HashMap<String, Layout>>,
+}
+
+impl Layouts {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Layout>> {
+        // A poisoned lock guards plain data, still usable.
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn get(&self, arn: &str, version: u64) -> Option<Layout> {
+        self.lock()
+            .get(arn)
+            .filter(|l| l.version == version)
+            .cloned()
+    }
+
+    fn put(&self, arn: &str, layout: Layout) {
+        let mut map = self.lock();
+        if map.len() >= LAYOUTS_KEPT && !map.contains_key(arn) {
+            // Reading a header again costs one read: forgetting is cheap.
+            map.clear();
+        }
+        map.insert(arn.to_string(), layout);
+    }
+}
+
+/// A loaded header: the record without frames, and its layout.
+pub(crate) struct LoadedHeader {
+    pub(crate) record: ExecutionRecord,
+    layout: Layout,
+}
+
+/// One frame to write: its state and, when it is to be written, its data.
+struct FrameWrite {
+    id: FrameId,
+    state: String,
+    /// Data changed by the step (else written only if the frame's items move).
+    data: Option<String>,
+}
+
+/// A unit of the step that goes into the transaction or ahead of it.
+enum Part {
+    Outbox(usize),
+    Frame(usize),
+    History(usize),
+}
+
+impl AwsBackend {
+    /// Reads the header (and, with `input`, the execution's input in the
+    /// same request).
+    pub(crate) async fn load_header(
+        &self,
+        arn: &str,
+        input: bool,
+    ) -> Result<Option<LoadedHeader>, StoreError> {
+        let pk = exec_pk(arn);
+        let (header, input_item) = if input {
+            let mut got = self
+                .batch_get(vec![key(&pk, HEADER_SK), key(&pk, INPUT_SK)])
+                .await?;
+            (
+                got.remove(&(pk.clone(), HEADER_SK.to_string())),
+                got.remove(&(pk.clone(), INPUT_SK.to_string())),
+            )
+        } else {
+            (self.get_item(&pk, HEADER_SK).await?, None)
+        };
+        let Some(header) = header else {
+            return Ok(None);
+        };
+        let loaded = self.decode_header(arn, &header).await?;
+        let Some(mut loaded) = loaded else {
+            return Ok(None);
+        };
+        if let Some(item) = input_item {
+            loaded.record.execution.info.input = self.read_json("execution input", &item).await?;
+        }
+        Ok(Some(loaded))
+    }
+
+    async fn decode_header(
+        &self,
+        arn: &str,
+        item: &Item,
+    ) -> Result<Option<LoadedHeader>, StoreError> {
+        let lv = get_n(item, "lv");
+        if lv.is_some_and(|lv| lv != LAYOUT) {
+            return Err(StoreError::Backend(format!(
+                "{arn}: stored in item layout {lv:?}, which this version of Flowstate does not know"
+            )));
+        }
+        let doc: HeaderDoc = self.read_json("execution header", item).await?;
+        let mut layout = Layout::of(&doc);
+        if lv.is_none() {
+            let nonces = item
+                .get("ah")
+                .and_then(|v| v.as_ss().ok())
+                .map(|v| v.iter().cloned().collect())
+                .unwrap_or_default();
+            layout.legacy = Some(nonces);
+        }
+        self.inner.layouts.put(arn, layout.clone());
+        Ok(Some(LoadedHeader {
+            record: doc.header.into_record(BTreeMap::new()),
+            layout,
+        }))
+    }
+
+    /// The execution with its frames. The header is read first; if a
+    /// frame it names is missing (a step committed in between and moved
+    /// it), both are read again.
+    pub(crate) async fn load_with_frames(
+        &self,
+        arn: &str,
+    ) -> Result<Option<ExecutionRecord>, StoreError> {
+        for _ in 0..3 {
+            let Some(loaded) = self.load_header(arn, true).await? else {
+                return Ok(None);
+            };
+            loaded.layout.check_current(arn)?;
+            if let Some(frames) = self.load_frames(arn, &loaded.layout).await? {
+                let mut record = loaded.record;
+                record.execution.frames = frames;
+                return Ok(Some(record));
+            }
+        }
+        Err(StoreError::Backend(format!(
+            "{arn}: its frames kept changing while being read"
+        )))
+    }
+
+    /// The frames `layout` names; `None` when one is missing.
+    async fn load_frames(
+        &self,
+        arn: &str,
+        layout: &Layout,
+    ) -> Result<Option<BTreeMap<FrameId, Frame>>, StoreError> {
+        // `D#…` (data), the header `E`, `F#…` (state): one range.
+        let items = self.query_range(&exec_pk(arn), "D#", "F#~").await?;
+        let mut states: HashMap<FrameId, &Item> = HashMap::new();
+        let mut data: HashMap<FrameId, &Item> = HashMap::new();
+        for item in &items {
+            let Some(sk) = get_s(item, "SK") else {
+                continue;
+            };
+            let kind = sk.as_bytes().first().copied();
+            let Some((id, nonce)) = parse_sk(sk) else {
+                continue;
+            };
+            if !layout.is_live(id) || nonce != layout.nonce_of(id) {
+                continue;
+            }
+            match kind {
+                Some(b'F') => states.insert(id, item),
+                Some(b'D') => data.insert(id, item),
+                _ => None,
+            };
+        }
+        let mut frames = BTreeMap::new();
+        for (a, b) in &layout.live {
+            for id in *a..=*b {
+                let (Some(state), Some(d)) = (states.get(&id), data.get(&id)) else {
+                    return Ok(None);
+                };
+                let mut frame: Frame = self.read_json("frame", state).await?;
+                let d: FrameData = self.read_json("frame data", d).await?;
+                d.restore(&mut frame);
+                frames.insert(id, frame);
+            }
+        }
+        Ok(Some(frames))
+    }
+
+    /// One frame's state, if the execution runs and has it.
+    pub(crate) async fn load_frame_state(
+        &self,
+        arn: &str,
+        id: FrameId,
+    ) -> Result<Option<Frame>, StoreError> {
+        let pk = exec_pk(arn);
+        let plain = frame_sk('F', id, None);
+        let mut got = self
+            .batch_get(vec![key(&pk, HEADER_SK), key(&pk, &plain)])
+            .await?;
+        let Some(header) = got.remove(&(pk.clone(), HEADER_SK.to_string())) else {
+            return Ok(None);
+        };
+        let Some(loaded) = self.decode_header(arn, &header).await? else {
+            return Ok(None);
+        };
+        let layout = &loaded.layout;
+        if loaded.record.execution.status != Status::Running || !layout.is_live(id) {
+            return Ok(None);
+        }
+        layout.check_current(arn)?;
+        let item = match layout.nonce_of(id) {
+            None => got.remove(&(pk.clone(), plain)),
+            Some(nonce) => self.get_item(&pk, &frame_sk('F', id, Some(nonce))).await?,
+        };
+        match item {
+            Some(item) => Ok(Some(self.read_json("frame", &item).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes a step (and, for `expected == None`, creates the execution).
+    /// `Ok(false)`: another writer won.
+    pub(crate) async fn write_step(
+        &self,
+        record: &ExecutionRecord,
+        expected: Option<u64>,
+        step: &StepWrite<'_>,
+    ) -> Result<bool, StoreError> {
+        let e = &record.execution;
+        let arn = &e.info.arn;
+        let pk = exec_pk(arn);
+        let old = match expected {
+            None => Layout::default(),
+            Some(v) => match self.inner.layouts.get(arn, v) {
+                Some(layout) => layout,
+                None => match self.load_header(arn, false).await? {
+                    Some(h) if h.layout.version == v => h.layout,
+                    _ => return Ok(false),
+                },
+            },
+        };
+        old.check_current(arn)?;
+        let version = e.version;
+        let removed: HashSet<FrameId> = step.frames_removed.iter().copied().collect();
+
+        // What the step writes, encoded once.
+        let mut frames = Vec::new();
+        for id in step.frames_changed {
+            if removed.contains(id) {
+                continue;
+            }
+            if let Some(f) = e.frames.get(id) {
+                let changed = expected.is_none_or(|v| f.data_rev > v || f.data_rev == 0);
+                frames.push(FrameWrite {
+                    id: *id,
+                    state: to_json(&FrameData::strip(f))?,
+                    data: if changed {
+                        Some(to_json(&FrameData::of(f))?)
+                    } else {
+                        None
+                    },
+                });
+            }
+        }
+        let packs = history_packs(step.history)?;
+        let outbox: Vec<(String, String, String)> = step
+            .outbox
+            .iter()
+            .map(|o| {
+                let (opk, osk) = crate::dynamo::outbox_key(&o.id);
+                let body = OutboxEntry {
+                    claim: Default::default(),
+                    ..o.clone()
+                };
+                Ok((opk, osk, to_json(&body)?))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let input = match expected {
+            None => Some(encode(&pk, INPUT_SK, Item::new(), &to_json(&e.info.input)?)),
+            Some(_) => None,
+        };
+
+        // A frame's data is written with its state whenever the state's
+        // items move (into the transaction from ahead, or ahead).
+        let data_of = |w: &FrameWrite| -> Result<String, StoreError> {
+            match (&w.data, e.frames.get(&w.id)) {
+                (Some(d), _) => Ok(d.clone()),
+                (None, Some(f)) => to_json(&FrameData::of(f)),
+                (None, None) => Err(corrupt("frame", "changed frame missing")),
+            }
+        };
+        let frame_items =
+            |w: &FrameWrite, nonce: Option<&str>| -> Result<Vec<Encoded>, StoreError> {
+                let mut items = vec![encode(
+                    &pk,
+                    &frame_sk('F', w.id, nonce),
+                    Item::new(),
+                    &w.state,
+                )];
+                let moves = nonce.is_some() || old.nonce_of(w.id).is_some();
+                if w.data.is_some() || moves {
+                    items.push(encode(
+                        &pk,
+                        &frame_sk('D', w.id, nonce),
+                        Item::new(),
+                        &data_of(w)?,
+                    ));
+                }
+                Ok(items)
+            };
+        let outbox_item = |i: usize, ahead: Option<&str>| -> Encoded {
+            let (opk, osk, body) = &outbox[i];
+            let o = &step.outbox[i];
+            let mut extra = Item::new();
+            extra.insert("cr".into(), n(o.created));
+            extra.insert("own".into(), s(&o.claim.owner));
+            extra.insert("lu".into(), n(o.claim.until));
+            if let Some(nonce) = ahead {
+                extra.insert("wv".into(), n(version));
+                extra.insert("wn".into(), s(nonce));
+            }
+            encode(opk, osk, extra, body)
+        };
+        let history_item = |i: usize, nonce: Option<&str>| -> Encoded {
+            let (first, body) = &packs[i];
+            let mut extra = Item::new();
+            if nonce.is_some() {
+                extra.insert("wv".into(), n(version));
+            }
+            encode(&pk, &history_sk(*first, nonce), extra, body)
+        };
+
+        // Everything in one transaction?
+        let mut parts: Vec<(Part, Vec<Encoded>)> = Vec::new();
+        for i in 0..outbox.len() {
+            parts.push((Part::Outbox(i), vec![outbox_item(i, None)]));
+        }
+        for (i, w) in frames.iter().enumerate() {
+            parts.push((Part::Frame(i), frame_items(w, None)?));
+        }
+        for i in 0..packs.len() {
+            parts.push((Part::History(i), vec![history_item(i, None)]));
+        }
+        let size = |items: &[Encoded]| -> (usize, usize) {
+            (
+                items.iter().map(Encoded::items).sum(),
+                items.iter().map(|i| i.bytes).sum(),
+            )
+        };
+        let fixed: Vec<Encoded> = input.into_iter().collect();
+        let (fixed_items, fixed_bytes) = size(&fixed);
+
+        let plain: Vec<FrameId> = frames.iter().map(|w| w.id).collect();
+        let layout = next_layout(&old, e, &removed, &plain, &[], None);
+        let header = self.header_item(record, &layout)?;
+        let (total_items, total_bytes) = parts.iter().map(|(_, items)| size(items)).fold(
+            (header.items() + fixed_items, header.bytes + fixed_bytes),
+            |a, b| (a.0 + b.0, a.1 + b.1),
+        );
+        if total_items <= TX_ITEMS && total_bytes <= TX_BYTES {
+            let mut tx = self.header_writes(record, expected, header)?;
+            for encoded in fixed
+                .into_iter()
+                .chain(parts.into_iter().flat_map(|(_, i)| i))
+            {
+                for item in encoded.into_items() {
+                    tx.push(self.put(item, None)?);
+                }
+            }
+            return match self.transact(tx).await {
+                Ok(()) => {
+                    self.after_commit(arn, &old, layout, &removed, &plain).await;
+                    Ok(true)
+                }
+                Err(TxFail::Condition) => Ok(false),
+                Err(TxFail::Other(e)) => Err(e),
+            };
+        }
+
+        // Too large: fail fast on a stale version, then write what does not
+        // fit ahead under a fresh nonce.
+        let current = self.get_item(&pk, HEADER_SK).await?;
+        match (&current, expected) {
+            (Some(_), None) | (None, Some(_)) => return Ok(false),
+            (Some(item), Some(v)) if get_n(item, "ver") != Some(v as i64) => return Ok(false),
+            _ => {}
+        }
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        // Fill the transaction in order (outbox entries first: performing
+        // them needs no check then), the header's size guessed from the
+        // layout with every frame ahead, the largest it can get.
+        let all: Vec<FrameId> = frames.iter().map(|w| w.id).collect();
+        let widest = next_layout(&old, e, &removed, &[], &all, Some(&nonce));
+        let reserve = self.header_item(record, &widest)?;
+        let marker = marker_item(&pk, version, &nonce);
+        let mut budget_items =
+            TX_ITEMS.saturating_sub(reserve.items() + marker.items() + fixed_items);
+        let mut budget_bytes = TX_BYTES.saturating_sub(reserve.bytes + marker.bytes + fixed_bytes);
+        let mut in_tx: Vec<Encoded> = fixed;
+        let mut plain = Vec::new();
+        let mut ahead_frames = Vec::new();
+        let mut ahead: Vec<Item> = Vec::new();
+        let mut ahead_keys: Vec<Item> = Vec::new();
+        for (part, items) in parts {
+            let (count, bytes) = size(&items);
+            if count <= budget_items && bytes <= budget_bytes {
+                budget_items -= count;
+                budget_bytes -= bytes;
+                if let Part::Frame(i) = part {
+                    plain.push(frames[i].id);
+                }
+                in_tx.extend(items);
+                continue;
+            }
+            // Budget spent: from here on everything goes ahead.
+            budget_items = 0;
+            let written = match part {
+                Part::Outbox(i) => vec![outbox_item(i, Some(&nonce))],
+                Part::Frame(i) => {
+                    ahead_frames.push(frames[i].id);
+                    frame_items(&frames[i], Some(&nonce))?
+                }
+                Part::History(i) => vec![history_item(i, Some(&nonce))],
+            };
+            for encoded in written {
+                for item in encoded.into_items() {
+                    ahead_keys.push(item_key(&item));
+                    ahead.push(item);
+                }
+            }
+        }
+        let layout = next_layout(&old, e, &removed, &plain, &ahead_frames, Some(&nonce));
+        let header = self.header_item(record, &layout)?;
+        let mut tx = self.header_writes(record, expected, header)?;
+        for encoded in std::iter::once(marker).chain(in_tx) {
+            for item in encoded.into_items() {
+                tx.push(self.put(item, None)?);
+            }
+        }
+        self.batch_write(ahead, Vec::new()).await?;
+        match self.transact(tx).await {
+            Ok(()) => {}
+            Err(fail) => {
+                // Never valid: take it back (what a crash leaves is only
+                // never valid).
+                let _ = self.batch_write(Vec::new(), ahead_keys).await;
+                return match fail {
+                    TxFail::Condition => Ok(false),
+                    TxFail::Other(e) => Err(e),
+                };
+            }
+        }
+        let mut moved = plain;
+        moved.extend(ahead_frames);
+        self.after_commit(arn, &old, layout, &removed, &moved).await;
+        Ok(true)
+    }
+
+    /// After a commit: remembers the new layout, and deletes the items it
+    /// made obsolete — removed frames, and the old items of frames whose
+    /// items moved. Readers already ignore them (the header decides), so
+    /// a failure here is not the step's.
+    async fn after_commit(
+        &self,
+        arn: &str,
+        old: &Layout,
+        layout: Layout,
+        removed: &HashSet<FrameId>,
+        written: &[FrameId],
+    ) {
+        let pk = exec_pk(arn);
+        let mut keys = Vec::new();
+        let mut drop_items = |id: FrameId, nonce: Option<&str>| {
+            for kind in ['F', 'D'] {
+                keys.push(key(&pk, frame_sk(kind, id, nonce)));
+            }
+        };
+        for id in removed {
+            if old.is_live(*id) {
+                drop_items(*id, old.nonce_of(*id));
+            }
+        }
+        for id in written {
+            let (was, is) = (old.nonce_of(*id), layout.nonce_of(*id));
+            if old.is_live(*id) && was != is {
+                drop_items(*id, was);
+            }
+        }
+        self.inner.layouts.put(arn, layout);
+        if !keys.is_empty() {
+            if let Err(e) = self.batch_write(Vec::new(), keys).await {
+                tracing::warn!(execution_arn = %arn, error = %e, "obsolete frame items left");
+            }
+        }
+    }
+
+    /// The header's main item and chunks.
+    fn header_item(
+        &self,
+        record: &ExecutionRecord,
+        layout: &Layout,
+    ) -> Result<Encoded, StoreError> {
+        let e = &record.execution;
+        let mut header = ExecutionHeader::of(record);
+        header.info.input = null();
+        let doc = HeaderDoc {
+            header,
+            live: layout.live.clone(),
+            ahead: layout.ahead.clone(),
+        };
+        let mut extra = Item::new();
+        extra.insert("ver".into(), n(e.version));
+        extra.insert("st".into(), s(e.status.as_str()));
+        extra.insert("lv".into(), n(LAYOUT));
+        if let Some(stop) = e.stop_time {
+            extra.insert("pd".into(), n(stop));
+        }
+        Ok(encode(
+            &exec_pk(&e.info.arn),
+            HEADER_SK,
+            extra,
+            &to_json(&doc)?,
+        ))
+    }
+
+    /// The header's transaction items: a Put (create, on the condition that
+    /// no execution has this ARN) or an Update conditioned on the version,
+    /// plus the header's extra chunks.
+    fn header_writes(
+        &self,
+        record: &ExecutionRecord,
+        expected: Option<u64>,
+        encoded: Encoded,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let e = &record.execution;
+        let pk = exec_pk(&e.info.arn);
+        let mut items = Vec::with_capacity(encoded.items());
+        match expected {
+            None => {
+                let mut main = encoded.main;
+                main.insert("nm".into(), s(&e.info.name));
+                main.insert("sm".into(), s(&e.info.state_machine_arn));
+                main.insert("sd".into(), n(e.info.start_time));
+                main.insert(
+                    "GSI1PK".into(),
+                    s(format!("L#{}", e.info.state_machine_arn)),
+                );
+                main.insert(
+                    "GSI1SK".into(),
+                    s(format!("{:015}#{}", e.info.start_time, e.info.arn)),
+                );
+                items.push(self.put(main, Some("attribute_not_exists(PK)"))?);
+            }
+            Some(expected) => {
+                let main = &encoded.main;
+                let mut set = vec!["#d = :d", "#n = :n", "#v = :v", "#st = :st"];
+                let mut update = Update::builder()
+                    .table_name(self.table())
+                    .set_key(Some(key(pk.clone(), HEADER_SK)))
+                    .condition_expression("#v = :expected")
+                    .expression_attribute_names("#d", "d")
+                    .expression_attribute_names("#n", "n")
+                    .expression_attribute_names("#v", "ver")
+                    .expression_attribute_names("#st", "st")
+                    .expression_attribute_values(":expected", n(expected));
+                for (placeholder, attr) in [(":d", "d"), (":n", "n"), (":v", "ver"), (":st", "st")]
+                {
+                    if let Some(v) = main.get(attr) {
+                        update = update.expression_attribute_values(placeholder, v.clone());
+                    }
+                }
+                if let Some(stop) = main.get("pd") {
+                    set.push("#pd = :pd");
+                    update = update
+                        .expression_attribute_names("#pd", "pd")
+                        .expression_attribute_values(":pd", stop.clone());
+                }
+                let update = update
+                    .update_expression(format!("SET {}", set.join(", ")))
+                    .build()
+                    .map_err(|e| backend_error("Update", e))?;
+                items.push(TransactWriteItem::builder().update(update).build());
+            }
+        }
+        for chunk in encoded.chunks {
+            items.push(self.put(chunk, None)?);
+        }
+        Ok(items)
+    }
+
+    /// Whether what version `version` wrote ahead under `nonce` was
+    /// committed: its marker names that nonce.
+    pub(crate) async fn written_ahead_committed(
+        &self,
+        arn: &str,
+        version: u64,
+        nonce: &str,
+    ) -> Result<bool, StoreError> {
+        let marker = self.get_item(&exec_pk(arn), &marker_sk(version)).await?;
+        Ok(marker.as_ref().and_then(|m| get_s(m, "wn")) == Some(nonce))
+    }
+
+    /// History events of an execution in id order (or reverse). Ids are
+    /// dense (1..=last_event_id): the page is an exact id range, found in
+    /// the items that hold it (each names its first event); events beyond
+    /// `last_event_id`, and items of steps that did not commit, are never
+    /// read.
+    pub(crate) async fn read_history(
+        &self,
+        arn: &str,
+        query: &HistoryQuery,
+    ) -> Result<Vec<HistoryEvent>, StoreError> {
+        let Some(header) = self.load_header(arn, false).await? else {
+            return Ok(Vec::new());
+        };
+        let legacy = header.layout.legacy.as_ref();
+        let last = header.record.execution.last_event_id;
+        let limit = query.limit.max(1) as u64;
+        let (from, to) = if query.reverse {
+            let top = query
+                .after
+                .map(|a| a.saturating_sub(1))
+                .unwrap_or(last)
+                .min(last);
+            (top.saturating_sub(limit - 1).max(1), top)
+        } else {
+            let from = query.after.map(|a| a + 1).unwrap_or(1);
+            (from, from.saturating_add(limit - 1).min(last))
+        };
+        if from > to || to == 0 {
+            return Ok(Vec::new());
+        }
+        let pk = exec_pk(arn);
+        // Items whose first event is at most `to`, newest first, until the
+        // valid one holding `from`.
+        let mut events = Vec::new();
+        let mut valid: HashMap<u64, Option<String>> = HashMap::new();
+        let mut start = None;
+        'pages: loop {
+            let (items, next) = self
+                .query_once(crate::table::QuerySpec {
+                    index: None,
+                    key_condition: "PK = :pk AND SK BETWEEN :a AND :b",
+                    filter: None,
+                    names: vec![],
+                    values: vec![
+                        (":pk", s(&pk)),
+                        (":a", s("H#")),
+                        (":b", s(format!("{}~", history_sk(to, None)))),
+                    ],
+                    forward: false,
+                    limit: Some(16),
+                    start,
+                })
+                .await?;
+            for item in &items {
+                let Some((first, nonce)) = get_s(item, "SK").and_then(parse_sk) else {
+                    continue;
+                };
+                if let (Some(nonce), Some(legacy)) = (nonce, legacy) {
+                    // The first layout: valid nonces are in the header.
+                    if !legacy.contains(nonce) {
+                        continue;
+                    }
+                } else if let Some(nonce) = nonce {
+                    let version = get_n(item, "wv").unwrap_or(-1) as u64;
+                    let committed = match valid.get(&version) {
+                        Some(n) => n.clone(),
+                        None => {
+                            let marker = self.get_item(&pk, &marker_sk(version)).await?;
+                            let n = marker
+                                .as_ref()
+                                .and_then(|m| get_s(m, "wn"))
+                                .map(str::to_string);
+                            valid.insert(version, n.clone());
+                            n
+                        }
+                    };
+                    if committed.as_deref() != Some(nonce) {
+                        continue;
+                    }
+                }
+                let pack: Vec<HistoryEvent> = match legacy {
+                    // The first layout: one event per item.
+                    Some(_) => vec![self.read_json("history event", item).await?],
+                    None => self.read_json("history events", item).await?,
+                };
+                events.extend(pack.into_iter().filter(|e| (from..=to).contains(&e.id)));
+                if first <= from {
+                    break 'pages;
+                }
+            }
+            match next {
+                Some(k) => start = Some(k),
+                None => break,
+            }
+        }
+        events.sort_by_key(|e| e.id);
+        events.dedup_by_key(|e| e.id);
+        if query.reverse {
+            events.reverse();
+        }
+        Ok(events)
+    }
+}
+
+/// The layout after a step: live frames from the record; frames written
+/// in the transaction (`plain`) or removed leave the `ahead` list; frames
+/// written ahead (`ahead_frames`) join it under `nonce`.
+fn next_layout(
+    old: &Layout,
+    e: &flowstate_engine::Execution,
+    removed: &HashSet<FrameId>,
+    plain: &[FrameId],
+    ahead_frames: &[FrameId],
+    nonce: Option<&str>,
+) -> Layout {
+    let live = ranges(e.frames.keys().copied());
+    let moved: BTreeSet<FrameId> = plain.iter().chain(ahead_frames).copied().collect();
+    let mut ahead: Vec<Ahead> = old
+        .ahead
+        .iter()
+        .filter_map(|a| {
+            let ids: Vec<FrameId> = a
+                .r
+                .iter()
+                .flat_map(|(x, y)| *x..=*y)
+                .filter(|id| !moved.contains(id) && !removed.contains(id) && in_ranges(&live, *id))
+                .collect();
+            (!ids.is_empty()).then(|| Ahead {
+                n: a.n.clone(),
+                r: ranges(ids.into_iter()),
+            })
+        })
+        .collect();
+    if let (Some(nonce), false) = (nonce, ahead_frames.is_empty()) {
+        let ids: BTreeSet<FrameId> = ahead_frames.iter().copied().collect();
+        ahead.push(Ahead {
+            n: nonce.to_string(),
+            r: ranges(ids.into_iter()),
+        });
+    }
+    Layout {
+        version: e.version,
+        next_frame_id: e.next_frame_id,
+        live,
+        ahead,
+        legacy: None,
+    }
+}
+
+/// A step's history events in items of at most [`PACK_EVENTS`] events and
+/// about [`PACK_BYTES`] (an event larger than that alone): (first id, JSON
+/// array).
+fn history_packs(history: &[HistoryEvent]) -> Result<Vec<(u64, String)>, StoreError> {
+    let mut packs = Vec::new();
+    let mut current: Vec<String> = Vec::new();
+    let mut first = 0;
+    let mut bytes = 0;
+    for event in history {
+        let json = to_json(event)?;
+        if !current.is_empty() && (current.len() >= PACK_EVENTS || bytes + json.len() > PACK_BYTES)
+        {
+            packs.push((first, format!("[{}]", current.join(","))));
+            current.clear();
+            bytes = 0;
+        }
+        if current.is_empty() {
+            first = event.id;
+        }
+        bytes += json.len() + 1;
+        current.push(json);
+    }
+    if !current.is_empty() {
+        packs.push((first, format!("[{}]", current.join(","))));
+    }
+    Ok(packs)
+}
+
+fn marker_item(pk: &str, version: u64, nonce: &str) -> Encoded {
+    let mut extra = Item::new();
+    extra.insert("wn".into(), s(nonce));
+    encode(pk, &marker_sk(version), extra, "{}")
+}
+
+fn item_key(item: &Item) -> Item {
+    item.iter()
+        .filter(|(k, _)| *k == "PK" || *k == "SK")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// Reads an outbox entry's item; its claim is in attributes of its own.
+pub(crate) fn outbox_claim(item: &Item) -> flowstate_ports::Claim {
+    flowstate_ports::Claim {
+        owner: get_s(item, "own").unwrap_or_default().to_string(),
+        until: get_n(item, "lu").unwrap_or(0),
+    }
+}
+
+/// The write-ahead version and nonce of an outbox entry, if it was
+/// written ahead of its step.
+pub(crate) fn outbox_ahead(item: &Item) -> Option<(u64, &str)> {
+    Some((get_n(item, "wv")? as u64, get_s(item, "wn")?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout(live: &[(u64, u64)], ahead: &[(&str, &[(u64, u64)])]) -> Layout {
+        Layout {
+            version: 1,
+            next_frame_id: 100,
+            live: live.to_vec(),
+            ahead: ahead
+                .iter()
+                .map(|(n, r)| Ahead {
+                    n: n.to_string(),
+                    r: r.to_vec(),
+                })
+                .collect(),
+            legacy: None,
+        }
+    }
+
+    #[test]
+    fn the_ahead_list_names_only_frames_still_held_ahead() {
+        let old = layout(&[(0, 9)], &[("a", &[(1, 5)]), ("b", &[(6, 9)])]);
+        let mut exec = flowstate_engine::Execution::new(flowstate_engine::ExecutionInfo {
+            arn: "x".into(),
+            name: "x".into(),
+            state_machine_arn: "m".into(),
+            state_machine_name: "m".into(),
+            role_arn: "r".into(),
+            region: "r".into(),
+            start_time: 0,
+            input: null(),
+            limits: flowstate_engine::Limits::STANDARD,
+            timeout_seconds: None,
+        });
+        for id in 0..=9u64 {
+            if id != 3 {
+                exec.frames.insert(id, Frame::new(id, 0, 0, null()));
+            }
+        }
+        let removed = HashSet::from([3]);
+        // Frames 1 and 2 rewritten in the transaction, 6..=9 ahead again.
+        let next = next_layout(&old, &exec, &removed, &[1, 2], &[6, 7, 8, 9], Some("c"));
+        assert_eq!(next.live, [(0, 2), (4, 9)]);
+        assert_eq!(
+            next.ahead,
+            [
+                Ahead {
+                    n: "a".into(),
+                    r: vec![(4, 5)]
+                },
+                Ahead {
+                    n: "c".into(),
+                    r: vec![(6, 9)]
+                },
+            ]
+        );
+        assert_eq!(next.nonce_of(1), None);
+        assert_eq!(next.nonce_of(5), Some("a"));
+        // Everything rewritten plainly: the list is empty again.
+        let all: Vec<u64> = exec.frames.keys().copied().collect();
+        let settled = next_layout(&next, &exec, &HashSet::new(), &all, &[], None);
+        assert!(settled.ahead.is_empty());
+    }
+
+    #[test]
+    fn history_is_packed_by_count_and_size() {
+        let event = |id: u64, size: usize| HistoryEvent {
+            id,
+            previous_event_id: id - 1,
+            timestamp: 0,
+            details: flowstate_engine::history::Details::ExecutionStarted {
+                input: std::sync::Arc::new(serde_json::json!("x".repeat(size))),
+                role_arn: "r".into(),
+                state_machine_arn: "m".into(),
+            },
+        };
+        let small: Vec<HistoryEvent> = (1..=250).map(|i| event(i, 10)).collect();
+        let packs = history_packs(&small).unwrap_or_default();
+        assert_eq!(packs.iter().map(|p| p.0).collect::<Vec<_>>(), [1, 101, 201]);
+        let big: Vec<HistoryEvent> = (1..=3).map(|i| event(i, 40_000)).collect();
+        let packs = history_packs(&big).unwrap_or_default();
+        assert_eq!(packs.len(), 3, "one ~40 KB event per item");
+        let back: Vec<HistoryEvent> =
+            crate::codec::from_json("pack", &packs[1].1).unwrap_or_default();
+        assert_eq!(back, vec![big[1].clone()]);
+    }
+}

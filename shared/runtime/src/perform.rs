@@ -1,0 +1,385 @@
+//! Performing effects: outbox entries committed with their step.
+//!
+//! - **Claims.** An entry is performed at most once per claim
+//!   ([`Claim`]): the process that commits a step writes its entries
+//!   claimed by itself and performs them; a deferred task's entry is
+//!   claimed by the queue ([`Claim::QUEUED`]) and then by whichever process
+//!   receives its `Perform` message — a duplicate of that message finds
+//!   the entry claimed and does nothing. The sweep takes only entries
+//!   whose claim lapsed (their process died, or took longer than
+//!   `Config::claim_ms`), and each of them once per sweep: it ends.
+//! - **The frame decides.** A task is performed only while its frame still
+//!   waits for it (same frame, same `seq`, execution running): work queued
+//!   for an execution that was stopped or failed since, or for a frame that
+//!   moved on, is dropped without invoking anything.
+//! - **Failed messages** come back after a jittered back-off of seconds
+//!   ([`Service::retry_later`]), not after the queue's visibility timeout.
+
+use crate::retry::backoff_ms;
+use crate::service::lock;
+use crate::{Applied, Service, ServiceError};
+use flowstate_engine::{Effect, Event, FrameId, Waiting};
+use flowstate_ports::{
+    Claim, Clock, Delivery, ExecutionRecord, InvokeContext, Invoker, MessageBody, OutboxEntry,
+    Queue, QueueMessage, Store,
+};
+use std::collections::HashSet;
+
+/// Entries a sweep reads at a time.
+const SWEEP_PAGE: usize = 256;
+/// Back-off of a failed message: the first retry within a second, then
+/// growing fourfold up to the 30 minutes of the step queue's visibility
+/// timeout — seconds for a passing failure, yet ten deliveries (the
+/// dead-letter queue's count) still span about two hours of an outage.
+const RETRY_BASE_MS: i64 = 1_000;
+const RETRY_CAP_MS: i64 = 1_800_000;
+
+impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
+    /// The claim an entry gets when this process commits or sweeps it: a
+    /// deferred task is handed to the queue, anything else this process
+    /// performs.
+    pub(crate) fn claim_for(&self, effect: &Effect, now: i64) -> Claim {
+        let deferred = self.inner.config.defer_tasks && matches!(effect, Effect::InvokeTask { .. });
+        Claim {
+            owner: if deferred {
+                Claim::QUEUED.to_string()
+            } else {
+                self.inner.id.clone()
+            },
+            until: now.saturating_add(self.inner.config.claim_ms),
+        }
+    }
+
+    /// Performs outbox entries this process holds the claims of, then
+    /// deletes them. Timers become queue messages; tasks are invoked and
+    /// their results queued, or handed to the queue (`defer_tasks`).
+    ///
+    /// `ended`: the execution's record when the step that made these
+    /// entries ended it (else `Finished` entries load it).
+    ///
+    /// A plain function returning a boxed future: performing a Task may
+    /// start a child execution, whose first step is performed here again,
+    /// and the compiler cannot prove a recursive `async fn` `Send`.
+    pub(crate) fn perform(
+        &self,
+        outbox: Vec<OutboxEntry>,
+        ended: Option<ExecutionRecord>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ServiceError>> + Send + '_>>
+    {
+        Box::pin(self.perform_entries(outbox, ended))
+    }
+
+    async fn perform_entries(
+        &self,
+        outbox: Vec<OutboxEntry>,
+        ended: Option<ExecutionRecord>,
+    ) -> Result<(), ServiceError> {
+        if outbox.is_empty() {
+            return Ok(());
+        }
+        let now = self.inner.clock.now();
+        let mut messages = Vec::new();
+        let mut done = Vec::new();
+        let mut tasks = Vec::new();
+        for entry in outbox {
+            match &entry.effect {
+                Effect::ScheduleTimer {
+                    frame,
+                    seq,
+                    timer,
+                    at,
+                } => {
+                    messages.push(QueueMessage {
+                        id: entry.id.clone(),
+                        execution_arn: entry.execution_arn.clone(),
+                        due: *at,
+                        body: MessageBody::Event(Event::TimerFired {
+                            frame: *frame,
+                            seq: *seq,
+                            timer: *timer,
+                        }),
+                    });
+                    done.push(entry.id);
+                }
+                // The entry stays until the worker that claims it from the
+                // message has performed it.
+                Effect::InvokeTask { .. } if entry.claim.owner == Claim::QUEUED => {
+                    messages.push(QueueMessage {
+                        id: format!("{}#perform", entry.id),
+                        execution_arn: entry.execution_arn.clone(),
+                        due: now,
+                        body: MessageBody::Perform {
+                            outbox_id: entry.id.clone(),
+                        },
+                    });
+                }
+                Effect::InvokeTask { .. } => tasks.push(entry),
+                Effect::Finished { .. } => {
+                    self.finished(&entry, ended.as_ref()).await?;
+                    done.push(entry.id);
+                }
+            }
+        }
+        if !messages.is_empty() {
+            self.inner.queue.send_batch(&messages).await?;
+            self.inner.wake.notify_one();
+        }
+        if !done.is_empty() {
+            self.inner.store.complete_outbox(&done).await?;
+        }
+        for entry in tasks {
+            if self.inner.config.spawn_tasks {
+                if !lock(&self.inner.in_flight).insert(entry.id.clone()) {
+                    continue;
+                }
+                let this = self.clone();
+                tokio::spawn(async move {
+                    let id = entry.id.clone();
+                    // A failure leaves the entry for the sweep.
+                    if let Err(e) = this.invoke_task(entry).await {
+                        tracing::warn!(outbox_id = %id, error = %e, "task left to the outbox sweep");
+                    }
+                    lock(&this.inner.in_flight).remove(&id);
+                });
+            } else {
+                self.invoke_task(entry).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Performs a task this process holds the claim of, queues its result,
+    /// and deletes the entry.
+    async fn invoke_task(&self, entry: OutboxEntry) -> Result<(), ServiceError> {
+        if let Some(event) = self.task_outcome(&entry).await? {
+            let msg = QueueMessage {
+                id: format!("{}#result", entry.id),
+                execution_arn: entry.execution_arn.clone(),
+                due: self.inner.clock.now(),
+                body: MessageBody::Event(event),
+            };
+            self.inner.queue.send(&msg).await?;
+            self.inner.wake.notify_one();
+        }
+        self.inner
+            .store
+            .complete_outbox(std::slice::from_ref(&entry.id))
+            .await?;
+        Ok(())
+    }
+
+    /// Performs a Task invocation if its frame still waits for it; the
+    /// event that answers it, or `None` while the task waits for a callback
+    /// (or for a child execution), or when it is no longer expected.
+    async fn task_outcome(&self, entry: &OutboxEntry) -> Result<Option<Event>, ServiceError> {
+        let Effect::InvokeTask {
+            frame,
+            seq,
+            invocation,
+        } = &entry.effect
+        else {
+            return Ok(None);
+        };
+        if !self
+            .task_expected(&entry.execution_arn, *frame, *seq)
+            .await?
+        {
+            tracing::info!(outbox_id = %entry.id, "task no longer expected: not performed");
+            return Ok(None);
+        }
+        let result = match crate::children::nested_pattern(&invocation.resource) {
+            Some(pattern) => {
+                self.start_child(&entry.id, *frame, *seq, pattern, invocation)
+                    .await?
+            }
+            None => {
+                let ctx = InvokeContext {
+                    execution_arn: entry.execution_arn.clone(),
+                    invocation_id: entry.id.clone(),
+                    test_case: entry.test_case.clone(),
+                };
+                self.inner.invoker.invoke(&ctx, invocation).await
+            }
+        };
+        Ok(result.into_event(*frame, *seq, invocation))
+    }
+
+    /// Whether frame `frame` of the execution still waits for the task it
+    /// was given at `seq`. This process's decoded copy decides when no
+    /// other process advances executions; else the store does.
+    async fn task_expected(
+        &self,
+        arn: &str,
+        frame: FrameId,
+        seq: u64,
+    ) -> Result<bool, ServiceError> {
+        if self.inner.config.sole_writer {
+            if let Some(wait) = self.inner.cache.frame_wait(arn, frame) {
+                return Ok(wait == Some((seq, true)));
+            }
+        }
+        let frame = self.inner.store.load_frame(arn, frame).await?;
+        Ok(frame.is_some_and(|f| f.seq == seq && matches!(f.waiting, Waiting::Task(_))))
+    }
+
+    /// A `Perform` message: claims the deferred task's entry from the
+    /// queue, performs the task and applies its result right here (no
+    /// second message). A duplicate of the message, or one for a task no
+    /// longer expected, does nothing.
+    async fn perform_deferred(&self, outbox_id: &str) -> Result<Applied, ServiceError> {
+        let now = self.inner.clock.now();
+        let mine = Claim {
+            owner: self.inner.id.clone(),
+            until: now.saturating_add(self.inner.config.claim_ms),
+        };
+        let Some(entry) = self
+            .inner
+            .store
+            .claim_outbox(outbox_id, Some(Claim::QUEUED), now, &mine)
+            .await?
+        else {
+            return Ok(Applied::Dropped);
+        };
+        let done = std::slice::from_ref(&entry.id);
+        let Some(event) = self.task_outcome(&entry).await? else {
+            self.inner.store.complete_outbox(done).await?;
+            return Ok(Applied::Dropped);
+        };
+        // Once the result's step is committed the message is done; its
+        // effects left unperformed wait in the outbox for the sweep.
+        let applied = match self
+            .apply_accepted(&entry.execution_arn, event.clone())
+            .await
+        {
+            Ok(applied) => applied,
+            Err(ServiceError::ExecutionDoesNotExist(_)) => Applied::Dropped,
+            Err(e) => {
+                // The task was performed: keep its result for a later
+                // step rather than perform it again.
+                tracing::warn!(outbox_id, error = %e, "result queued for a later step");
+                let msg = QueueMessage {
+                    id: format!("{}#result", entry.id),
+                    execution_arn: entry.execution_arn.clone(),
+                    due: now,
+                    body: MessageBody::Event(event),
+                };
+                if let Err(send) = self.inner.queue.send(&msg).await {
+                    // Back to the queue: the message's retry claims it again.
+                    let back = Claim {
+                        owner: Claim::QUEUED.into(),
+                        until: now,
+                    };
+                    let _ = self
+                        .inner
+                        .store
+                        .claim_outbox(outbox_id, Some(&mine.owner), now, &back)
+                        .await;
+                    return Err(send.into());
+                }
+                Applied::Dropped
+            }
+        };
+        self.inner.store.complete_outbox(done).await?;
+        Ok(applied)
+    }
+
+    /// Performs the outbox entries whose claim lapsed by `lapsed_by`
+    /// (epoch ms) and that this process is not performing already: the
+    /// effects of steps whose process died between committing and
+    /// performing them. Each entry is claimed first (another sweep at the
+    /// same time takes different ones), and taken once per sweep. Returns
+    /// how many it claimed.
+    pub async fn sweep_outbox(&self, lapsed_by: i64) -> Result<usize, ServiceError> {
+        let mut seen = HashSet::new();
+        loop {
+            let entries = self
+                .inner
+                .store
+                .pending_outbox(lapsed_by, SWEEP_PAGE)
+                .await?;
+            let fresh: Vec<OutboxEntry> = {
+                let in_flight = lock(&self.inner.in_flight);
+                entries
+                    .into_iter()
+                    .filter(|e| !in_flight.contains(&e.id) && !seen.contains(&e.id))
+                    .collect()
+            };
+            if fresh.is_empty() {
+                return Ok(seen.len());
+            }
+            let now = self.inner.clock.now();
+            let mut claimed = Vec::with_capacity(fresh.len());
+            for entry in fresh {
+                seen.insert(entry.id.clone());
+                // Claimed past `lapsed_by`, so the next page skips it.
+                let mut claim = self.claim_for(&entry.effect, now.max(lapsed_by));
+                claim.until = claim.until.max(lapsed_by.saturating_add(1));
+                if let Some(entry) = self
+                    .inner
+                    .store
+                    .claim_outbox(&entry.id, None, lapsed_by, &claim)
+                    .await?
+                {
+                    claimed.push(entry);
+                }
+            }
+            self.perform(claimed, None).await?;
+        }
+    }
+
+    /// Recovery at start: makes this process's in-flight messages visible
+    /// again and performs the pending outbox — all of it when this process
+    /// is the only writer (nothing can be in flight in a process that just
+    /// started), else what other processes' lapsed claims left.
+    pub async fn recover(&self) -> Result<usize, ServiceError> {
+        self.inner.queue.release_all().await?;
+        let now = self.inner.clock.now();
+        let lapsed_by = if self.inner.config.sole_writer {
+            // Every claim made before now, by an earlier run of this process.
+            now.saturating_add(self.inner.config.claim_ms)
+        } else {
+            now
+        };
+        self.sweep_outbox(lapsed_by).await
+    }
+
+    /// Processes one received message: applies its event and acks it.
+    /// Messages for executions that no longer exist are acked and dropped.
+    pub async fn process(&self, delivery: &Delivery) -> Result<Applied, ServiceError> {
+        let applied = self.handle(&delivery.message).await?;
+        self.inner.queue.ack(&delivery.receipt).await?;
+        Ok(applied)
+    }
+
+    /// Does what a queue message asks, without acknowledging it (a Lambda
+    /// event source deletes the messages of a successful batch itself).
+    pub async fn handle(&self, message: &QueueMessage) -> Result<Applied, ServiceError> {
+        match &message.body {
+            MessageBody::Event(event) => {
+                match self.apply(&message.execution_arn, event.clone()).await {
+                    Ok(a) => Ok(a),
+                    Err(ServiceError::ExecutionDoesNotExist(_)) => Ok(Applied::Dropped),
+                    Err(e) => Err(e),
+                }
+            }
+            MessageBody::Perform { outbox_id } => self.perform_deferred(outbox_id).await,
+        }
+    }
+
+    /// A received message whose processing failed (`attempts` deliveries
+    /// so far) comes back after a jittered back-off — within a second at
+    /// first, growing fourfold up to 30 minutes — rather than after the
+    /// queue's visibility timeout. `receipt` as the queue gave it (or, for
+    /// SQS messages handed over by Lambda's event source, the receipt
+    /// handle).
+    pub async fn retry_later(&self, receipt: &str, attempts: u32) -> Result<(), ServiceError> {
+        // Fourfold: two doublings per attempt.
+        let delay = backoff_ms(
+            attempts.max(1).saturating_mul(2) - 1,
+            RETRY_BASE_MS,
+            RETRY_CAP_MS,
+        );
+        let now = self.inner.clock.now();
+        Ok(self.inner.queue.retry(receipt, now, delay).await?)
+    }
+}
