@@ -45,6 +45,12 @@ pub struct WorkerArgs {
     /// task being performed).
     #[arg(long, default_value_t = SWEEP_AGE_MS / 1000)]
     pub sweep_age_seconds: i64,
+    /// How long this worker's claim on an effect (a task it performs)
+    /// lasts, in seconds: once it lapsed — the worker died — a sweep
+    /// performs the effect again. Longer than a task may run (default 900,
+    /// as the stepper).
+    #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
+    pub claim_seconds: Option<i64>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -90,13 +96,15 @@ impl StackArgs {
             topic_arn: self.topic_arn.clone().filter(|v| !v.trim().is_empty()),
             event_bus_name: self.event_bus.clone().filter(|v| !v.trim().is_empty()),
             account: self.account.clone(),
+            claim_ms: None,
         })
     }
 }
 
 pub fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
     let WorkerBackend::Aws = args.backend;
-    let settings = args.stack.settings(&args.table, &args.queue)?;
+    let mut settings = args.stack.settings(&args.table, &args.queue)?;
+    settings.claim_ms = args.claim_seconds.map(|s| s.saturating_mul(1000));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -480,6 +480,9 @@ impl AwsBackend {
             let mut extra = Item::new();
             if nonce.is_some() {
                 extra.insert("wv".into(), n(version));
+            } else if i == 0 {
+                // The commit's proof (`Proof::History`).
+                extra.insert("ct".into(), s(&token));
             }
             encode(&pk, &history_sk(*first, nonce), extra, body)
         };
@@ -521,7 +524,11 @@ impl AwsBackend {
                     tx.push(self.put(item, None)?);
                 }
             }
-            return match self.transact_step(arn, &token, tx).await {
+            let proof = match packs.first() {
+                Some((first, _)) => Proof::History(history_sk(*first, None)),
+                None => Proof::Header,
+            };
+            return match self.transact_step(arn, &token, proof, tx).await {
                 Ok(()) => {
                     self.after_commit(arn, &old, layout, &removed, &plain).await;
                     Ok(true)
@@ -592,7 +599,11 @@ impl AwsBackend {
             }
         }
         self.batch_write(ahead, Vec::new()).await?;
-        match self.transact_step(arn, &token, tx).await {
+        let proof = Proof::Marker {
+            version,
+            nonce: &nonce,
+        };
+        match self.transact_step(arn, &token, proof, tx).await {
             Ok(()) => {}
             Err(fail) => {
                 // Never valid: take it back (what a crash leaves is only
@@ -678,26 +689,35 @@ impl AwsBackend {
     }
 
     /// A step's transaction. When it fails — its condition, or no answer
-    /// (the connection dropped after DynamoDB applied it; the SDK's retry
-    /// then fails the condition) — the header tells whether this very
-    /// commit (`token`) is the one that landed.
+    /// (the connection dropped after DynamoDB applied it; a retry then
+    /// fails the condition) — `proof` tells whether this very commit
+    /// (`token`) is the one that landed.
     async fn transact_step(
         &self,
         arn: &str,
         token: &str,
+        proof: Proof<'_>,
         tx: Vec<TransactWriteItem>,
     ) -> Result<(), TxFail> {
         let fail = match self.transact(tx).await {
             Ok(()) => return Ok(()),
             Err(fail) => fail,
         };
-        match self.get_item(&exec_pk(arn), HEADER_SK).await {
-            Ok(Some(header)) if get_s(&header, "ct") == Some(token) => {
-                tracing::info!(arn, "a step's commit landed though its answer was lost");
-                Ok(())
-            }
-            _ => Err(fail),
+        let pk = exec_pk(arn);
+        let has_token = |item: Result<Option<Item>, StoreError>| matches!(item, Ok(Some(i)) if get_s(&i, "ct") == Some(token));
+        let landed = match proof {
+            Proof::Header => has_token(self.get_item(&pk, HEADER_SK).await),
+            Proof::History(sk) => has_token(self.get_item(&pk, &sk).await),
+            Proof::Marker { version, nonce } => self
+                .written_ahead_committed(arn, version, nonce)
+                .await
+                .unwrap_or(false),
+        };
+        if landed {
+            tracing::info!(arn, "a step's commit landed though its answer was lost");
+            return Ok(());
         }
+        Err(fail)
     }
 
     /// The header's transaction items: a Put (create, on the condition that
@@ -956,6 +976,21 @@ fn history_packs(history: &[HistoryEvent]) -> Result<Vec<(u64, String)>, StoreEr
         packs.push((first, format!("[{}]", current.join(","))));
     }
     Ok(packs)
+}
+
+/// What shows that a step's transaction landed, read when its answer did
+/// not come: an item only that transaction wrote, with its token (`ct`),
+/// that later steps do not rewrite — the header only for a step without
+/// history (a later step may rewrite it at once).
+enum Proof<'a> {
+    Header,
+    /// The step's first history item, written in the transaction.
+    History(String),
+    /// The marker of a step that wrote ahead, naming its nonce.
+    Marker {
+        version: u64,
+        nonce: &'a str,
+    },
 }
 
 fn marker_item(pk: &str, version: u64, nonce: &str) -> Encoded {

@@ -26,6 +26,9 @@ pub struct Wiring {
     /// `AWS_ENDPOINT_URL`): share it for any further client.
     pub sdk: SdkConfig,
     pub backend: AwsBackend,
+    /// How long this process's claim on an effect lasts, when not the
+    /// runtime's default (`Config::claim_ms`).
+    pub claim_ms: Option<i64>,
 }
 
 /// What a process outside Lambda (`flowstate worker`, `flowstate serve
@@ -45,6 +48,10 @@ pub struct ProcessSettings {
     pub event_bus_name: Option<String>,
     /// The account in the ARNs Flowstate makes.
     pub account: String,
+    /// How long a claim on an effect lasts (`Config::claim_ms`), when not
+    /// the runtime's default: the effects a killed process held are
+    /// performed again once it lapsed.
+    pub claim_ms: Option<i64>,
 }
 
 /// Why a process cannot be wired.
@@ -99,7 +106,9 @@ impl Wiring {
             region,
             account: check_account(settings.account)?,
         };
-        Ok(Wiring::with_config(env, sdk))
+        let mut wiring = Wiring::with_config(env, sdk);
+        wiring.claim_ms = settings.claim_ms;
+        Ok(wiring)
     }
 
     /// Builds the clients; no AWS call is made.
@@ -120,7 +129,12 @@ impl Wiring {
         let backend = AwsBackend::new(&sdk, settings);
         // The URL is known: no GetQueueUrl on a cold start.
         backend.set_queue_url(env.queue_url.clone());
-        Wiring { env, sdk, backend }
+        Wiring {
+            env,
+            sdk,
+            backend,
+            claim_ms: None,
+        }
     }
 
     /// The runtime configuration for a function: the stack's region,
@@ -130,6 +144,7 @@ impl Wiring {
     /// in the invocation that performed it. Nothing is spawned: Lambda
     /// freezes the process after the answer.
     pub fn runtime_config(&self, token_key: Vec<u8>) -> Config {
+        let defaults = Config::default();
         Config {
             region: self.env.region.clone(),
             account: self.env.account.clone(),
@@ -137,7 +152,8 @@ impl Wiring {
             spawn_tasks: false,
             defer_tasks: true,
             sole_writer: false,
-            ..Config::default()
+            claim_ms: self.claim_ms.unwrap_or(defaults.claim_ms),
+            ..defaults
         }
     }
 
