@@ -219,6 +219,9 @@ struct WorkerTotals {
     records: u64,
     failed: u64,
     handler_ms: f64,
+    /// The workers' CPU time in the handler: what the stepper would use
+    /// on Lambda, without moto's slowness.
+    handler_cpu_ms: f64,
 }
 
 fn parse_totals(outputs: &[(String, String)]) -> WorkerTotals {
@@ -234,12 +237,13 @@ fn parse_totals(outputs: &[(String, String)]) -> WorkerTotals {
             .split(|c: char| !(c.is_ascii_digit() || c == '.'))
             .filter_map(|w| w.parse().ok())
             .collect();
-        // "N batches (R records, F failed, I failed invocations, S sweeps, M ms ...)"
-        if let [batches, records, failed, _, _, ms, ..] = numbers[..] {
+        // "N batches (R records, F failed, I failed invocations, S sweeps, M ms ..., C ms of CPU)"
+        if let [batches, records, failed, _, _, ms, cpu, ..] = numbers[..] {
             t.batches += batches as u64;
             t.records += records as u64;
             t.failed += failed as u64;
             t.handler_ms += ms;
+            t.handler_cpu_ms += cpu;
         }
     }
     t
@@ -484,8 +488,12 @@ pub fn run(args: BenchAwsArgs) -> anyhow::Result<ExitCode> {
         for arn in &arns {
             transitions += d.api.transitions(arn)?;
         }
-        let dollars =
-            cost::per_million_transitions(&calls, totals.batches, totals.handler_ms, transitions);
+        let dollars = cost::per_million_transitions(
+            &calls,
+            totals.batches,
+            totals.handler_cpu_ms,
+            transitions,
+        );
         outln!(
             "| {label}{} | {} | {:.1} | {} | ${dollars:.2} |",
             if unfinished > 0 { " (unfinished)" } else { "" },

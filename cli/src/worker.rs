@@ -136,13 +136,14 @@ async fn work(args: WorkerArgs, settings: ProcessSettings) -> anyhow::Result<()>
     )?;
     let totals = event_source::run(&stepper, &source, schedule, shutdown, |_| {}).await;
     outln!(
-        "flowstate worker: stopped after {} batches ({} records, {} failed, {} failed invocations, {} sweeps, {:.0} ms in the handler)",
+        "flowstate worker: stopped after {} batches ({} records, {} failed, {} failed invocations, {} sweeps, {:.0} ms in the handler, {:.0} ms of CPU)",
         totals.batches,
         totals.records,
         totals.failed_records,
         totals.failed_invocations,
         totals.sweeps,
-        totals.handler_ms
+        totals.handler_ms,
+        totals.handler_cpu_ms
     )?;
     Ok(())
 }

@@ -70,6 +70,9 @@ pub struct BatchOutcome {
     pub invocation_failed: bool,
     /// Time spent in the stepper's handler, in milliseconds.
     pub handler_ms: f64,
+    /// CPU time this process spent meanwhile (user and system), in
+    /// milliseconds: the stepper's own work, without the waits on AWS.
+    pub handler_cpu_ms: f64,
 }
 
 /// Totals of a [`run`].
@@ -83,6 +86,7 @@ pub struct Totals {
     pub failed_invocations: u64,
     pub sweeps: u64,
     pub handler_ms: f64,
+    pub handler_cpu_ms: f64,
 }
 
 impl Totals {
@@ -95,6 +99,7 @@ impl Totals {
         self.failed_records += batch.failed as u64;
         self.failed_invocations += u64::from(batch.invocation_failed);
         self.handler_ms += batch.handler_ms;
+        self.handler_cpu_ms += batch.handler_cpu_ms;
     }
 }
 
@@ -183,12 +188,14 @@ impl EventSource {
         }
         let records: Vec<Value> = messages.iter().map(|m| self.record(m)).collect();
         let started = Instant::now();
+        let cpu_before = process_cpu_ms();
         let answer = tokio::time::timeout(
             FUNCTION_TIMEOUT,
             stepper.handle(json!({ "Records": records })),
         )
         .await;
         let handler_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let handler_cpu_ms = process_cpu_ms() - cpu_before;
         let failed: Option<HashSet<String>> = match answer {
             Ok(Ok(response)) => batch_item_failures(&response),
             Ok(Err(e)) => {
@@ -221,6 +228,7 @@ impl EventSource {
             failed: messages.len() - done.len(),
             invocation_failed,
             handler_ms,
+            handler_cpu_ms,
         })
     }
 
@@ -311,6 +319,25 @@ fn sqs_error<E: std::error::Error + Send + Sync + 'static>(
         queue_url: queue_url.to_string(),
         message: aws_sdk_sqs::error::DisplayErrorContext(err).to_string(),
     }
+}
+
+/// CPU time of this process so far (user and system), in milliseconds,
+/// from `/proc/self/stat` (Linux; 0 elsewhere). Clock ticks are 1/100 s.
+pub fn process_cpu_ms() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name, which may contain spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime: fields 14 and 15 of the line, 12 and 13 here.
+    (ticks(11) + ticks(12)) * 10.0
 }
 
 /// When the sweep runs.

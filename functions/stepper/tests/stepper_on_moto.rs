@@ -6,7 +6,11 @@
 //! and dollars per million transitions for Pass/Choice states, Lambda
 //! Tasks one at a time, a chain of 10 and a Map of 100, and Waits of
 //! seconds and of a day (printed; run with `--nocapture` to see the
-//! table).
+//! table). The stepper's Lambda duration is priced from its CPU time, not
+//! from its wall time here: moto answers one request at a time, tens of
+//! milliseconds each, where DynamoDB and SQS answer in a few; the CPU time
+//! (which includes the in-process proxy's forwarding, a little more than
+//! the stepper's own) is the lower bound of what Lambda would bill.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -97,6 +101,8 @@ struct Driven {
     records: u64,
     /// Time in the stepper's handler, in all.
     stepper_ms: f64,
+    /// CPU time meanwhile, in all.
+    stepper_cpu_ms: f64,
 }
 
 /// The configuration of a stepper that is not also the API: nothing is
@@ -193,6 +199,7 @@ impl World {
             driven.invocations += 1;
             driven.records += batch.records as u64;
             driven.stepper_ms += batch.handler_ms;
+            driven.stepper_cpu_ms += batch.handler_cpu_ms;
             between();
         }
     }
@@ -273,12 +280,31 @@ impl World {
             after: after.summary(),
             invocations: driven.invocations,
             calls: all.total(),
+            shares: cost::breakdown(&all, driven.invocations, driven.stepper_cpu_ms)
+                .iter()
+                .filter(|(_, dollars)| *dollars > 0.0)
+                .map(|(what, dollars)| {
+                    let per_million = dollars * 1_000_000.0 / d.transitions.max(1) as f64;
+                    format!("{what} ${per_million:.2}")
+                })
+                .chain(std::iter::once(format!(
+                    "(write units: {})",
+                    all.write_units_by_operation
+                        .iter()
+                        .map(|(op, wru)| format!("{op} {wru}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )))
+                .collect::<Vec<_>>()
+                .join(", "),
             dollars: cost::per_million_transitions(
                 &all,
                 driven.invocations,
-                driven.stepper_ms,
+                driven.stepper_cpu_ms,
                 d.transitions,
             ),
+            stepper_ms: driven.stepper_ms,
+            stepper_cpu_ms: driven.stepper_cpu_ms,
         }
     }
 }
@@ -316,6 +342,9 @@ fn add(into: &mut Calls, more: &Calls) {
     for (k, v) in &more.operations {
         *into.operations.entry(k.clone()).or_default() += v;
     }
+    for (k, v) in &more.write_units_by_operation {
+        *into.write_units_by_operation.entry(k.clone()).or_default() += v;
+    }
     into.write_units += more.write_units;
     into.read_units += more.read_units;
     into.write_bytes += more.write_bytes;
@@ -332,21 +361,29 @@ struct Row {
     invocations: u64,
     calls: u64,
     dollars: f64,
+    /// Where the dollars go, per million transitions.
+    shares: String,
+    stepper_ms: f64,
+    stepper_cpu_ms: f64,
 }
 
 fn print(rows: &[Row]) {
-    println!("| execution | transitions | calls in StartExecution | calls after it | stepper invocations | AWS calls per transition | $ per million transitions (Step Functions Standard: ${}) |", cost::prices::STEP_FUNCTIONS_TRANSITION);
-    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    println!("| execution | transitions | calls in StartExecution | calls after it | stepper invocations | AWS calls per transition | stepper ms per invocation (on moto / CPU) | $ per million transitions (Step Functions Standard: ${}) | where it goes |", cost::prices::STEP_FUNCTIONS_TRANSITION);
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for r in rows {
+        let per = |ms: f64| ms / r.invocations.max(1) as f64;
         println!(
-            "| {} | {} | {} | {} | {} | {:.1} | ${:.2} |",
+            "| {} | {} | {} | {} | {} | {:.1} | {:.0} / {:.0} | ${:.2} | {} |",
             r.label,
             r.transitions,
             r.at_start,
             r.after,
             r.invocations,
             r.calls as f64 / r.transitions.max(1) as f64,
-            r.dollars
+            per(r.stepper_ms),
+            per(r.stepper_cpu_ms),
+            r.dollars,
+            r.shares
         );
     }
 }

@@ -25,21 +25,32 @@ pub mod prices {
 pub const STEPPER_GB: f64 = 0.5;
 
 /// Dollars for `calls`, plus `invocations` of the stepper that ran
-/// `stepper_ms` milliseconds in all. SQS receives that returned nothing
-/// are left out (an event source's polling while idle is a standing cost,
-/// not one of the work).
-pub fn dollars(calls: &Calls, invocations: u64, stepper_ms: f64) -> f64 {
+/// `stepper_ms` milliseconds in all, by what is paid for: DynamoDB writes
+/// and reads, SQS requests, SNS publishes, Lambda requests and Lambda
+/// duration. SQS receives that returned nothing are left out (an event
+/// source's polling while idle is a standing cost, not one of the work).
+pub fn breakdown(calls: &Calls, invocations: u64, stepper_ms: f64) -> [(&'static str, f64); 6] {
     use prices::*;
     let sqs = calls.service("sqs") as f64;
     let publishes = calls.count("sns:Publish") as f64;
     let gb_seconds = STEPPER_GB * stepper_ms / 1000.0;
-    (calls.write_units as f64 * DYNAMODB_WRU
-        + calls.read_units as f64 * DYNAMODB_RRU
-        + sqs * SQS_REQUEST
-        + publishes * SNS_PUBLISH
-        + invocations as f64 * LAMBDA_REQUEST
-        + gb_seconds * LAMBDA_GB_SECOND)
-        / 1_000_000.0
+    [
+        ("DynamoDB writes", calls.write_units as f64 * DYNAMODB_WRU),
+        ("DynamoDB reads", calls.read_units as f64 * DYNAMODB_RRU),
+        ("SQS", sqs * SQS_REQUEST),
+        ("SNS", publishes * SNS_PUBLISH),
+        ("Lambda requests", invocations as f64 * LAMBDA_REQUEST),
+        ("Lambda duration", gb_seconds * LAMBDA_GB_SECOND),
+    ]
+    .map(|(what, micro)| (what, micro / 1_000_000.0))
+}
+
+/// The sum of [`breakdown`].
+pub fn dollars(calls: &Calls, invocations: u64, stepper_ms: f64) -> f64 {
+    breakdown(calls, invocations, stepper_ms)
+        .iter()
+        .map(|(_, d)| d)
+        .sum()
 }
 
 /// [`dollars`] for work that made `transitions` state transitions, scaled

@@ -113,6 +113,8 @@ pub struct Calls {
     /// DynamoDB write request units (on-demand), estimated from the JSON
     /// size of each item written.
     pub write_units: u64,
+    /// [`Calls::write_units`] by `dynamodb:Operation`.
+    pub write_units_by_operation: BTreeMap<String, u64>,
     /// DynamoDB read request units (on-demand, consistent reads),
     /// estimated from the size of each answer.
     pub read_units: u64,
@@ -478,6 +480,10 @@ fn count(state: &State, operation: &str, body: &[u8], status: StatusCode, answer
     };
     if writes > 0 {
         calls.write_units += writes;
+        *calls
+            .write_units_by_operation
+            .entry(operation.to_string())
+            .or_default() += writes;
         calls.write_bytes += body.len() as u64;
     }
     let reads = match service_op {
