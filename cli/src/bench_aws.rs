@@ -13,8 +13,8 @@
 use anyhow::{bail, Context};
 use clap::Args;
 use flowstate_testkit::{
-    cost, Answer, Behaviour, Calls, FaultProxy, Invocation, LambdaEndpoint, Moto, Stack,
-    WorkerCommand, Workers,
+    cost, process_env, task_chain, Answer, Behaviour, Calls, FaultProxy, Invocation,
+    LambdaEndpoint, Moto, Stack, WorkerCommand, Workers,
 };
 use serde_json::{json, Value};
 use std::process::ExitCode;
@@ -69,20 +69,6 @@ fn map(function: &str, retry: bool) -> Value {
         "ItemSelector": {"index.$": "$$.Map.Item.Index", "n.$": "$$.Map.Item.Value"},
         "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "T", "States": {"T": task}},
         "End": true}}})
-}
-
-fn chain(length: usize) -> Value {
-    let mut states = serde_json::Map::new();
-    for i in 0..length {
-        let mut s = json!({"Type": "Task", "Resource": format!("{LAMBDA}double")});
-        if i + 1 < length {
-            s["Next"] = json!(format!("T{}", i + 1));
-        } else {
-            s["End"] = json!(true);
-        }
-        states.insert(format!("T{i}"), s);
-    }
-    json!({"StartAt": "T0", "States": states})
 }
 
 /// The Step Functions API of `serve --no-worker`.
@@ -267,20 +253,7 @@ impl Deployment {
             .next()
             .unwrap_or_default()
             .to_string();
-        let env: Vec<(String, String)> = [
-            ("AWS_ENDPOINT_URL", proxy.url()),
-            ("AWS_ENDPOINT_URL_LAMBDA", lambda.url()),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_ACCESS_KEY_ID", "test"),
-            ("AWS_SECRET_ACCESS_KEY", "test"),
-            ("AWS_CONFIG_FILE", "/dev/null"),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-            ("RUST_LOG", "error"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+        let env = process_env(proxy.url(), lambda.url(), "error");
         let stack_args: Vec<String> = [
             "--table",
             &stack.table,
@@ -456,7 +429,9 @@ pub fn run(args: BenchAwsArgs) -> anyhow::Result<ExitCode> {
     outln!()?;
     outln!("| execution | transitions | AWS calls per transition | stepper invocations | $ per million transitions |")?;
     outln!("| --- | --- | --- | --- | --- |")?;
-    let chain_sm = d.api.create("chain10", &chain(10))?;
+    let chain_sm = d
+        .api
+        .create("chain10", &task_chain(&format!("{LAMBDA}double"), 10))?;
     let map_sm = d.api.create("map100", &map("double", false))?;
     let hundred: Vec<Value> = (0..100).map(|i| json!(i)).collect();
     let rows: [(&str, &str, &String, Value); 2] = [

@@ -36,8 +36,8 @@
 
 use crate::serve_support::Server;
 use flowstate_testkit::{
-    Answer, Behaviour, Calls, Fault, FaultProxy, Gate, Invocation, LambdaEndpoint, Moto, Rule,
-    Stack, WorkerCommand, Workers,
+    process_env, Answer, Behaviour, Calls, Fault, FaultProxy, Gate, Invocation, LambdaEndpoint,
+    Moto, Rule, Stack, WorkerCommand, Workers,
 };
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -233,25 +233,6 @@ fn embedded(rt: &tokio::runtime::Runtime) -> Side {
     }
 }
 
-/// The standard AWS variables for a process on `endpoint`, with Lambda at
-/// `lambda`.
-fn aws_env(endpoint: &str, lambda: &str) -> Vec<(String, String)> {
-    [
-        ("AWS_ENDPOINT_URL", endpoint),
-        ("AWS_ENDPOINT_URL_LAMBDA", lambda),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_CONFIG_FILE", "/dev/null"),
-        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-        ("RUST_LOG", "flowstate=warn,flowstate_lambda_stepper=warn"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
-}
-
 /// moto, the proxy, the API without a worker and four workers.
 /// `worker_args`: extra arguments for every worker.
 fn on_aws(rt: &tokio::runtime::Runtime, worker_args: &[&str]) -> Side {
@@ -262,7 +243,11 @@ fn on_aws(rt: &tokio::runtime::Runtime, worker_args: &[&str]) -> Side {
     let lambda = rt.block_on(LambdaEndpoint::start(behaviour(gate.clone())));
     let sqs = aws_sdk_sqs::Client::new(&rt.block_on(moto.sdk_config()));
     let queue = stack.queue_url.rsplit('/').next().unwrap().to_string();
-    let env = aws_env(proxy.url(), lambda.url());
+    let env = process_env(
+        proxy.url(),
+        lambda.url(),
+        "flowstate=warn,flowstate_lambda_stepper=warn",
+    );
     let stack_args = [
         "--table",
         &stack.table,

@@ -24,7 +24,7 @@ use flowstate_ports::{
     Clock, InvokeContext, Invoker, Store, SystemClock, TaskInvocation, TaskResult,
 };
 use flowstate_runtime::{Config, CreateStateMachine, Service, StartExecution};
-use flowstate_testkit::{cost, Calls, FaultProxy};
+use flowstate_testkit::{cost, task_chain, Calls, FaultProxy};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -419,20 +419,6 @@ fn pass_choice_chain(length: usize) -> Value {
 
 const DOUBLE: &str = "arn:aws:lambda:us-east-1:123456789012:function:double";
 
-fn task_chain(length: usize) -> Value {
-    let mut states = serde_json::Map::new();
-    for i in 0..length {
-        let mut s = json!({"Type": "Task", "Resource": DOUBLE});
-        if i + 1 < length {
-            s["Next"] = json!(format!("T{}", i + 1));
-        } else {
-            s["End"] = json!(true);
-        }
-        states.insert(format!("T{i}"), s);
-    }
-    json!({"StartAt": "T0", "States": states})
-}
-
 fn task_map() -> Value {
     json!({"StartAt": "Fan", "States": {"Fan": {"Type": "Map", "ItemsPath": "$.items",
         "ItemSelector": {"n.$": "$$.Map.Item.Value"},
@@ -482,7 +468,7 @@ async fn executions_advance_through_sqs_batches_and_the_calls_are_counted() {
             .await,
     );
 
-    let machine = create(&w, "task", task_chain(1)).await;
+    let machine = create(&w, "task", task_chain(DOUBLE, 1)).await;
     let (arn, at_start, after, driven) = w.measure(&machine, "t1", twice(json!({"n": 3}))).await;
     let d = w.stepper.service().describe_execution(&arn).await.unwrap();
     assert_eq!(d.status, Status::Succeeded);
@@ -510,7 +496,7 @@ async fn executions_advance_through_sqs_batches_and_the_calls_are_counted() {
             .await,
     );
 
-    let machine = create(&w, "chain10", task_chain(10)).await;
+    let machine = create(&w, "chain10", task_chain(DOUBLE, 10)).await;
     let (arn, at_start, after, driven) = w.measure(&machine, "ch1", twice(json!({"n": 1}))).await;
     let d = w.stepper.service().describe_execution(&arn).await.unwrap();
     assert_eq!(d.output.as_deref(), Some(&json!({"n": 1024})));

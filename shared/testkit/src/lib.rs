@@ -52,4 +52,20 @@ pub use http_api::HttpApi;
 pub use lambda_endpoint::{Answer, Behaviour, Gate, Invocation, LambdaEndpoint, Reply};
 pub use moto::{Moto, Stack};
 pub use runtime_api::{Outcome, RuntimeApi};
-pub use workers::{WorkerCommand, Workers};
+pub use workers::{process_env, WorkerCommand, Workers};
+
+/// A state machine of `length` Task states of `resource` one after the
+/// other (`T0` … `T{length-1}`): the cost meter's chain.
+pub fn task_chain(resource: &str, length: usize) -> serde_json::Value {
+    let mut states = serde_json::Map::new();
+    for i in 0..length {
+        let mut s = serde_json::json!({"Type": "Task", "Resource": resource});
+        if i + 1 < length {
+            s["Next"] = serde_json::json!(format!("T{}", i + 1));
+        } else {
+            s["End"] = serde_json::json!(true);
+        }
+        states.insert(format!("T{i}"), s);
+    }
+    serde_json::json!({"StartAt": "T0", "States": states})
+}

@@ -254,3 +254,24 @@ impl Drop for Workers {
         }
     }
 }
+
+/// The standard AWS variables for a process of a deployment on moto:
+/// every service at `endpoint` (moto, or a proxy in front of it), Lambda
+/// at `lambda`, test credentials, no profile or instance metadata, and
+/// `RUST_LOG` set to `log`.
+pub fn process_env(endpoint: &str, lambda: &str, log: &str) -> Vec<(String, String)> {
+    [
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_ENDPOINT_URL_LAMBDA", lambda),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_CONFIG_FILE", "/dev/null"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("RUST_LOG", log),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
