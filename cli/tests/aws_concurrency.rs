@@ -347,12 +347,54 @@ struct Ended {
     types: BTreeMap<String, usize>,
 }
 
+/// Calls an action as an SDK client does: an answer of throttling or of an
+/// internal failure (the API's own calls throttled past the SDK's retries
+/// by the proxy) is asked again after a growing pause.
+fn call(side: &Side, action: &str, body: Value) -> Value {
+    let mut pause = Duration::from_millis(100);
+    for _ in 0..6 {
+        match side.api.call(action, body.clone()) {
+            Ok(v) => return v,
+            Err((code, v))
+                if code >= 500
+                    || v["__type"]
+                        .as_str()
+                        .is_some_and(|t| t.contains("Throttling")) =>
+            {
+                std::thread::sleep(pause);
+                pause *= 2;
+            }
+            Err((code, v)) => panic!("{action} {body} failed with HTTP {code}: {v}"),
+        }
+    }
+    side.api.ok(action, body)
+}
+
+/// Every history event of `arn`, through [`call`].
+fn history(side: &Side, arn: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut req = json!({"executionArn": arn, "maxResults": 100});
+        if let Some(t) = &token {
+            req["nextToken"] = json!(t);
+        }
+        let page = call(side, "GetExecutionHistory", req);
+        out.extend(page["events"].as_array().cloned().unwrap_or_default());
+        match page["nextToken"].as_str() {
+            Some(t) => token = Some(t.to_string()),
+            None => return out,
+        }
+    }
+}
+
 fn create(side: &Side, name: &str, definition: &Value) -> String {
     side.api.create(name, definition)
 }
 
 fn start(side: &Side, machine: &str, name: &str, input: &Value) -> String {
-    let v = side.api.ok(
+    let v = call(
+        side,
         "StartExecution",
         json!({"stateMachineArn": machine, "name": name, "input": input.to_string()}),
     );
@@ -368,7 +410,7 @@ fn callback_output(payload: &Value) -> Value {
 /// history, where the payload shows the token); `answered` keeps the
 /// tokens already answered.
 fn answer_callbacks(side: &Side, arn: &str, answered: &mut BTreeSet<String>) {
-    for event in side.api.history(arn) {
+    for event in history(side, arn) {
         if event["type"] != "TaskScheduled" {
             continue;
         }
@@ -381,7 +423,8 @@ fn answer_callbacks(side: &Side, arn: &str, answered: &mut BTreeSet<String>) {
             continue;
         };
         if answered.insert(token.to_string()) {
-            side.api.ok(
+            call(
+                side,
                 "SendTaskSuccess",
                 json!({"taskToken": token, "output": callback_output(payload).to_string()}),
             );
@@ -397,9 +440,7 @@ fn finish(side: &Side, arns: &[String], what: &str) -> Vec<Ended> {
     let mut running: BTreeSet<String> = arns.iter().cloned().collect();
     while !running.is_empty() {
         for arn in running.clone() {
-            let d = side
-                .api
-                .ok("DescribeExecution", json!({"executionArn": arn}));
+            let d = call(side, "DescribeExecution", json!({"executionArn": arn}));
             if d["status"] != "RUNNING" {
                 running.remove(&arn);
             } else if arn.contains(":execution:chain:") {
@@ -411,9 +452,7 @@ fn finish(side: &Side, arns: &[String], what: &str) -> Vec<Ended> {
         }
         if Instant::now() > deadline {
             let stuck = running.iter().next().cloned().unwrap_or_default();
-            let last: Vec<String> = side
-                .api
-                .history(&stuck)
+            let last: Vec<String> = history(side, &stuck)
                 .iter()
                 .rev()
                 .take(6)
@@ -438,16 +477,14 @@ fn finish(side: &Side, arns: &[String], what: &str) -> Vec<Ended> {
 }
 
 fn ended(side: &Side, arn: &str) -> Ended {
-    let d = side
-        .api
-        .ok("DescribeExecution", json!({"executionArn": arn}));
+    let d = call(side, "DescribeExecution", json!({"executionArn": arn}));
     let parse = |v: &Value| {
         v.as_str()
             .and_then(|s| serde_json::from_str(s).ok())
             .unwrap_or(Value::Null)
     };
     let mut types = BTreeMap::new();
-    for e in side.api.history(arn) {
+    for e in history(side, arn) {
         *types
             .entry(e["type"].as_str().unwrap_or("?").to_string())
             .or_default() += 1;
@@ -863,7 +900,8 @@ fn stop_execution_in_the_middle_of_a_map_starts_no_more_tasks() {
             std::thread::sleep(Duration::from_millis(20));
         }
         for arn in &arns {
-            side.api.ok(
+            call(
+                side,
                 "StopExecution",
                 json!({"executionArn": arn, "error": "Halt", "cause": "stopped by the test"}),
             );
