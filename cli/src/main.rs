@@ -4,7 +4,9 @@
 //! - `flowstate run <definition>`: one execution in memory ([`run`]);
 //! - `flowstate validate <definition>`: every problem at once ([`validate`]);
 //! - `flowstate bench`: the shared benchmark workloads ([`bench`]);
+//! - `flowstate bench-aws`: the AWS deployment's shape on moto ([`bench_aws`]);
 //! - `flowstate serve`: the Step Functions API on a local port ([`serve`]);
+//! - `flowstate worker`: one stepper instance on DynamoDB + SQS ([`worker`]);
 //! - `flowstate keys`: access keys of a deployed stack ([`keys`]).
 //!
 //! Exit codes: 0 success, 1 the execution did not succeed or the
@@ -16,11 +18,13 @@
 mod output;
 
 mod bench;
+mod bench_aws;
 mod clock;
 mod keys;
 mod run;
 mod serve;
 mod validate;
+mod worker;
 
 use clap::{Parser, Subcommand};
 use flowstate_local_tasks::{load_config, HandlerLog, TaskConfig};
@@ -53,10 +57,14 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Run the benchmark workloads and report speed and memory.
     Bench(bench::BenchArgs),
+    /// Measure the AWS deployment's shape on moto: serve --no-worker and worker processes.
+    BenchAws(bench_aws::BenchAwsArgs),
     /// Serve the Step Functions API locally (durable, with timers and callbacks).
     Serve(serve::ServeArgs),
     /// Manage the access keys a deployed stack's API accepts.
     Keys(keys::KeysArgs),
+    /// Advance executions on DynamoDB + SQS as one stepper function instance.
+    Worker(worker::WorkerArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,8 +74,10 @@ fn main() -> ExitCode {
         Command::Run(a) => run::run(a),
         Command::Validate(a) => validate::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::BenchAws(a) => bench_aws::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Keys(a) => keys::run(a),
+        Command::Worker(a) => worker::run(a),
     };
     match result {
         Ok(code) => code,

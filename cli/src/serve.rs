@@ -7,7 +7,10 @@
 //! `flowstate_embedded::Embedded` or `flowstate_aws::AwsBackend`, the Task
 //! invoker is `flowstate_local_tasks::LocalInvoker` (`flowstate.toml`
 //! handlers, mocked responses). What this module adds is `--load` and the
-//! process lifecycle (recover, worker, graceful shutdown).
+//! process lifecycle (recover, worker, graceful shutdown). With `--backend
+//! aws --no-worker` the service is the API function's
+//! (`flowstate_lambda::Wiring`) and `flowstate worker` processes advance
+//! the executions.
 
 use anyhow::Context;
 use clap::Args;
@@ -64,6 +67,16 @@ pub struct ServeArgs {
     /// Create the table and the queues when missing (`--backend aws`).
     #[arg(long)]
     pub create_resources: bool,
+    /// Serve the API only, as the stack's API function does (`--backend
+    /// aws`): no worker in this process and the functions' runtime
+    /// configuration — Task states performed on AWS by `flowstate worker`
+    /// processes (Lambda through `AWS_ENDPOINT_URL_LAMBDA` when set), the
+    /// stack's task token key (--kms-key). Handlers of --config do not
+    /// apply.
+    #[arg(long, conflicts_with_all = ["config", "mock_config"])]
+    pub no_worker: bool,
+    #[command(flatten)]
+    pub stack: crate::worker::StackArgs,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -77,6 +90,9 @@ pub enum BackendKind {
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    if args.no_worker {
+        return serve_api_only(args);
+    }
     let tasks = crate::task_config(args.config.as_deref())?;
     let mocks = match &args.mock_config {
         Some(p) => Some(MockConfig::load(p)?),
@@ -118,31 +134,92 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `--backend aws`: DynamoDB + SQS from the standard AWS configuration.
+/// The task token key is the stack's with --kms-key (shared with the
+/// stack's functions and `flowstate worker` processes), else the one in
+/// --data-dir.
 fn serve_aws(args: ServeArgs, invoker: LocalInvoker) -> anyhow::Result<ExitCode> {
-    let (Some(table), Some(queue)) = (args.table.clone(), args.queue.clone()) else {
-        anyhow::bail!("--backend aws needs --table and --queue");
-    };
-    let token_key = load_or_create_token_key(&args.data_dir).with_context(|| {
-        format!(
-            "cannot read or create the token key in {}",
-            args.data_dir.display()
-        )
-    })?;
+    let (table, queue) = aws_names(&args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let settings = flowstate_aws::Settings::new(&table, &queue);
-        let backend = flowstate_aws::AwsBackend::from_env(settings).await;
-        if args.create_resources {
-            backend
-                .create_resources()
-                .await
-                .context("cannot create the AWS resources")?;
-        }
+        let backend = aws_backend(&args, &table, &queue).await?;
+        let token_key = match args.stack.kms_key.as_deref().filter(|k| !k.is_empty()) {
+            Some(kms_key) => {
+                let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                flowstate_aws::token_key::load_or_create_task_token_key(&sdk, &table, kms_key)
+                    .await
+                    .context("cannot load the stack's task token key")?
+            }
+            None => load_or_create_token_key(&args.data_dir).with_context(|| {
+                format!(
+                    "cannot read or create the token key in {}",
+                    args.data_dir.display()
+                )
+            })?,
+        };
         let where_ = format!("DynamoDB table {table}, SQS queue {queue}");
         serve(args, backend.clone(), backend, token_key, invoker, where_).await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--table` and `--queue`, which `--backend aws` needs.
+fn aws_names(args: &ServeArgs) -> anyhow::Result<(String, String)> {
+    match (&args.table, &args.queue) {
+        (Some(table), Some(queue)) if args.backend == BackendKind::Aws => {
+            Ok((table.clone(), queue.clone()))
+        }
+        _ => anyhow::bail!("--backend aws needs --table and --queue"),
+    }
+}
+
+/// The backend of `--backend aws`, its resources created first with
+/// --create-resources.
+async fn aws_backend(
+    args: &ServeArgs,
+    table: &str,
+    queue: &str,
+) -> anyhow::Result<flowstate_aws::AwsBackend> {
+    let settings = flowstate_aws::Settings::new(table, queue);
+    let backend = flowstate_aws::AwsBackend::from_env(settings).await;
+    if args.create_resources {
+        backend
+            .create_resources()
+            .await
+            .context("cannot create the AWS resources")?;
+    }
+    Ok(backend)
+}
+
+/// `--backend aws --no-worker`: the API function's service (its wiring,
+/// `flowstate_lambda::Wiring`), served without authentication and without
+/// a worker; `flowstate worker` processes advance the executions.
+fn serve_api_only(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    if args.backend != BackendKind::Aws {
+        anyhow::bail!(
+            "--no-worker needs --backend aws (the embedded store's worker is this process)"
+        );
+    }
+    let (table, queue) = aws_names(&args)?;
+    let settings = args.stack.settings(&table, &queue)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        // Only to create the resources; the service has the wiring's own.
+        aws_backend(&args, &table, &queue).await?;
+        let wiring = flowstate_lambda::Wiring::for_process(settings).await?;
+        let service = wiring
+            .service()
+            .await
+            .context("cannot load the stack's task token key")?;
+        let where_ = format!(
+            "DynamoDB table {table}, SQS queue {queue}; no worker: `flowstate worker` processes advance executions"
+        );
+        listen(args, service, None, where_).await
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -169,7 +246,23 @@ async fn serve<S: Store, Q: Queue>(
         .recover()
         .await
         .context("cannot recover pending work from the store")?;
+    listen(args, service, Some(recovered), where_).await
+}
 
+/// Serves the API over `service`; with `recovered` (the effects recovery
+/// performed) also runs its worker.
+async fn listen<S, Q, I, C>(
+    args: ServeArgs,
+    service: Service<S, Q, I, C>,
+    recovered: Option<usize>,
+    where_: String,
+) -> anyhow::Result<()>
+where
+    S: Store,
+    Q: Queue,
+    I: Invoker,
+    C: flowstate_ports::Clock,
+{
     for dir in &args.load {
         load_state_machines(&service, dir).await?;
     }
@@ -188,10 +281,12 @@ async fn serve<S: Store, Q: Queue>(
             let _ = rx.wait_for(|s| *s).await;
         }
     };
-    let worker = tokio::spawn({
-        let service = service.clone();
-        let stopped = stopped();
-        async move { service.run_worker(stopped).await }
+    let worker = recovered.is_some().then(|| {
+        tokio::spawn({
+            let service = service.clone();
+            let stopped = stopped();
+            async move { service.run_worker(stopped).await }
+        })
     });
 
     // Signal handlers are registered before the server says it is ready:
@@ -211,7 +306,7 @@ async fn serve<S: Store, Q: Queue>(
             w,
             "flowstate serve: open http://{addr}/ to design, run and inspect workflows"
         )?;
-        if recovered > 0 {
+        if let Some(recovered) = recovered.filter(|r| *r > 0) {
             writeln!(w, "flowstate serve: resumed {recovered} pending effects")?;
         }
         Ok(())
@@ -227,7 +322,9 @@ async fn serve<S: Store, Q: Queue>(
             errln!("flowstate serve: requests still open after {}s; exiting", SHUTDOWN_GRACE.as_secs());
         }
     }
-    let _ = worker.await;
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
     errln!("flowstate serve: stopped");
     Ok(())
 }
@@ -235,7 +332,7 @@ async fn serve<S: Store, Q: Queue>(
 /// Ctrl-C, or SIGTERM (what `docker stop`, systemd and test harnesses
 /// send). The handlers are installed when this is called, not when the
 /// future is first polled.
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+pub(crate) fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

@@ -13,7 +13,15 @@
 //!   900 s) is sent again with the remaining delay and reported done.
 //! - A **sweep** (the stack's schedule, `{"sweep": true}` or any scheduled
 //!   EventBridge event): effects committed by a step whose process died
-//!   before performing them (the outbox) are performed again.
+//!   before performing them (the outbox) are performed again, once their
+//!   claim lapsed at least [`SWEEP_AGE_MS`] ago.
+//!
+//! [`event_source`] plays Lambda's SQS event source and the sweep schedule
+//! for a stepper that runs as a process (`flowstate worker`): the same
+//! [`Stepper`], configured by the same code (`flowstate_lambda`), fed the
+//! same events.
+
+pub mod event_source;
 
 use flowstate_aws::AwsBackend;
 use flowstate_ports::{Clock, Invoker};
@@ -22,6 +30,11 @@ use lambda_runtime::Diagnostic;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tracing::Instrument;
+
+/// A sweep performs effects whose claim lapsed (the runtime's
+/// `Config::claim_ms`, 15 minutes: longer than a Task may run in the
+/// stepper), so a task being performed is not started a second time.
+pub const SWEEP_AGE_MS: i64 = 0;
 
 /// The service the stepper drives: DynamoDB + SQS, any invoker and clock.
 pub type StepperService<I, C> = Service<AwsBackend, AwsBackend, I, C>;

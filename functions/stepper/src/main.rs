@@ -3,14 +3,9 @@
 //! (`flowstate_lambda::init`), then every invocation handed to the
 //! library's [`Stepper`].
 
-use flowstate_lambda_stepper::Stepper;
+use flowstate_lambda_stepper::{Stepper, SWEEP_AGE_MS};
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
-
-/// A sweep performs effects whose claim lapsed (the runtime's
-/// `Config::claim_ms`, 15 minutes: longer than a Task may run in the
-/// stepper), so a task being performed is not started a second time.
-const SWEEP_AGE_MS: i64 = 0;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

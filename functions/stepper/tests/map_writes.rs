@@ -9,6 +9,7 @@
 
 use crate::stepper_on_moto::{create, show, world_with};
 use flowstate_engine::Status;
+use flowstate_lambda_stepper::event_source::process_cpu_ms as cpu_ms;
 use flowstate_runtime::{Config, StartExecution};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -115,25 +116,6 @@ async fn write_units_per_map_iteration_do_not_grow_with_the_number_of_items() {
         runs[0].items,
         runs[runs.len() - 1].items
     );
-}
-
-/// CPU time of this process so far (user + system), from `/proc`.
-fn cpu_ms() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which may contain spaces).
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 (1-based), 12 and 13 here;
-    // clock ticks are 1/100 s on Linux.
-    (ticks(11) + ticks(12)) * 10.0
 }
 
 /// StartExecution of a Map over 10,000 items writes the items once and

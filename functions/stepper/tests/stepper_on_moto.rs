@@ -1,188 +1,39 @@
 //! The stepper on DynamoDB + SQS (moto): executions started as the API
 //! function starts them (`defer_tasks`), then advanced only by SQS batches
-//! handed to the stepper as Lambda's event source hands them. Every AWS
-//! call goes through a counting proxy, which gives the cost meter: calls
-//! per execution for a chain of Pass/Choice states, one Lambda Task and a
-//! Wait (printed; run with `--nocapture` to see the table).
+//! handed to the stepper by the library's event source, as Lambda's event
+//! source hands them. Every AWS call goes through a metering proxy
+//! (`flowstate_testkit::FaultProxy`), which gives the cost meter: calls
+//! and dollars per million transitions for Pass/Choice states, Lambda
+//! Tasks one at a time, a chain of 10 and a Map of 100, and Waits of
+//! seconds and of a day (printed; run with `--nocapture` to see the
+//! table). The stepper's Lambda duration is priced from its CPU time, not
+//! from its wall time here: moto answers one request at a time, tens of
+//! milliseconds each, where DynamoDB and SQS answer in a few; the CPU time
+//! (which includes the in-process proxy's forwarding, a little more than
+//! the stepper's own) is the lower bound of what Lambda would bill.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::Credentials;
-use axum::body::Bytes;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use flowstate_aws::{AwsBackend, AwsNotifier, NotifierSettings, Settings};
+use flowstate_aws::{AwsBackend, AwsNotifier, NotifierSettings, Settings, MAX_DELAY_SECONDS};
 use flowstate_engine::Status;
+use flowstate_lambda_stepper::event_source::EventSource;
 use flowstate_lambda_stepper::Stepper;
-use flowstate_ports::{InvokeContext, Invoker, Store, SystemClock, TaskInvocation, TaskResult};
+use flowstate_ports::{
+    Clock, InvokeContext, Invoker, Store, SystemClock, TaskInvocation, TaskResult,
+};
 use flowstate_runtime::{Config, CreateStateMachine, Service, StartExecution};
+use flowstate_testkit::{cost, task_chain, Calls, FaultProxy};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-type Counts = Arc<Mutex<BTreeMap<String, u64>>>;
-
-/// An HTTP proxy in front of moto that counts requests by operation
-/// (`X-Amz-Target` for JSON protocols, `Action=` for query ones).
-async fn counting_proxy(target: String) -> (String, Counts) {
-    let counts: Counts = Arc::default();
-    let c = counts.clone();
-    let app = axum::Router::new().fallback(
-        move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-            let (counts, target) = (c.clone(), target.clone());
-            async move {
-                let op = operation(&headers, &body);
-                let units = write_units(&op, &body);
-                {
-                    let mut counts = counts.lock().unwrap();
-                    *counts.entry(op).or_default() += 1;
-                    if units > 0 {
-                        *counts.entry("dynamodb WRU".into()).or_default() += units;
-                    }
-                }
-                tokio::task::spawn_blocking(move || forward(&target, method, uri, headers, body))
-                    .await
-                    .unwrap()
-            }
-        },
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{addr}"), counts)
-}
-
-fn operation(headers: &HeaderMap, body: &[u8]) -> String {
-    if let Some(t) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
-        let (service, op) = t.split_once('.').unwrap_or(("?", t));
-        let service = if service.starts_with("DynamoDB") {
-            "dynamodb"
-        } else if service.starts_with("AmazonSQS") {
-            "sqs"
-        } else {
-            service
-        };
-        return format!("{service}:{op}");
-    }
-    let text = String::from_utf8_lossy(body);
-    let action = text
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("Action="))
-        .unwrap_or("?");
-    format!("query:{action}")
-}
-
-/// DynamoDB write request units a request consumes (on-demand pricing):
-/// one per KB of each item written or deleted, twice that inside a
-/// transaction. Item sizes are estimated from their JSON encoding.
-fn write_units(op: &str, body: &[u8]) -> u64 {
-    let kb = |item: &Value| (item.to_string().len() as u64).div_ceil(1024).max(1);
-    let Ok(request) = serde_json::from_slice::<Value>(body) else {
-        return 0;
-    };
-    match op {
-        "dynamodb:TransactWriteItems" => request["TransactItems"]
-            .as_array()
-            .map(|items| items.iter().map(|i| 2 * kb(i)).sum())
-            .unwrap_or(0),
-        "dynamodb:BatchWriteItem" => request["RequestItems"]
-            .as_object()
-            .map(|tables| {
-                tables
-                    .values()
-                    .filter_map(Value::as_array)
-                    .flatten()
-                    .map(kb)
-                    .sum()
-            })
-            .unwrap_or(0),
-        "dynamodb:PutItem" | "dynamodb:UpdateItem" | "dynamodb:DeleteItem" => kb(&request),
-        _ => 0,
-    }
-}
-
-/// US East list prices (2026): what a million of each costs, in dollars.
-const DYNAMODB_WRU: f64 = 0.625;
-const DYNAMODB_RRU: f64 = 0.125;
-const SQS_REQUEST: f64 = 0.40;
-const SNS_PUBLISH: f64 = 0.50;
-const LAMBDA_REQUEST: f64 = 0.20;
-/// arm64, per GB-second; the stepper has 512 MB.
-const LAMBDA_GB_SECOND: f64 = 0.0000133334 * 1_000_000.0;
-
-/// Dollars per million state transitions for `runs` of one execution
-/// making `transitions` transitions, from the counted calls (reads: one
-/// unit per call, consistent reads of items under 4 KB), `records` SQS
-/// messages received by the event source (one receive and one delete
-/// each, at worst) and `invocations` of the stepper at `ms` milliseconds.
-fn dollars_per_million_transitions(
-    counts: &BTreeMap<String, u64>,
-    transitions: u64,
-    records: u64,
-    invocations: u64,
-    ms: f64,
-) -> f64 {
-    let get = |k: &str| *counts.get(k).unwrap_or(&0) as f64;
-    let reads = get("dynamodb:GetItem") + get("dynamodb:Query");
-    let publishes = get("query:Publish");
-    let sends = get("sqs:SendMessage");
-    let per_execution = get("dynamodb WRU") * DYNAMODB_WRU
-        + reads * DYNAMODB_RRU
-        + (sends + 2.0 * records as f64) * SQS_REQUEST
-        + publishes * SNS_PUBLISH
-        + invocations as f64 * (LAMBDA_REQUEST + 0.5 * ms / 1000.0 * LAMBDA_GB_SECOND);
-    per_execution / transitions as f64
-}
-
-fn forward(
-    target: &str,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> (StatusCode, HeaderMap, Vec<u8>) {
-    let url = format!(
-        "{target}{}",
-        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
-    );
-    let mut req = ureq::request(method.as_str(), &url);
-    for (name, value) in &headers {
-        if name != "host" && name != "content-length" {
-            req = req.set(name.as_str(), value.to_str().unwrap_or_default());
-        }
-    }
-    let response = match req.send_bytes(&body) {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => {
-            return (
-                StatusCode::BAD_GATEWAY,
-                HeaderMap::new(),
-                e.to_string().into(),
-            )
-        }
-    };
-    let status = StatusCode::from_u16(response.status()).unwrap();
-    let mut out = HeaderMap::new();
-    for name in response.headers_names() {
-        if let (Ok(n), Some(v)) = (
-            axum::http::HeaderName::try_from(name.as_str()),
-            response.header(&name),
-        ) {
-            if n != "content-length" && n != "transfer-encoding" {
-                out.insert(n, v.parse().unwrap());
-            }
-        }
-    }
-    let mut bytes = Vec::new();
-    response.into_reader().read_to_end(&mut bytes).unwrap();
-    (status, out, bytes)
-}
-
 /// A Lambda function in-process: doubles `n`. Counts its invocations (on
-/// AWS each is one Lambda Invoke request).
+/// AWS each is one Lambda Invoke request, the same cost as on Step
+/// Functions, so left out of the table).
 #[derive(Clone, Default)]
 pub(super) struct Double {
     calls: Arc<Mutex<u64>>,
@@ -205,50 +56,92 @@ async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .await
 }
 
+/// The wall clock, shifted by an offset the test moves (a one-day Wait
+/// without waiting a day): SQS's delays follow the wall clock, so a clock
+/// in the past sees every message early and the queue sends it again.
+#[derive(Debug, Clone, Default)]
+pub(super) struct ShiftedClock {
+    offset_ms: Arc<AtomicI64>,
+}
+
+impl ShiftedClock {
+    fn shift(&self, ms: i64) {
+        self.offset_ms.fetch_add(ms, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> i64 {
+        SystemClock.now() + self.offset_ms.load(Ordering::SeqCst)
+    }
+
+    fn sleep_until(&self, at: i64) -> impl std::future::Future<Output = ()> + Send {
+        SystemClock.sleep_until(at - self.offset_ms.load(Ordering::SeqCst))
+    }
+}
+
 pub(super) struct World {
-    pub(super) stepper: Stepper<Double, SystemClock>,
-    counts: Counts,
-    /// Talks to moto directly (not counted): plays Lambda's event source.
+    pub(super) stepper: Stepper<Double, ShiftedClock>,
+    clock: ShiftedClock,
+    proxy: FaultProxy,
+    /// Lambda's event source, its calls metered.
+    source: EventSource,
+    /// The same table, read directly (not metered).
+    observer: AwsBackend,
+    /// Straight to moto (not metered).
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
-    /// The same table, read directly (not counted).
-    observer: AwsBackend,
-    /// Time spent in the stepper's handler (on moto: slower than AWS).
-    stepper_ms: Mutex<f64>,
 }
 
-async fn world(moto: &flowstate_testkit::Moto, name: &str) -> World {
-    let config = Config {
+/// What driving an execution to its end took.
+#[derive(Debug, Default, Clone, Copy)]
+struct Driven {
+    /// Stepper invocations (batches).
+    invocations: u64,
+    records: u64,
+    /// Time in the stepper's handler, in all.
+    stepper_ms: f64,
+    /// CPU time meanwhile, in all.
+    stepper_cpu_ms: f64,
+}
+
+/// The configuration of a stepper that is not also the API: nothing is
+/// decoded already when a step begins, so the loads are counted.
+fn stepper_config() -> Config {
+    Config {
         spawn_tasks: false,
         defer_tasks: true,
-        // The API and the stepper are different functions: nothing is
-        // decoded already when a step begins, so count the loads.
+        sole_writer: false,
         cache_capacity: 0,
         ..Config::default()
-    };
-    world_with(moto, name, config).await
+    }
 }
 
-/// A world whose stepper runs with `config`.
+/// A world whose stepper runs with `config`: a fresh table and queue, a
+/// status topic, every call of the service and the event source through
+/// the metering proxy.
 pub(super) async fn world_with(
     moto: &flowstate_testkit::Moto,
     name: &str,
     config: Config,
 ) -> World {
-    let (proxy, counts) = counting_proxy(moto.endpoint.clone()).await;
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let proxied = sdk_config(proxy.url()).await;
     let mut settings = Settings::new(format!("{name}-table"), format!("{name}-steps"));
     settings.track_messages = false;
-    let backend = AwsBackend::new(&sdk_config(&proxy).await, settings);
+    let backend = AwsBackend::new(&proxied, settings.clone());
     backend.create_resources().await.unwrap();
+    let clock = ShiftedClock::default();
     let service = Service::new(
         backend.clone(),
         backend,
         Double::default(),
-        SystemClock,
+        clock.clone(),
         config,
     );
-    // Status changes go to SNS, as in the stack (counted: "the end").
-    let topic = aws_sdk_sns::Client::new(&sdk_config(&moto.endpoint).await)
+    // Status changes go to SNS, as in the stack (metered: "the end").
+    let direct = sdk_config(&moto.endpoint).await;
+    let topic = aws_sdk_sns::Client::new(&direct)
         .create_topic()
         .name(format!("{name}-status"))
         .send()
@@ -256,12 +149,11 @@ pub(super) async fn world_with(
         .unwrap()
         .topic_arn
         .unwrap();
-    let proxied = sdk_config(&proxy).await;
     service.set_notifier(Arc::new(AwsNotifier::new(
         &proxied,
         NotifierSettings::new(topic),
     )));
-    let sqs = aws_sdk_sqs::Client::new(&sdk_config(&moto.endpoint).await);
+    let sqs = aws_sdk_sqs::Client::new(&direct);
     let queue_url = sqs
         .get_queue_url()
         .queue_name(format!("{name}-steps"))
@@ -270,117 +162,149 @@ pub(super) async fn world_with(
         .unwrap()
         .queue_url
         .unwrap();
-    let mut settings = Settings::new(format!("{name}-table"), format!("{name}-steps"));
-    settings.track_messages = false;
-    let observer = AwsBackend::new(&sdk_config(&moto.endpoint).await, settings);
+    let source = EventSource::new(&proxied, &queue_url, 0).await.unwrap();
+    proxy.take_calls();
     World {
-        stepper_ms: Mutex::new(0.0),
-        observer,
-        stepper: Stepper::new(service, 15 * 60 * 1000),
-        counts,
+        observer: AwsBackend::new(&direct, settings),
+        stepper: Stepper::new(service, flowstate_lambda_stepper::SWEEP_AGE_MS),
+        clock,
+        proxy,
+        source,
         sqs,
         queue_url,
     }
 }
 
 impl World {
-    pub(super) fn take_counts(&self) -> BTreeMap<String, u64> {
-        *self.stepper_ms.lock().unwrap() = 0.0;
-        std::mem::take(&mut *self.counts.lock().unwrap())
+    /// Lambda's event source until the execution ends: batches received,
+    /// handed to the stepper, the records it reports done deleted.
+    /// `between` runs before the first batch and after every batch (time
+    /// moves on in a simulation). Fails after `limit`.
+    async fn drive(&self, arn: &str, limit: Duration, between: impl Fn()) -> Driven {
+        let deadline = Instant::now() + limit;
+        let mut driven = Driven::default();
+        between();
+        loop {
+            let rec = self.observer.load_execution(arn, false).await.unwrap();
+            if rec.unwrap().execution.status != Status::Running {
+                return driven;
+            }
+            assert!(Instant::now() < deadline, "{arn} did not end: {driven:?}");
+            let batch = self.source.poll(&self.stepper).await.unwrap();
+            if batch.records == 0 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+            assert_eq!(batch.failed, 0, "records failed: {batch:?}");
+            driven.invocations += 1;
+            driven.records += batch.records as u64;
+            driven.stepper_ms += batch.handler_ms;
+            driven.stepper_cpu_ms += batch.handler_cpu_ms;
+            between();
+        }
     }
 
-    /// One row of the cost table for an execution that just ended.
-    async fn cost_row(
+    /// [`World::drive`] on the wall clock: (stepper invocations, records).
+    pub(super) async fn drive_for(&self, arn: &str, limit: Duration) -> (usize, usize) {
+        let driven = self.drive(arn, limit, || {}).await;
+        (driven.invocations as usize, driven.records as usize)
+    }
+
+    /// The calls so far, by operation (and `dynamodb WRU`, the write
+    /// units), counting from zero again.
+    pub(super) fn take_counts(&self) -> BTreeMap<String, u64> {
+        let calls = self.proxy.take_calls();
+        let mut counts = calls.operations;
+        counts.insert("dynamodb WRU".into(), calls.write_units);
+        counts
+    }
+
+    async fn start(&self, machine: &str, name: &str, input: Value) -> String {
+        self.stepper
+            .service()
+            .start_execution(StartExecution {
+                state_machine_arn: machine.into(),
+                name: Some(name.into()),
+                input: Some(input.to_string()),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .execution_arn
+    }
+
+    /// One execution of `machine`, measured: (its ARN, calls in
+    /// StartExecution, calls after it, how it was driven). A first
+    /// execution (of `warm_input`) warms the definition cache, as a warm
+    /// function has it.
+    async fn measure(
+        &self,
+        machine: &str,
+        name: &str,
+        (input, warm_input): (Value, Value),
+    ) -> (String, Calls, Calls, Driven) {
+        let limit = Duration::from_secs(120);
+        let warm = self
+            .start(machine, &format!("{name}-warm"), warm_input)
+            .await;
+        self.drive_for(&warm, limit).await;
+        self.proxy.take_calls();
+        let arn = self.start(machine, name, input).await;
+        let at_start = self.proxy.take_calls();
+        let driven = self.drive(&arn, limit, || {}).await;
+        let after = self.proxy.take_calls();
+        (arn, at_start, after, driven)
+    }
+
+    /// One row of the cost table for an execution that ended.
+    async fn row(
         &self,
         label: &str,
         arn: &str,
-        start: &BTreeMap<String, u64>,
-        after: &BTreeMap<String, u64>,
-        (invocations, records): (usize, usize),
-    ) -> String {
-        let mut all = start.clone();
-        for (k, v) in after {
-            *all.entry(k.clone()).or_default() += v;
-        }
-        let transitions = self
+        at_start: &Calls,
+        after: &Calls,
+        driven: Driven,
+    ) -> Row {
+        let d = self
             .stepper
             .service()
             .describe_execution(arn)
             .await
-            .unwrap()
-            .transitions;
-        let ms = *self.stepper_ms.lock().unwrap();
-        let dollars = dollars_per_million_transitions(
-            &all,
-            transitions,
-            records as u64,
-            invocations as u64,
-            ms / invocations.max(1) as f64,
-        );
-        format!(
-            "{label:<16} | {transitions:>2} | {} | {} | {invocations} | ${dollars:.2} |",
-            show(start),
-            show(after)
-        )
-    }
-
-    /// Lambda's event source: receives batches, invokes the stepper,
-    /// deletes the records it reports done. Returns the number of stepper
-    /// invocations it took for the execution to end.
-    async fn drive(&self, arn: &str) -> (usize, usize) {
-        self.drive_for(arn, Duration::from_secs(60)).await
-    }
-
-    /// [`World::drive`], giving up (failing) after `limit`.
-    pub(super) async fn drive_for(&self, arn: &str, limit: Duration) -> (usize, usize) {
-        let deadline = Instant::now() + limit;
-        let (mut invocations, mut records) = (0, 0);
-        loop {
-            let rec = self.observer.load_execution(arn, false).await.unwrap();
-            if rec.unwrap().execution.status != Status::Running {
-                return (invocations, records);
-            }
-            assert!(Instant::now() < deadline, "{arn} did not end");
-            let out = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
-                .send()
-                .await
-                .unwrap();
-            let messages = out.messages.unwrap_or_default();
-            if messages.is_empty() {
-                continue;
-            }
-            let event = json!({"Records": messages.iter().map(|m| json!({
-                "messageId": m.message_id.clone().unwrap(),
-                "receiptHandle": m.receipt_handle.clone().unwrap(),
-                "body": m.body.clone().unwrap(),
-                "eventSource": "aws:sqs",
-            })).collect::<Vec<_>>()});
-            invocations += 1;
-            records += messages.len();
-            let started = Instant::now();
-            let response = self.stepper.handle(event).await.unwrap();
-            *self.stepper_ms.lock().unwrap() += started.elapsed().as_secs_f64() * 1000.0;
-            let failed: Vec<&str> = response["batchItemFailures"]
-                .as_array()
-                .unwrap()
+            .unwrap();
+        let mut all = at_start.clone();
+        add(&mut all, after);
+        Row {
+            label: label.to_string(),
+            transitions: d.transitions,
+            at_start: at_start.summary(),
+            after: after.summary(),
+            invocations: driven.invocations,
+            calls: all.total(),
+            shares: cost::breakdown(&all, driven.invocations, driven.stepper_cpu_ms)
                 .iter()
-                .map(|f| f["itemIdentifier"].as_str().unwrap())
-                .collect();
-            assert!(failed.is_empty(), "records failed: {response}");
-            for m in &messages {
-                self.sqs
-                    .delete_message()
-                    .queue_url(&self.queue_url)
-                    .receipt_handle(m.receipt_handle.clone().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-            }
+                .filter(|(_, dollars)| *dollars > 0.0)
+                .map(|(what, dollars)| {
+                    let per_million = dollars * 1_000_000.0 / d.transitions.max(1) as f64;
+                    format!("{what} ${per_million:.2}")
+                })
+                .chain(std::iter::once(format!(
+                    "(write units: {})",
+                    all.write_units_by_operation
+                        .iter()
+                        .map(|(op, wru)| format!("{op} {wru}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )))
+                .collect::<Vec<_>>()
+                .join(", "),
+            dollars: cost::per_million_transitions(
+                &all,
+                driven.invocations,
+                driven.stepper_cpu_ms,
+                d.transitions,
+            ),
+            stepper_ms: driven.stepper_ms,
+            stepper_cpu_ms: driven.stepper_cpu_ms,
         }
     }
 }
@@ -400,21 +324,71 @@ pub(super) async fn create(w: &World, name: &str, definition: Value) -> String {
         .arn
 }
 
-async fn start(w: &World, machine: &str, name: &str) -> String {
-    w.stepper
-        .service()
-        .start_execution(StartExecution {
-            state_machine_arn: machine.into(),
-            name: Some(name.into()),
-            input: Some(r#"{"n": 3}"#.into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .execution_arn
+/// Counts as `op n, op n, ...`.
+pub(super) fn show(counts: &BTreeMap<String, u64>) -> String {
+    counts
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-fn chain(length: usize) -> Value {
+/// The same input for the measured execution and the warm-up.
+fn twice(input: Value) -> (Value, Value) {
+    (input.clone(), input)
+}
+
+fn add(into: &mut Calls, more: &Calls) {
+    for (k, v) in &more.operations {
+        *into.operations.entry(k.clone()).or_default() += v;
+    }
+    for (k, v) in &more.write_units_by_operation {
+        *into.write_units_by_operation.entry(k.clone()).or_default() += v;
+    }
+    into.write_units += more.write_units;
+    into.read_units += more.read_units;
+    into.write_bytes += more.write_bytes;
+    into.commits += more.commits;
+    into.conflicts += more.conflicts;
+    into.received_messages += more.received_messages;
+}
+
+struct Row {
+    label: String,
+    transitions: u64,
+    at_start: String,
+    after: String,
+    invocations: u64,
+    calls: u64,
+    dollars: f64,
+    /// Where the dollars go, per million transitions.
+    shares: String,
+    stepper_ms: f64,
+    stepper_cpu_ms: f64,
+}
+
+fn print(rows: &[Row]) {
+    println!("| execution | transitions | calls in StartExecution | calls after it | stepper invocations | AWS calls per transition | stepper ms per invocation (on moto / CPU) | $ per million transitions (Step Functions Standard: ${}) | where it goes |", cost::prices::STEP_FUNCTIONS_TRANSITION);
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for r in rows {
+        let per = |ms: f64| ms / r.invocations.max(1) as f64;
+        println!(
+            "| {} | {} | {} | {} | {} | {:.1} | {:.0} / {:.0} | ${:.2} | {} |",
+            r.label,
+            r.transitions,
+            r.at_start,
+            r.after,
+            r.invocations,
+            r.calls as f64 / r.transitions.max(1) as f64,
+            per(r.stepper_ms),
+            per(r.stepper_cpu_ms),
+            r.dollars,
+            r.shares
+        );
+    }
+}
+
+fn pass_choice_chain(length: usize) -> Value {
     let mut states = serde_json::Map::new();
     for i in 0..length {
         let next = if i + 1 < length {
@@ -443,109 +417,240 @@ fn chain(length: usize) -> Value {
     json!({"StartAt": "S0", "States": states})
 }
 
-pub(super) fn show(counts: &BTreeMap<String, u64>) -> String {
-    counts
-        .iter()
-        .map(|(k, v)| format!("{k} {v}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+const DOUBLE: &str = "arn:aws:lambda:us-east-1:123456789012:function:double";
+
+fn task_map() -> Value {
+    json!({"StartAt": "Fan", "States": {"Fan": {"Type": "Map", "ItemsPath": "$.items",
+        "ItemSelector": {"n.$": "$$.Map.Item.Value"},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": DOUBLE, "End": true}}},
+        "End": true}}})
+}
+
+fn wait(seconds: u64) -> Value {
+    json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": seconds, "Next": "P"},
+        "P": {"Type": "Pass", "End": true}}})
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn executions_advance_through_sqs_batches_and_the_calls_are_counted() {
     let moto = flowstate_testkit::Moto::start();
-    let w = world(&moto, &format!("stepper-{}", std::process::id())).await;
-    let pass_chain = create(&w, "chain", chain(10)).await;
-    let task = create(
-        &w,
-        "task",
-        json!({"StartAt": "T", "States": {"T": {"Type": "Task",
-            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:double", "End": true}}}),
+    let w = world_with(
+        &moto,
+        &format!("stepper-{}", std::process::id()),
+        stepper_config(),
     )
     .await;
-    let wait = create(
-        &w,
-        "wait",
-        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 2, "Next": "P"},
-            "P": {"Type": "Pass", "End": true}}}),
-    )
-    .await;
-    let mut table = Vec::new();
+    let mut rows = Vec::new();
 
-    // Warm the definition cache, as a warm function has it.
-    let warm = start(&w, &pass_chain, "warm").await;
-    w.drive(&warm).await;
-    w.take_counts();
-
-    let arn = start(&w, &pass_chain, "c1").await;
-    let at_start = w.take_counts();
-    let driven = w.drive(&arn).await;
-    let after = w.take_counts();
+    let machine = create(&w, "chain", pass_choice_chain(10)).await;
+    let (arn, at_start, after, driven) = w.measure(&machine, "c1", twice(json!({"n": 3}))).await;
     let d = w.stepper.service().describe_execution(&arn).await.unwrap();
     assert_eq!(d.status, Status::Succeeded);
     assert_eq!(
-        driven.0, 0,
+        driven.invocations, 0,
         "a Pass/Choice chain ends within StartExecution"
     );
-    assert!(
-        after.is_empty(),
-        "nothing after StartExecution's own calls: {after:?}"
+    assert_eq!(
+        after.total(),
+        0,
+        "nothing after StartExecution's own calls: {}",
+        after.summary()
     );
     assert_eq!(
-        at_start.get("query:Publish"),
-        Some(&1),
-        "the end: one status change published: {at_start:?}"
+        at_start.count("sns:Publish"),
+        1,
+        "the end: one status change published: {}",
+        at_start.summary()
     );
-    table.push(
-        w.cost_row("10 Pass/Choice", &arn, &at_start, &after, driven)
+    rows.push(
+        w.row("10 Pass/Choice", &arn, &at_start, &after, driven)
             .await,
     );
 
-    let warm = start(&w, &task, "warm").await;
-    w.drive(&warm).await;
-    w.take_counts();
-    let arn = start(&w, &task, "t1").await;
-    let at_start = w.take_counts();
-    let driven = w.drive(&arn).await;
-    let (invocations, records) = driven;
-    let ms = *w.stepper_ms.lock().unwrap();
-    let after = w.take_counts();
-    *w.stepper_ms.lock().unwrap() = ms;
+    let machine = create(&w, "task", task_chain(DOUBLE, 1)).await;
+    let (arn, at_start, after, driven) = w.measure(&machine, "t1", twice(json!({"n": 3}))).await;
     let d = w.stepper.service().describe_execution(&arn).await.unwrap();
     assert_eq!(d.status, Status::Succeeded);
     assert_eq!(d.output.as_deref(), Some(&json!({"n": 6})));
-    assert_eq!((invocations, records), (1, 1), "one stepper invocation");
     assert_eq!(
-        at_start.get("sqs:SendMessage"),
-        Some(&1),
-        "one SQS message: {at_start:?}"
+        (driven.invocations, driven.records),
+        (1, 1),
+        "one stepper invocation"
     );
     assert_eq!(
-        after.get("dynamodb:TransactWriteItems"),
-        Some(&1),
-        "one transaction beyond the start: {after:?}"
+        at_start.count("sqs:SendMessage"),
+        1,
+        "one SQS message: {}",
+        at_start.summary()
     );
-    assert_eq!(after.get("sqs:SendMessage"), None, "{after:?}");
-    table.push(
-        w.cost_row("one Lambda Task", &arn, &at_start, &after, driven)
+    assert_eq!(
+        after.count("dynamodb:TransactWriteItems"),
+        1,
+        "one transaction beyond the start: {}",
+        after.summary()
+    );
+    assert_eq!(after.count("sqs:SendMessage"), 0, "{}", after.summary());
+    rows.push(
+        w.row("one Lambda Task", &arn, &at_start, &after, driven)
             .await,
     );
 
-    let warm = start(&w, &wait, "warm").await;
-    w.drive(&warm).await;
-    w.take_counts();
-    let arn = start(&w, &wait, "w1").await;
-    let at_start = w.take_counts();
-    let driven = w.drive(&arn).await;
-    let ms = *w.stepper_ms.lock().unwrap();
-    let after = w.take_counts();
-    *w.stepper_ms.lock().unwrap() = ms;
-    assert_eq!(driven.0, 1);
-    table.push(w.cost_row("Wait", &arn, &at_start, &after, driven).await);
+    let machine = create(&w, "chain10", task_chain(DOUBLE, 10)).await;
+    let (arn, at_start, after, driven) = w.measure(&machine, "ch1", twice(json!({"n": 1}))).await;
+    let d = w.stepper.service().describe_execution(&arn).await.unwrap();
+    assert_eq!(d.output.as_deref(), Some(&json!({"n": 1024})));
+    assert_eq!(driven.invocations, 10, "one stepper invocation per task");
+    rows.push(
+        w.row("10 Lambda Tasks", &arn, &at_start, &after, driven)
+            .await,
+    );
 
-    println!("| execution | transitions | calls in StartExecution | calls after it | stepper invocations | $ per million transitions |");
-    println!("| --- | --- | --- | --- | --- | --- |");
-    for row in &table {
-        println!("| {row}");
+    let machine = create(&w, "map100", task_map()).await;
+    let items: Vec<i64> = (0..100).collect();
+    let (arn, at_start, after, driven) = w
+        .measure(
+            &machine,
+            "m1",
+            (json!({"items": items}), json!({"items": [1]})),
+        )
+        .await;
+    let d = w.stepper.service().describe_execution(&arn).await.unwrap();
+    assert_eq!(d.status, Status::Succeeded);
+    assert_eq!(
+        d.output.as_deref().and_then(|o| o.as_array()).map(Vec::len),
+        Some(100)
+    );
+    rows.push(
+        w.row("Map of 100 Lambda Tasks", &arn, &at_start, &after, driven)
+            .await,
+    );
+
+    let machine = create(&w, "wait", wait(2)).await;
+    let (arn, at_start, after, driven) = w.measure(&machine, "w1", twice(json!({}))).await;
+    assert_eq!(driven.invocations, 1);
+    rows.push(w.row("Wait 2 s", &arn, &at_start, &after, driven).await);
+    print(&rows);
+}
+
+/// A one-day Wait, as today's queue carries it: SQS delays a message at
+/// most 900 s, so the timer is received and sent again until due. The
+/// service's clock starts days in the past (the queue's delays, counted by
+/// the wall clock, are then zero) and moves on 900 s before each batch, as
+/// each copy waits on AWS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_day_wait_costs_a_receive_and_a_send_every_900_seconds() {
+    let moto = flowstate_testkit::Moto::start();
+    let w = world_with(
+        &moto,
+        &format!("day-{}", std::process::id()),
+        stepper_config(),
+    )
+    .await;
+    w.clock.shift(-10 * 86_400_000);
+    let machine = create(&w, "day", wait(86_400)).await;
+    let step = MAX_DELAY_SECONDS * 1000;
+    let limit = Duration::from_secs(120);
+    let advance = || w.clock.shift(step);
+    // A warm-up first, as in `World::measure`.
+    let warm = w.start(&machine, "d1-warm", json!({})).await;
+    w.drive(&warm, limit, advance).await;
+    w.proxy.take_calls();
+    let arn = w.start(&machine, "d1", json!({})).await;
+    let at_start = w.proxy.take_calls();
+    let driven = w.drive(&arn, limit, advance).await;
+    let after = w.proxy.take_calls();
+    let d = w.stepper.service().describe_execution(&arn).await.unwrap();
+    assert_eq!(d.status, Status::Succeeded);
+    // 86,400 s / 900 s: 96 receives of the timer, each of the first 95
+    // sending it again.
+    assert_eq!(driven.invocations, 96, "{}", after.summary());
+    assert_eq!(after.count("sqs:SendMessage"), 95, "{}", after.summary());
+    let row = w.row("Wait 1 day", &arn, &at_start, &after, driven).await;
+    print(&[row]);
+}
+
+/// Lambda's event source as the library plays it: the records the stepper
+/// reports failed stay in the queue for redelivery, the others are deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_source_deletes_the_records_that_did_not_fail() {
+    let moto = flowstate_testkit::Moto::start();
+    let w = world_with(
+        &moto,
+        &format!("partial-{}", std::process::id()),
+        stepper_config(),
+    )
+    .await;
+    // A message nobody can read (the stepper reports it failed) and a
+    // Perform of an effect that is not in the outbox (dropped: done).
+    w.sqs
+        .send_message()
+        .queue_url(&w.queue_url)
+        .message_body("not a message")
+        .send()
+        .await
+        .unwrap();
+    flowstate_ports::Queue::send(
+        &w.observer,
+        &flowstate_ports::QueueMessage {
+            id: "gone#perform".into(),
+            execution_arn: "arn:aws:states:us-east-1:123456789012:execution:none:x".into(),
+            due: 0,
+            body: flowstate_ports::MessageBody::Perform {
+                outbox_id: "gone".into(),
+            },
+        },
+    )
+    .await
+    .unwrap();
+    let mut outcomes = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while outcomes
+        .iter()
+        .map(|o: &flowstate_lambda_stepper::event_source::BatchOutcome| o.records)
+        .sum::<usize>()
+        < 2
+    {
+        assert!(Instant::now() < deadline, "the messages were not received");
+        let batch = w.source.poll(&w.stepper).await.unwrap();
+        if batch.records > 0 {
+            outcomes.push(batch);
+        }
     }
+    assert_eq!(
+        outcomes.iter().map(|o| o.failed).sum::<usize>(),
+        1,
+        "{outcomes:?}"
+    );
+    let counts = w.take_counts();
+    assert_eq!(
+        counts.get("sqs:DeleteMessageBatch").copied(),
+        Some(outcomes.len() as u64),
+        "one DeleteMessageBatch per batch: {}",
+        show(&counts)
+    );
+    let attrs = w
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&w.queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(
+            aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+        )
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap();
+    let count =
+        |name: aws_sdk_sqs::types::QueueAttributeName| -> u64 { attrs[&name].parse().unwrap() };
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    assert_eq!(
+        (
+            count(A::ApproximateNumberOfMessages),
+            count(A::ApproximateNumberOfMessagesNotVisible)
+        ),
+        (0, 1),
+        "the failed record is left in flight, to come back; the other deleted"
+    );
 }

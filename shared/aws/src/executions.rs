@@ -392,6 +392,9 @@ impl AwsBackend {
         };
         old.check_current(arn)?;
         let version = e.version;
+        // Names this commit in the header: a transaction whose answer was
+        // lost (a retry then fails its condition) is recognised as done.
+        let token = uuid::Uuid::new_v4().simple().to_string();
         let removed: HashSet<FrameId> = step.frames_removed.iter().copied().collect();
 
         // What the step writes, encoded once.
@@ -477,6 +480,9 @@ impl AwsBackend {
             let mut extra = Item::new();
             if nonce.is_some() {
                 extra.insert("wv".into(), n(version));
+            } else if i == 0 {
+                // The commit's proof (`Proof::History`).
+                extra.insert("ct".into(), s(&token));
             }
             encode(&pk, &history_sk(*first, nonce), extra, body)
         };
@@ -509,7 +515,7 @@ impl AwsBackend {
             |a, b| (a.0 + b.0, a.1 + b.1),
         );
         if total_items <= TX_ITEMS && total_bytes <= TX_BYTES {
-            let mut tx = self.header_writes(record, expected, header)?;
+            let mut tx = self.header_writes(record, expected, header, &token)?;
             for encoded in fixed
                 .into_iter()
                 .chain(parts.into_iter().flat_map(|(_, i)| i))
@@ -518,7 +524,11 @@ impl AwsBackend {
                     tx.push(self.put(item, None)?);
                 }
             }
-            return match self.transact(tx).await {
+            let proof = match packs.first() {
+                Some((first, _)) => Proof::History(history_sk(*first, None)),
+                None => Proof::Header,
+            };
+            return match self.transact_step(arn, &token, proof, tx).await {
                 Ok(()) => {
                     self.after_commit(arn, &old, layout, &removed, &plain).await;
                     Ok(true)
@@ -582,14 +592,18 @@ impl AwsBackend {
         }
         let layout = next_layout(&old, e, &removed, &plain, &ahead_frames, Some(&nonce));
         let header = self.header_item(record, &layout)?;
-        let mut tx = self.header_writes(record, expected, header)?;
+        let mut tx = self.header_writes(record, expected, header, &token)?;
         for encoded in std::iter::once(marker).chain(in_tx) {
             for item in encoded.into_items() {
                 tx.push(self.put(item, None)?);
             }
         }
         self.batch_write(ahead, Vec::new()).await?;
-        match self.transact(tx).await {
+        let proof = Proof::Marker {
+            version,
+            nonce: &nonce,
+        };
+        match self.transact_step(arn, &token, proof, tx).await {
             Ok(()) => {}
             Err(fail) => {
                 // Never valid: take it back (what a crash leaves is only
@@ -674,14 +688,47 @@ impl AwsBackend {
         ))
     }
 
+    /// A step's transaction. When it fails — its condition, or no answer
+    /// (the connection dropped after DynamoDB applied it; a retry then
+    /// fails the condition) — `proof` tells whether this very commit
+    /// (`token`) is the one that landed.
+    async fn transact_step(
+        &self,
+        arn: &str,
+        token: &str,
+        proof: Proof<'_>,
+        tx: Vec<TransactWriteItem>,
+    ) -> Result<(), TxFail> {
+        let fail = match self.transact(tx).await {
+            Ok(()) => return Ok(()),
+            Err(fail) => fail,
+        };
+        let pk = exec_pk(arn);
+        let has_token = |item: Result<Option<Item>, StoreError>| matches!(item, Ok(Some(i)) if get_s(&i, "ct") == Some(token));
+        let landed = match proof {
+            Proof::Header => has_token(self.get_item(&pk, HEADER_SK).await),
+            Proof::History(sk) => has_token(self.get_item(&pk, &sk).await),
+            Proof::Marker { version, nonce } => self
+                .written_ahead_committed(arn, version, nonce)
+                .await
+                .unwrap_or(false),
+        };
+        if landed {
+            tracing::info!(arn, "a step's commit landed though its answer was lost");
+            return Ok(());
+        }
+        Err(fail)
+    }
+
     /// The header's transaction items: a Put (create, on the condition that
     /// no execution has this ARN) or an Update conditioned on the version,
-    /// plus the header's extra chunks.
+    /// plus the header's extra chunks. `token` names the commit (`ct`).
     fn header_writes(
         &self,
         record: &ExecutionRecord,
         expected: Option<u64>,
         encoded: Encoded,
+        token: &str,
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let e = &record.execution;
         let pk = exec_pk(&e.info.arn);
@@ -692,6 +739,7 @@ impl AwsBackend {
                 main.insert("nm".into(), s(&e.info.name));
                 main.insert("sm".into(), s(&e.info.state_machine_arn));
                 main.insert("sd".into(), n(e.info.start_time));
+                main.insert("ct".into(), s(token));
                 main.insert(
                     "GSI1PK".into(),
                     s(format!("L#{}", e.info.state_machine_arn)),
@@ -704,7 +752,7 @@ impl AwsBackend {
             }
             Some(expected) => {
                 let main = &encoded.main;
-                let mut set = vec!["#d = :d", "#n = :n", "#v = :v", "#st = :st"];
+                let mut set = vec!["#d = :d", "#n = :n", "#v = :v", "#st = :st", "#ct = :ct"];
                 let mut update = Update::builder()
                     .table_name(self.table())
                     .set_key(Some(key(pk.clone(), HEADER_SK)))
@@ -713,6 +761,8 @@ impl AwsBackend {
                     .expression_attribute_names("#n", "n")
                     .expression_attribute_names("#v", "ver")
                     .expression_attribute_names("#st", "st")
+                    .expression_attribute_names("#ct", "ct")
+                    .expression_attribute_values(":ct", s(token))
                     .expression_attribute_values(":expected", n(expected));
                 for (placeholder, attr) in [(":d", "d"), (":n", "n"), (":v", "ver"), (":st", "st")]
                 {
@@ -926,6 +976,21 @@ fn history_packs(history: &[HistoryEvent]) -> Result<Vec<(u64, String)>, StoreEr
         packs.push((first, format!("[{}]", current.join(","))));
     }
     Ok(packs)
+}
+
+/// What shows that a step's transaction landed, read when its answer did
+/// not come: an item only that transaction wrote, with its token (`ct`),
+/// that later steps do not rewrite — the header only for a step without
+/// history (a later step may rewrite it at once).
+enum Proof<'a> {
+    Header,
+    /// The step's first history item, written in the transaction.
+    History(String),
+    /// The marker of a step that wrote ahead, naming its nonce.
+    Marker {
+        version: u64,
+        nonce: &'a str,
+    },
 }
 
 fn marker_item(pk: &str, version: u64, nonce: &str) -> Encoded {

@@ -22,10 +22,13 @@ pub struct LambdaEnv {
     pub table: String,
     /// `FLOWSTATE_QUEUE_URL`
     pub queue_url: String,
-    /// `FLOWSTATE_DLQ_URL`
-    pub dlq_url: String,
-    /// `FLOWSTATE_TOPIC_ARN`
-    pub topic_arn: String,
+    /// `FLOWSTATE_DLQ_URL`; `None` in a process the stack did not start
+    /// (`flowstate worker`).
+    pub dlq_url: Option<String>,
+    /// `FLOWSTATE_TOPIC_ARN`: where status changes are published; `None`
+    /// in a process started without one (`flowstate worker` with no
+    /// `--topic-arn`), which publishes nothing.
+    pub topic_arn: Option<String>,
     /// `FLOWSTATE_EVENT_BUS_NAME`; `None` when unset or empty.
     pub event_bus_name: Option<String>,
     /// `FLOWSTATE_KEYS_KMS_KEY`: seals access-key secrets and the task
@@ -59,14 +62,7 @@ impl LambdaEnv {
                 reason: "the only supported value is \"sigv4\"".into(),
             });
         }
-        let account = required("FLOWSTATE_ACCOUNT_ID")?;
-        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(EnvError::Invalid {
-                name: "FLOWSTATE_ACCOUNT_ID",
-                value: account,
-                reason: "an AWS account id is 12 digits".into(),
-            });
-        }
+        let account = check_account(required("FLOWSTATE_ACCOUNT_ID")?)?;
         let queue_url = required("FLOWSTATE_QUEUE_URL")?;
         if queue_name(&queue_url).is_none() {
             return Err(EnvError::Invalid {
@@ -78,14 +74,26 @@ impl LambdaEnv {
         Ok(LambdaEnv {
             table: required("FLOWSTATE_TABLE")?,
             queue_url,
-            dlq_url: required("FLOWSTATE_DLQ_URL")?,
-            topic_arn: required("FLOWSTATE_TOPIC_ARN")?,
+            dlq_url: Some(required("FLOWSTATE_DLQ_URL")?),
+            topic_arn: Some(required("FLOWSTATE_TOPIC_ARN")?),
             event_bus_name: get("FLOWSTATE_EVENT_BUS_NAME").filter(|v| !v.trim().is_empty()),
             kms_key: required("FLOWSTATE_KEYS_KMS_KEY")?,
             region: required("AWS_REGION")?,
             account,
         })
     }
+}
+
+/// `account` if it is an AWS account id (12 digits).
+pub(crate) fn check_account(account: String) -> Result<String, EnvError> {
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(EnvError::Invalid {
+            name: "FLOWSTATE_ACCOUNT_ID",
+            value: account,
+            reason: "an AWS account id is 12 digits".into(),
+        });
+    }
+    Ok(account)
 }
 
 /// The last path segment of a queue URL: the queue's name.

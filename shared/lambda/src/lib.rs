@@ -10,6 +10,9 @@
 //! - [`init`]: logging set up, then both in one call — what each
 //!   function's `main` does before handing its handler to the Lambda
 //!   runtime.
+//! - [`Wiring::for_process`]: the same wiring for a process outside Lambda
+//!   (`flowstate worker`, `flowstate serve --backend aws --no-worker`),
+//!   from [`ProcessSettings`] its command line gives.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), flowstate_lambda::InitError> {
@@ -26,7 +29,7 @@ mod env;
 mod wiring;
 
 pub use env::{EnvError, LambdaEnv};
-pub use wiring::{LambdaService, NoTaskInvoker, Wiring};
+pub use wiring::{LambdaService, NoTaskInvoker, ProcessError, ProcessSettings, Wiring};
 
 use flowstate_aws::token_key::TokenKeyError;
 use flowstate_aws::AwsInvoker;

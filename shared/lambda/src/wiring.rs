@@ -5,7 +5,7 @@
 //! publishes status changes with [`AwsNotifier`]; [`Wiring::service_with`]
 //! takes another invoker (tests use [`NoTaskInvoker`]).
 
-use crate::env::{queue_name, LambdaEnv};
+use crate::env::{check_account, queue_name, EnvError, LambdaEnv};
 use aws_config::{BehaviorVersion, SdkConfig};
 use flowstate_auth::VerifierConfig;
 use flowstate_aws::keys::DynamoKeyStore;
@@ -26,9 +26,91 @@ pub struct Wiring {
     /// `AWS_ENDPOINT_URL`): share it for any further client.
     pub sdk: SdkConfig,
     pub backend: AwsBackend,
+    /// How long this process's claim on an effect lasts, when not the
+    /// runtime's default (`Config::claim_ms`).
+    pub claim_ms: Option<i64>,
+}
+
+/// What a process outside Lambda (`flowstate worker`, `flowstate serve
+/// --backend aws --no-worker`) is told on its command line in place of the
+/// environment `template.yaml` gives a function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessSettings {
+    /// The DynamoDB table.
+    pub table: String,
+    /// The step queue, by name or URL.
+    pub queue: String,
+    /// The KMS key that seals the stack's task token key.
+    pub kms_key: String,
+    /// The status-change topic, if status changes are published.
+    pub topic_arn: Option<String>,
+    /// The EventBridge bus status changes also go to.
+    pub event_bus_name: Option<String>,
+    /// The account in the ARNs Flowstate makes.
+    pub account: String,
+    /// How long a claim on an effect lasts (`Config::claim_ms`), when not
+    /// the runtime's default: the effects a killed process held are
+    /// performed again once it lapsed.
+    pub claim_ms: Option<i64>,
+}
+
+/// Why a process cannot be wired.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProcessError {
+    #[error(transparent)]
+    Env(#[from] EnvError),
+    #[error("no AWS region: set AWS_REGION (or a profile's region)")]
+    NoRegion,
+    #[error("cannot find SQS queue '{queue}': {message}")]
+    Queue { queue: String, message: String },
 }
 
 impl Wiring {
+    /// A process's wiring: the SDK configuration from the standard AWS
+    /// environment, as in a function (`AWS_ENDPOINT_URL`, the per-service
+    /// `AWS_ENDPOINT_URL_LAMBDA`, credentials, region), the queue's URL
+    /// looked up when it is given by name, then [`Wiring::with_config`]:
+    /// the functions' own configuration from here on.
+    pub async fn for_process(settings: ProcessSettings) -> Result<Wiring, ProcessError> {
+        let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let region = sdk
+            .region()
+            .map(|r| r.to_string())
+            .ok_or(ProcessError::NoRegion)?;
+        let queue_url = if queue_name(&settings.queue).is_some() {
+            settings.queue.clone()
+        } else {
+            aws_sdk_sqs::Client::new(&sdk)
+                .get_queue_url()
+                .queue_name(&settings.queue)
+                .send()
+                .await
+                .map_err(|e| ProcessError::Queue {
+                    queue: settings.queue.clone(),
+                    message: aws_sdk_sqs::error::DisplayErrorContext(e).to_string(),
+                })?
+                .queue_url
+                .ok_or_else(|| ProcessError::Queue {
+                    queue: settings.queue.clone(),
+                    message: "GetQueueUrl returned no URL".into(),
+                })?
+        };
+        let env = LambdaEnv {
+            table: settings.table,
+            queue_url,
+            dlq_url: None,
+            topic_arn: settings.topic_arn,
+            event_bus_name: settings.event_bus_name,
+            kms_key: settings.kms_key,
+            region,
+            account: check_account(settings.account)?,
+        };
+        let mut wiring = Wiring::with_config(env, sdk);
+        wiring.claim_ms = settings.claim_ms;
+        Ok(wiring)
+    }
+
     /// Builds the clients; no AWS call is made.
     pub async fn connect(env: LambdaEnv) -> Wiring {
         let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
@@ -47,7 +129,12 @@ impl Wiring {
         let backend = AwsBackend::new(&sdk, settings);
         // The URL is known: no GetQueueUrl on a cold start.
         backend.set_queue_url(env.queue_url.clone());
-        Wiring { env, sdk, backend }
+        Wiring {
+            env,
+            sdk,
+            backend,
+            claim_ms: None,
+        }
     }
 
     /// The runtime configuration for a function: the stack's region,
@@ -57,6 +144,7 @@ impl Wiring {
     /// in the invocation that performed it. Nothing is spawned: Lambda
     /// freezes the process after the answer.
     pub fn runtime_config(&self, token_key: Vec<u8>) -> Config {
+        let defaults = Config::default();
         Config {
             region: self.env.region.clone(),
             account: self.env.account.clone(),
@@ -64,20 +152,24 @@ impl Wiring {
             spawn_tasks: false,
             defer_tasks: true,
             sole_writer: false,
-            ..Config::default()
+            claim_ms: self.claim_ms.unwrap_or(defaults.claim_ms),
+            ..defaults
         }
     }
 
     /// The runtime service every function runs: Task states performed on
     /// AWS ([`AwsInvoker`]; StartSyncExecution runs them in the API
-    /// function), status changes published to the stack's topic (and bus).
+    /// function), status changes published to the stack's topic (and bus)
+    /// when there is one.
     pub async fn service(&self) -> Result<LambdaService<AwsInvoker>, TokenKeyError> {
         let service = self.service_with(AwsInvoker::new(&self.sdk)).await?;
-        let mut notify = NotifierSettings::new(&self.env.topic_arn);
-        if let Some(bus) = &self.env.event_bus_name {
-            notify = notify.with_event_bus(bus);
+        if let Some(topic) = &self.env.topic_arn {
+            let mut notify = NotifierSettings::new(topic);
+            if let Some(bus) = &self.env.event_bus_name {
+                notify = notify.with_event_bus(bus);
+            }
+            service.set_notifier(std::sync::Arc::new(AwsNotifier::new(&self.sdk, notify)));
         }
-        service.set_notifier(std::sync::Arc::new(AwsNotifier::new(&self.sdk, notify)));
         Ok(service)
     }
 

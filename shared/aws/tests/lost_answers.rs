@@ -1,0 +1,97 @@
+//! A write whose answer is lost: DynamoDB applied the step's transaction,
+//! the connection dropped before the answer (the test kit's proxy drops
+//! it), the SDK's retry then fails the version condition. The step is
+//! recognised as committed — its effects (here: handing a task to the
+//! queue) are performed at once, not left claimed in the outbox until the
+//! claim lapses.
+
+// Test helpers outside #[test] functions: a failed set-up should stop the test loudly.
+#![allow(clippy::unwrap_used)]
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_dynamodb::config::Credentials;
+use flowstate_aws::AwsBackend;
+use flowstate_engine::Status;
+use flowstate_ports::{
+    Clock, InvokeContext, Invoker, SimulatedClock, Store, TaskInvocation, TaskResult,
+};
+use flowstate_runtime::{Config, CreateStateMachine, Service, StartExecution};
+use flowstate_testkit::{Fault, FaultProxy, Rule};
+use serde_json::json;
+
+/// Every task succeeds.
+struct Succeed;
+
+impl Invoker for Succeed {
+    async fn invoke(&self, _ctx: &InvokeContext, _task: &TaskInvocation) -> TaskResult {
+        TaskResult::Succeeded(json!(null))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_whose_answer_was_lost_is_recognised_as_committed() {
+    let moto = flowstate_testkit::Moto::start();
+    let direct = moto.backend().await;
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(proxy.url())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+        .load()
+        .await;
+    let backend = AwsBackend::new(&sdk, direct.settings().clone());
+    let clock = SimulatedClock::new(1_000_000_000);
+    // The deployed configuration: several writers, tasks handed to the
+    // queue, nothing spawned.
+    let config = Config {
+        spawn_tasks: false,
+        defer_tasks: true,
+        sole_writer: false,
+        ..Config::default()
+    };
+    let s = Service::new(backend.clone(), backend, Succeed, clock.clone(), config);
+    let machine = s
+        .create_state_machine(CreateStateMachine {
+            name: "waits".into(),
+            definition: json!({"StartAt": "W", "States": {
+                "W": {"Type": "Wait", "Seconds": 10, "Next": "T"},
+                "T": {"Type": "Task", "End": true,
+                    "Resource": "arn:aws:lambda:us-east-1:123456789012:function:f"}}})
+            .to_string(),
+            role_arn: "arn:aws:iam::123456789012:role/r".into(),
+            kind: flowstate_ports::WorkflowType::Standard,
+            description: None,
+        })
+        .await
+        .unwrap()
+        .arn;
+    let arn = s
+        .start_execution(StartExecution {
+            state_machine_arn: machine,
+            name: Some("e".into()),
+            input: Some("{}".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .execution_arn;
+    // The timer's step (it schedules the task): applied by DynamoDB, its
+    // answer dropped.
+    proxy.add(Rule::new(&["dynamodb:TransactWriteItems"], Fault::DropAnswer).limit(1));
+    s.run_until_idle(100).await.unwrap();
+    assert_eq!(
+        proxy.calls().faults.values().sum::<u64>(),
+        1,
+        "the answer was dropped: {:?}",
+        proxy.calls().faults
+    );
+    let d = s.describe_execution(&arn).await.unwrap();
+    assert_eq!(d.status, Status::Succeeded, "{d:?}");
+    // Nothing left for a sweep: the step's effects were performed by its
+    // own process, as after any commit.
+    let left = direct
+        .pending_outbox(clock.now() + 24 * 3_600_000, 10)
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "effects left claimed: {left:?}");
+}
