@@ -1,0 +1,106 @@
+//! The fuzz targets' properties over a bounded number of generated cases,
+//! in the test command: for each target, cases from a fixed seed (so a
+//! failure reproduces) and from the run's own seed (so every run also
+//! explores; printed on failure). A failing case is printed in the crash
+//! file format that `flowstate-fuzz --replay` reads.
+
+use flowstate_fuzz::corpus::{default_data_dir, Corpus};
+use flowstate_fuzz::{check, generate, Runner, Target};
+use std::sync::OnceLock;
+
+fn corpus() -> &'static Corpus {
+    static C: OnceLock<Corpus> = OnceLock::new();
+    C.get_or_init(|| match Corpus::load(&default_data_dir()) {
+        Ok(c) => c,
+        Err(e) => panic!("the seed corpus: {e}"),
+    })
+}
+
+/// Runs `cases` cases of `target` from `seed`; panics with the case that
+/// broke a property (a panic inside `check` fails the test as it is).
+fn run(target: Target, seed: u64, cases: usize) {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut runner = Runner::default();
+    for i in 0..cases {
+        let case = generate(target, &mut rng, corpus());
+        if let Err(v) = check(target, &case, &mut runner) {
+            panic!(
+                "{} case {i} of seed {seed}: {v}\n{}",
+                target.name(),
+                case.to_json(target)
+            );
+        }
+    }
+}
+
+/// Cases per target: together well under a minute of a debug build on two
+/// busy cores.
+fn cases(target: Target) -> usize {
+    match target {
+        Target::Reader | Target::Api => 1_500,
+        Target::Validator | Target::Jsonata => 2_000,
+        Target::JsonPath | Target::Intrinsics => 5_000,
+    }
+}
+
+fn fixed_and_fresh(target: Target) {
+    run(target, 12, cases(target));
+    let fresh = fastrand::u64(..);
+    run(target, fresh, cases(target) / 2);
+}
+
+#[test]
+fn definition_reader_reads_or_refuses() {
+    fixed_and_fresh(Target::Reader);
+}
+
+#[test]
+fn validator_answers_every_definition() {
+    fixed_and_fresh(Target::Validator);
+}
+
+#[test]
+fn jsonpath_selects_and_assigns_within_bounds() {
+    fixed_and_fresh(Target::JsonPath);
+}
+
+#[test]
+fn intrinsics_return_bounded_values_or_their_errors() {
+    fixed_and_fresh(Target::Intrinsics);
+}
+
+#[test]
+fn jsonata_ends_within_its_steps_and_value_bounds() {
+    fixed_and_fresh(Target::Jsonata);
+}
+
+#[test]
+fn api_answers_2xx_or_4xx_in_aws_error_shape() {
+    fixed_and_fresh(Target::Api);
+}
+
+/// The defects the long run found, as cases: each failed (a hang, memory
+/// without bound) before its fix.
+#[test]
+fn cases_found_by_the_long_run() {
+    let mut runner = Runner::default();
+    let tower = format!("{}$.a{}", "States.JsonToString(".repeat(30), ")".repeat(30));
+    let found = [
+        // Issue 12: a range of huge integers stepped a float that no longer
+        // changes past 2^53.
+        (Target::Jsonata, "[1e300..1e300]", serde_json::json!({})),
+        // Issue 12: nested JsonToString doubled the escapes 30 times.
+        (
+            Target::Intrinsics,
+            tower.as_str(),
+            serde_json::json!({"a": "\"q\""}),
+        ),
+    ];
+    for (target, text, data) in found {
+        let case = flowstate_fuzz::Case {
+            text: text.to_string(),
+            data,
+        };
+        check(target, &case, &mut runner).unwrap_or_else(|v| panic!("{text}: {v}"));
+    }
+}
