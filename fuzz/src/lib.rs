@@ -418,6 +418,24 @@ pub fn depth(v: &Value) -> usize {
     }
 }
 
+/// Size in memory as the value bounds count it: strings by their bytes
+/// (as JSON text, escapes can make them up to six times longer), numbers
+/// as 8 bytes.
+pub fn memory_size(v: &Value) -> usize {
+    match v {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Number(_) => 8,
+        Value::String(s) => s.len() + 2,
+        Value::Array(a) => a.iter().map(|x| memory_size(x) + 1).sum::<usize>() + 2,
+        Value::Object(m) => {
+            m.iter()
+                .map(|(k, x)| k.len() + 4 + memory_size(x))
+                .sum::<usize>()
+                + 2
+        }
+    }
+}
+
 /// Size as compact JSON text.
 pub fn size(v: &Value) -> usize {
     serde_json::to_vec(v).map_or(usize::MAX, |b| b.len())
@@ -518,7 +536,7 @@ fn check_intrinsic(text: &str, data: &Value) -> Result<(), Violation> {
             // serde_json's 128 levels) in one more array; the engine bounds
             // what a state keeps at 100 levels after that.
             let depth_bound = depth(data).max(MAX_VALUE_DEPTH) + 33;
-            if depth(&v) > depth_bound || size(&v) > MAX_VALUE_BYTES {
+            if depth(&v) > depth_bound || memory_size(&v) > MAX_VALUE_BYTES {
                 return violation(format!("returned {} bytes, {} levels", size(&v), depth(&v)));
             }
         }
