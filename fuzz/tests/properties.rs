@@ -82,12 +82,16 @@ fn api_answers_2xx_or_4xx_in_aws_error_shape() {
     seeded(Target::Api);
 }
 
-/// The defects the long run found, as cases: each failed (a hang, memory
-/// without bound) before its fix.
+/// The defects fuzzing found, as cases: each failed (a hang, memory
+/// without bound, a 4xx outside AWS's error shape) before its fix.
 #[test]
-fn cases_found_by_the_long_run() {
+fn cases_found_by_fuzzing() {
     let mut runner = Runner::default();
     let tower = format!("{}$.a{}", "States.JsonToString(".repeat(30), ")".repeat(30));
+    let oversized = format!(
+        r#"{{"name":"m","definition":"{}","roleArn":"r"}}"#,
+        "x".repeat(5 << 20)
+    );
     let found = [
         // Issue 12: a range of huge integers stepped a float that no longer
         // changes past 2^53.
@@ -97,6 +101,15 @@ fn cases_found_by_the_long_run() {
             Target::Intrinsics,
             tower.as_str(),
             serde_json::json!({"a": "\"q\""}),
+        ),
+        // Issue 12: a body past the router's limit got axum's plain-text 413.
+        (
+            Target::Api,
+            oversized.as_str(),
+            serde_json::json!({
+                "target": "AWSStepFunctions.CreateStateMachine",
+                "content-type": "application/x-amz-json-1.0"
+            }),
         ),
     ];
     for (target, text, data) in found {
