@@ -44,6 +44,7 @@ pub use error::{ApiError, ErrorCode};
 pub use validate::{diagnostics, validate_state_machine_definition};
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -80,9 +81,20 @@ pub fn router<A: StepFunctionsActions>(actions: Arc<A>) -> Router {
 async fn handle<A: StepFunctionsActions>(
     State(actions): State<Arc<A>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let mut response = match dispatch(&*actions, &headers, &body).await {
+    // A body that cannot be read (past MAX_BODY_BYTES, a broken stream) is
+    // answered in the wire protocol's error shape like any other mistake,
+    // not with axum's plain-text rejection.
+    let result = match body {
+        Ok(body) => dispatch(&*actions, &headers, &body).await,
+        Err(rejection) => Err(ApiError::validation(format!(
+            "the request body cannot be read ({}): {}",
+            rejection.status(),
+            rejection.body_text()
+        ))),
+    };
+    let mut response = match result {
         Ok(json) => {
             let mut r = (StatusCode::OK, json).into_response();
             r.headers_mut()

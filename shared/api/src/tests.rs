@@ -850,3 +850,26 @@ async fn the_runtime_service_implements_the_actions() {
         );
     }
 }
+
+/// Issue 12 (fuzzing): a body past the router's 4 MiB limit was answered
+/// by axum's rejection, a 413 in plain text that no SDK can read as an
+/// error. It is a 4xx in the wire protocol's shape like any other.
+#[tokio::test]
+async fn an_oversized_body_is_answered_in_aws_error_shape() {
+    let (_, app) = app();
+    let body = format!(
+        r#"{{"name":"m","definition":"{}","roleArn":"r"}}"#,
+        "x".repeat(MAX_BODY_BYTES)
+    );
+    let (s, h, v) = send_raw(&app, Some("AWSStepFunctions.CreateStateMachine"), &body).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["__type"], "ValidationException");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("length limit exceeded"),
+        "{v}"
+    );
+    assert_eq!(h["x-amzn-ErrorType"], "ValidationException");
+}

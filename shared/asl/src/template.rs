@@ -245,6 +245,9 @@ fn eval(node: &Node, input: &Value, scope: &dyn Scope, seed: u64) -> Result<Valu
         }
         Node::Array(items) => items.iter().map(|n| eval(n, input, scope, seed)).collect::<Result<_, _>>().map(Value::Array),
         Node::Path { field, path } => path.select(input, scope).ok_or_else(|| {
+            if !path.is_definite() {
+                return Failure::states(StatesError::Runtime, path.too_large_message());
+            }
             Failure::states(
                 StatesError::Runtime,
                 format!(

@@ -26,11 +26,7 @@ pub fn path_field(
         PathField::Path(p) if p.as_str() == "$" => Ok(input.clone()),
         PathField::Path(p) => match p.select(input, scope) {
             Some(v) => Ok(Arc::new(v)),
-            None => Err(runtime(format!(
-                "Invalid path '{}' : No results for path: {}",
-                p.as_str(),
-                p.normalized()
-            ))),
+            None => Err(runtime(p.no_results_message())),
         },
     }
 }
@@ -45,13 +41,9 @@ pub fn path_field_cow<'a>(
         PathField::Identity => Ok(Cow::Borrowed(input)),
         PathField::Null => Ok(Cow::Owned(Value::Object(Map::new()))),
         PathField::Path(p) if p.as_str() == "$" => Ok(Cow::Borrowed(input)),
-        PathField::Path(p) => p.select_cow(input, scope).ok_or_else(|| {
-            runtime(format!(
-                "Invalid path '{}' : No results for path: {}",
-                p.as_str(),
-                p.normalized()
-            ))
-        }),
+        PathField::Path(p) => p
+            .select_cow(input, scope)
+            .ok_or_else(|| runtime(p.no_results_message())),
     }
 }
 

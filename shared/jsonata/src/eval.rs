@@ -281,6 +281,29 @@ impl<'a> Evaluator<'a> {
             .ok_or_else(|| too_deep(self.limits.max_value_depth))
     }
 
+    /// Evaluation steps taken so far, as [`Limits::max_steps`] counts them.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Counts `n` steps of work at once (building a large value); fails
+    /// as [`Evaluator::tick`] does, before the work, if they pass the bound.
+    pub fn charge(&mut self, n: u64) -> Result<(), Error> {
+        match self.steps.checked_add(n) {
+            Some(total) if total <= self.limits.max_steps => {
+                self.steps = total;
+                Ok(())
+            }
+            _ => {
+                self.steps = self.limits.max_steps + 1;
+                Err(error(
+                    "U1001",
+                    "Expression evaluation timeout: Check for infinite loop",
+                ))
+            }
+        }
+    }
+
     pub fn tick(&mut self) -> Result<(), Error> {
         self.steps += 1;
         if self.steps > self.limits.max_steps {
@@ -1155,13 +1178,13 @@ impl<'a> Evaluator<'a> {
                 if size > 1e7 {
                     return Err(error("D2014", format!("The size of the sequence allocated by the range operator (..) must not exceed 1e7.  Attempted to allocate {size}.")));
                 }
-                let mut out = Vec::with_capacity(size as usize);
-                let mut x = a;
-                while x <= b {
-                    out.push(Val::Num(x));
-                    x += 1.0;
-                }
-                self.steps += size as u64 / 16;
+                // Charged before it is built, so the step bound holds
+                // exactly and a range past it is never allocated.
+                self.charge(size as u64 / 16)?;
+                // Counted by index, not by stepping `x += 1.0`: beyond 2^53
+                // adding one no longer changes a float, and that loop would
+                // never end.
+                let out: Vec<Val> = (0..size as u64).map(|i| Val::Num(a + i as f64)).collect();
                 Ok(Some(Val::arr(out, Flags::SEQUENCE.with(Flags::RANGE))))
             }
             BinOp::In => {

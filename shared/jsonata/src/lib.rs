@@ -146,7 +146,28 @@ impl Expression {
         env: &Environment<'_>,
         limits: Limits,
     ) -> Result<Option<Value>, Error> {
+        self.evaluate_metered(input, env, limits).0
+    }
+
+    /// As [`Expression::evaluate_with_limits`], also returning the number
+    /// of evaluation steps taken (what [`Limits::max_steps`] bounds), so
+    /// callers such as the fuzzer can check the bound holds.
+    pub fn evaluate_metered(
+        &self,
+        input: Option<&Value>,
+        env: &Environment<'_>,
+        limits: Limits,
+    ) -> (Result<Option<Value>, Error>, u64) {
         let mut ev = eval::Evaluator::new(env, &self.labels, limits);
+        let result = self.run(&mut ev, input);
+        (result, ev.steps())
+    }
+
+    fn run(
+        &self,
+        ev: &mut eval::Evaluator<'_>,
+        input: Option<&Value>,
+    ) -> Result<Option<Value>, Error> {
         let mut input = match input {
             None => None,
             Some(v) => Some(ev.from_json(v)?),

@@ -290,6 +290,37 @@ fn ranges_stay_within_jsonatas_own_bound() {
     assert_eq!(eval_str("[1..3][1]").unwrap(), Some(json!(2)));
 }
 
+/// Issue 12 (fuzzing): `[1e300..1e300]` stepped a float by one until it
+/// passed the end, which it never does past 2^53: an endless loop that
+/// allocated until the process was killed. A range has as many items as
+/// its size says, at any magnitude.
+#[test]
+fn ranges_of_huge_integers_end() {
+    assert_eq!(eval_str("[1e300..1e300]").unwrap(), Some(json!([1e300])));
+    assert_eq!(
+        eval_str("$count([9007199254740992..9007199254740994])").unwrap(),
+        Some(json!(3))
+    );
+    assert_eq!(code("[-1e300..1e300]"), "D2014");
+}
+
+/// Issue 12 (fuzzing): a range charged its cost after it was built and
+/// without checking, so `[1..1e7] ~> $[1..1e7]` took 1,250,010 steps
+/// under a bound of 1,000,000 (and a cross product of ranges built its
+/// second range before failing). The step bound holds exactly.
+#[test]
+fn ranges_are_charged_against_the_step_bound_before_they_are_built() {
+    let limits = Limits {
+        max_steps: 1_000_000,
+        ..Limits::default()
+    };
+    let b = Map::new();
+    let e = Expression::parse("$count([1..10000000].[1..10000000])").unwrap();
+    let (result, steps) = e.evaluate_metered(None, &env(&b), limits);
+    assert_eq!(result.unwrap_err().code, "U1001");
+    assert!(steps <= limits.max_steps + 1, "{steps}");
+}
+
 #[test]
 fn numbers_the_user_gives_never_panic() {
     for src in [

@@ -244,11 +244,30 @@ pub(crate) struct ArgVal<'a> {
 
 impl<'a> Eval<'a> {
     fn call(&mut self, call: &'a Call) -> Result<Value, Failure> {
-        let mut args = Vec::with_capacity(call.args.len());
-        for arg in &call.args {
-            args.push(self.arg(arg)?);
-        }
         let f = call.func;
+        // Nested calls can multiply what they read (each
+        // `States.JsonToString` level doubles the escapes, each
+        // `States.Array($, $)` level doubles the copies): what a call takes
+        // in and gives back is bounded, so the first level past the bound
+        // fails instead of the next ones exhausting memory.
+        let mut args = Vec::with_capacity(call.args.len());
+        let mut taken = 0usize;
+        for arg in &call.args {
+            let a = self.arg(arg)?;
+            taken = taken.saturating_add(value_size(&a.value));
+            if taken > MAX_VALUE_BYTES {
+                return Err(too_large(f));
+            }
+            args.push(a);
+        }
+        let out = self.apply(f, args)?;
+        if value_size(&out) > MAX_VALUE_BYTES {
+            return Err(too_large(f));
+        }
+        Ok(out)
+    }
+
+    fn apply(&mut self, f: Func, args: Vec<ArgVal<'a>>) -> Result<Value, Failure> {
         match f {
             Func::Format => string::format(f, &args),
             Func::StringToJson => json::string_to_json(f, &args),
@@ -289,6 +308,9 @@ impl<'a> Eval<'a> {
             },
             Arg::Path(p) => {
                 let value = p.select_cow(self.input, self.scope).ok_or_else(|| {
+                    if !p.is_definite() {
+                        return Failure::states(StatesError::Runtime, p.too_large_message());
+                    }
                     let cause = match self.field {
                         Some(field) => format!(
                             "The JSONPath '{}' specified for the field '{field}' could not be found in the input '{}'",
@@ -303,6 +325,36 @@ impl<'a> Eval<'a> {
             }
         })
     }
+}
+
+/// The largest value an intrinsic call may take in (all its arguments) or
+/// give back, as [`value_size`] counts it: the bound JSONata's values have
+/// (`flowstate_jsonata::MAX_VALUE_BYTES`), 16 times Step Functions' 256 KiB
+/// of state data.
+pub const MAX_VALUE_BYTES: usize = 16 * 256 * 1024;
+
+/// Roughly a value's size as JSON text (numbers count 8 bytes).
+fn value_size(v: &Value) -> usize {
+    match v {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Number(_) => 8,
+        Value::String(s) => s.len() + 2,
+        Value::Array(a) => a.iter().fold(2, |n, x| n.saturating_add(value_size(x) + 1)),
+        Value::Object(m) => m.iter().fold(2, |n, (k, x)| {
+            n.saturating_add(k.len() + 4).saturating_add(value_size(x))
+        }),
+    }
+}
+
+fn too_large(f: Func) -> Failure {
+    Failure::states(
+        StatesError::IntrinsicFailure,
+        format!(
+            "{} built a value larger than {} MiB",
+            f.name(),
+            MAX_VALUE_BYTES >> 20
+        ),
+    )
 }
 
 /// `States.IntrinsicFailure` naming the function.

@@ -1004,3 +1004,41 @@ fn deeply_nested_calls_are_a_parse_error_not_a_stack_overflow() {
         .reason
         .contains("deeper"));
 }
+
+/// Issue 12 (fuzzing): nested calls multiplied what they read without a
+/// bound — 30 nested `States.JsonToString` double the escapes 30 times
+/// (gigabytes from a few bytes), and a call with many arguments reading
+/// the whole input copies it as often. The first call past the value bound
+/// fails instead.
+#[test]
+fn nested_calls_stay_within_the_value_bound() {
+    let tower =
+        |open: &str, close: &str, n: usize| format!("{}$.a{}", open.repeat(n), close.repeat(n));
+    let input = json!({"a": "\"quoted\"", "b": [1, 2, 3]});
+    let f = fails(&tower("States.JsonToString(", ")", 30), input.clone());
+    assert_eq!(f.error, "States.IntrinsicFailure");
+    assert_eq!(
+        f.cause.as_deref(),
+        Some("States.JsonToString built a value larger than 4 MiB")
+    );
+    // Many arguments reading the whole input count together.
+    let big = json!({"a": "x".repeat(300_000)});
+    let expr = format!("States.Array({})", vec!["$.a"; 20].join(", "));
+    assert_eq!(fails(&expr, big.clone()).error, "States.IntrinsicFailure");
+    // Within the bound, nesting works as before.
+    let mut text = eval(&tower("States.JsonToString(", ")", 3), input).unwrap();
+    for _ in 0..3 {
+        text = serde_json::from_str(text.as_str().unwrap()).unwrap();
+    }
+    assert_eq!(text, json!("\"quoted\""));
+    assert_eq!(
+        eval(
+            &format!("States.Array({})", vec!["$.a"; 13].join(", ")),
+            big
+        )
+        .unwrap()
+        .as_array()
+        .map(Vec::len),
+        Some(13)
+    );
+}

@@ -35,16 +35,72 @@ pub(crate) fn length(v: &Value) -> Option<Value> {
     Some(Value::from(n))
 }
 
+/// Most nodes an indefinite selection visits and most values it selects.
+/// Each `..` multiplies the work by the document's depth (`$..*..*..*`
+/// visits every node once per ancestor pair): without a bound one short
+/// path on a deep input takes minutes and gigabytes.
+pub const MAX_VISITS: usize = 1_000_000;
+pub const MAX_MATCHES: usize = 100_000;
+/// Largest selection, as JSON text: the value bound of intrinsic functions
+/// and JSONata.
+pub const MAX_SELECTION_BYTES: usize = 16 * 256 * 1024;
+
+/// What an indefinite selection gathered, and whether it stopped at a bound.
+#[derive(Default)]
+pub(crate) struct Matches<'a> {
+    pub(crate) nodes: Vec<&'a Value>,
+    visits: usize,
+    pub(crate) exceeded: bool,
+}
+
+impl<'a> Matches<'a> {
+    /// Counts one visit; false once a bound is passed.
+    fn visit(&mut self) -> bool {
+        self.visits += 1;
+        if self.visits > MAX_VISITS || self.nodes.len() > MAX_MATCHES {
+            self.exceeded = true;
+        }
+        !self.exceeded
+    }
+
+    /// The matches as an owned array, unless they pass a bound.
+    pub(crate) fn into_array(self) -> Option<Value> {
+        let mut budget = MAX_SELECTION_BYTES;
+        if self.exceeded || !self.nodes.iter().all(|n| spend(n, &mut budget)) {
+            return None;
+        }
+        Some(Value::Array(self.nodes.into_iter().cloned().collect()))
+    }
+}
+
+/// Takes `v`'s size as JSON text (numbers as 8 bytes) from `budget`;
+/// false as soon as it runs out, so the cost is at most the budget.
+fn spend(v: &Value, budget: &mut usize) -> bool {
+    let own = match v {
+        Value::String(s) => s.len() + 2,
+        Value::Object(m) => 2 + m.keys().map(|k| k.len() + 4).sum::<usize>(),
+        Value::Array(a) => 2 + a.len(),
+        _ => 8,
+    };
+    if own > *budget {
+        return false;
+    }
+    *budget -= own;
+    match v {
+        Value::Array(a) => a.iter().all(|x| spend(x, budget)),
+        Value::Object(m) => m.values().all(|x| spend(x, budget)),
+        _ => true,
+    }
+}
+
 /// Collects every node the steps reach from `node`, in document order.
 /// `root` is the document `$` refers to inside filters.
-pub(crate) fn collect<'a>(
-    steps: &[Step],
-    node: &'a Value,
-    root: &'a Value,
-    out: &mut Vec<&'a Value>,
-) {
+pub(crate) fn collect<'a>(steps: &[Step], node: &'a Value, root: &'a Value, out: &mut Matches<'a>) {
+    if !out.visit() {
+        return;
+    }
     let Some((step, rest)) = steps.split_first() else {
-        out.push(node);
+        out.nodes.push(node);
         return;
     };
     match step {
@@ -171,9 +227,9 @@ fn operand<'a>(op: &'a Operand, node: &'a Value, root: &'a Value) -> Val<'a> {
     if steps.iter().all(Step::is_definite) {
         return select_definite(steps, start).map_or(Val::Missing, Val::Ref);
     }
-    let mut out = Vec::new();
+    let mut out = Matches::default();
     collect(steps, start, root, &mut out);
-    Val::Owned(Value::Array(out.into_iter().cloned().collect()))
+    out.into_array().map_or(Val::Missing, Val::Owned)
 }
 
 fn test(expr: &Expr, node: &Value, root: &Value) -> bool {

@@ -172,11 +172,27 @@ impl JsonPath {
 
     /// Step Functions' message for a definite path that selected nothing, as in
     /// `Invalid path '$.x' : No results for path: $['x']` (InputPath, OutputPath, ItemsPath...).
+    /// An indefinite path selects nothing only past Flowstate's bounds on
+    /// a selection, which the message then names.
     pub fn no_results_message(&self) -> String {
+        if !self.is_definite() {
+            return self.too_large_message();
+        }
         format!(
             "Invalid path '{}' : No results for path: {}",
             self.src,
             self.normalized()
+        )
+    }
+
+    /// Why an indefinite path selected nothing: it passed a bound.
+    pub fn too_large_message(&self) -> String {
+        format!(
+            "Invalid path '{}' : the selection passes Flowstate's bounds ({} nodes visited, {} values or {} MiB selected)",
+            self.src,
+            eval::MAX_VISITS,
+            eval::MAX_MATCHES,
+            eval::MAX_SELECTION_BYTES >> 20
         )
     }
 
@@ -226,22 +242,33 @@ impl JsonPath {
                     .and_then(|node| merge(node, names))
                     .map(Cow::Owned)
             }
+            // An indefinite selection past its bounds (eval::MAX_VISITS,
+            // MAX_MATCHES, MAX_SELECTION_BYTES) selects nothing: the caller
+            // fails with [`JsonPath::no_results_message`], which names them.
             Shape::Indefinite => {
-                let mut out = Vec::new();
+                let mut out = eval::Matches::default();
                 match self.steps.split_last() {
                     Some((Step::Length, prefix)) => {
                         // Jayway applies a function after an indefinite path to the list of matches.
                         eval::collect(prefix, doc, doc, &mut out);
-                        return Some(Cow::Owned(Value::from(out.len())));
+                        if out.exceeded {
+                            return None;
+                        }
+                        return Some(Cow::Owned(Value::from(out.nodes.len())));
                     }
                     Some((Step::Fields(names), prefix)) => {
                         eval::collect(prefix, doc, doc, &mut out);
-                        let merged = out.into_iter().filter_map(|n| merge(n, names)).collect();
+                        let merged = match out.into_array()? {
+                            Value::Array(nodes) => {
+                                nodes.iter().filter_map(|n| merge(n, names)).collect()
+                            }
+                            _ => Vec::new(),
+                        };
                         return Some(Cow::Owned(Value::Array(merged)));
                     }
                     _ => eval::collect(&self.steps, doc, doc, &mut out),
                 }
-                Some(Cow::Owned(Value::Array(out.into_iter().cloned().collect())))
+                out.into_array().map(Cow::Owned)
             }
         }
     }

@@ -451,3 +451,35 @@ fn issue_12_whitespace_around_a_path_is_ignored() {
     assert!(JsonPath::parse("$ .a").is_err());
     assert!(JsonPath::parse("$.a b").is_err());
 }
+
+/// Issue 12 (fuzzing): each `..` multiplies the work by the depth of the
+/// document, so `$..*..*` on 165 bytes selected 25 KB and `$..*..*..*` on
+/// a 100-level input runs for minutes into gigabytes. An indefinite
+/// selection is bounded in nodes visited, values selected and size; past
+/// a bound it selects nothing, and the message names the bounds.
+#[test]
+fn descendant_scans_are_bounded() {
+    let mut deep = json!("leaf");
+    for i in 0..100 {
+        deep = json!({ format!("k{i}"): deep, "n": [1, 2, 3] });
+    }
+    for path in [
+        "$..*..*..*",
+        "$..*..*..*.length()",
+        "$..*..*..*['n','k1']",
+        "$..*..*..[0]",
+    ] {
+        assert_eq!(sel(path, &deep), None, "{path}");
+        let p = JsonPath::parse(path).unwrap();
+        assert!(
+            p.no_results_message().contains("passes Flowstate's bounds"),
+            "{}",
+            p.no_results_message()
+        );
+    }
+    // Within the bounds nothing changes: one scan over the same document.
+    assert_eq!(sel("$..n.length()", &deep), Some(json!(100)));
+    // Inside a filter too: the operand selects nothing, so the test fails.
+    let items = json!([{"a": deep.clone()}, {"b": 1}]);
+    assert_eq!(sel("$[?(@..*..*..* == 1)]", &items), Some(json!([])));
+}
