@@ -18,7 +18,7 @@
 use crate::{
     context::Scope,
     errors::{Failure, StatesError},
-    intrinsics::{looks_like_intrinsic, Intrinsic},
+    intrinsics::{looks_like_intrinsic, value_size, Intrinsic, MAX_VALUE_BYTES},
     jsonpath::{compact, JsonPath},
 };
 use serde_json::{Map, Value};
@@ -100,7 +100,8 @@ impl PayloadTemplate {
         scope: &dyn Scope,
         uuid_seed: u64,
     ) -> Result<Value, Failure> {
-        eval(&self.root, input, scope, uuid_seed)
+        let mut built = 0usize;
+        eval(&self.root, input, scope, uuid_seed, &mut built)
     }
 }
 
@@ -233,17 +234,36 @@ fn mix(seed: u64, ordinal: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn eval(node: &Node, input: &Value, scope: &dyn Scope, seed: u64) -> Result<Value, Failure> {
-    match node {
-        Node::Const(v) => Ok(v.clone()),
+/// Evaluates `node`, counting in `built` the bytes its paths and calls copied.
+///
+/// Each `"x.$": "$"` copies the whole input, and a 1 MiB definition holds
+/// tens of thousands of them: without a budget one template could build
+/// gigabytes before the 256 KiB output check saw it. Past
+/// [`MAX_VALUE_BYTES`] the result could never be kept, so evaluation stops
+/// with the error that check would give.
+fn eval(
+    node: &Node,
+    input: &Value,
+    scope: &dyn Scope,
+    seed: u64,
+    built: &mut usize,
+) -> Result<Value, Failure> {
+    let value = match node {
+        Node::Const(v) => return Ok(v.clone()),
         Node::Object(fields) => {
             let mut out = Map::with_capacity(fields.len());
             for (key, n) in fields {
-                out.insert(key.clone(), eval(n, input, scope, seed)?);
+                out.insert(key.clone(), eval(n, input, scope, seed, built)?);
             }
-            Ok(Value::Object(out))
+            return Ok(Value::Object(out));
         }
-        Node::Array(items) => items.iter().map(|n| eval(n, input, scope, seed)).collect::<Result<_, _>>().map(Value::Array),
+        Node::Array(items) => {
+            return items
+                .iter()
+                .map(|n| eval(n, input, scope, seed, built))
+                .collect::<Result<_, _>>()
+                .map(Value::Array)
+        }
         Node::Path { field, path } => path.select(input, scope).ok_or_else(|| {
             if !path.is_definite() {
                 return Failure::states(StatesError::Runtime, path.too_large_message());
@@ -256,8 +276,29 @@ fn eval(node: &Node, input: &Value, scope: &dyn Scope, seed: u64) -> Result<Valu
                     compact(input)
                 ),
             )
-        }),
-        Node::Call { field, call, ordinal } => call.evaluate_for_field(Some(field), input, scope, mix(seed, *ordinal)),
+        })?,
+        Node::Call { field, call, ordinal } => {
+            call.evaluate_for_field(Some(field), input, scope, mix(seed, *ordinal))?
+        }
+    };
+    *built = built.saturating_add(value_size(&value));
+    if *built > MAX_VALUE_BYTES {
+        return Err(Failure::states(
+            StatesError::DataLimitExceeded,
+            format!(
+                "The payload template built more than {} MiB (at the field '{}')",
+                MAX_VALUE_BYTES >> 20,
+                node_field(node)
+            ),
+        ));
+    }
+    Ok(value)
+}
+
+fn node_field(node: &Node) -> &str {
+    match node {
+        Node::Path { field, .. } | Node::Call { field, .. } => field,
+        _ => "",
     }
 }
 
@@ -294,6 +335,27 @@ mod tests {
             out,
             json!({"dot": "ok", "trailing": "ok", "leading": "ok", "filter": ["es"], "call": "ok", "call_trailing": 1})
         );
+    }
+
+    /// Issue 12: many copies of a large input stop at the value bound with
+    /// `States.DataLimitExceeded`, before they are built.
+    #[test]
+    fn copies_past_the_value_bound_fail_with_data_limit_exceeded() {
+        let input = json!({"blob": "x".repeat(200 * 1024)});
+        let fields: Map<String, Value> = (0..10_000)
+            .map(|i| (format!("c{i}.$"), json!("$.blob")))
+            .collect();
+        let failure = run(Value::Object(fields), input.clone()).unwrap_err();
+        assert_eq!(failure.error, "States.DataLimitExceeded");
+        let cause = failure.cause.unwrap_or_default();
+        assert!(
+            cause.starts_with("The payload template built more than 4 MiB (at the field 'c"),
+            "{cause}"
+        );
+        let few: Map<String, Value> = (0..10)
+            .map(|i| (format!("c{i}.$"), json!("$.blob")))
+            .collect();
+        assert!(run(Value::Object(few), input).is_ok());
     }
 
     #[test]

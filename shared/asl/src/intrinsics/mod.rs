@@ -334,7 +334,7 @@ impl<'a> Eval<'a> {
 pub const MAX_VALUE_BYTES: usize = 16 * 256 * 1024;
 
 /// Roughly a value's size as JSON text (numbers count 8 bytes).
-fn value_size(v: &Value) -> usize {
+pub(crate) fn value_size(v: &Value) -> usize {
     match v {
         Value::Null | Value::Bool(_) => 5,
         Value::Number(_) => 8,
