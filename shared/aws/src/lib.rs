@@ -19,6 +19,10 @@
 //!   ids and events, their due time in the body and a `DelaySeconds` of at
 //!   most 900; a message received before it is due is sent again. See
 //!   `sqs.rs` for how the queue follows the caller's clock.
+//! - **Long timers** (due more than 900 s ahead) wait in the table, keyed
+//!   by the minute they are due in, until a sweep ([`Queue::sweep_timers`],
+//!   the stepper's schedule) sends them to SQS: no message while they
+//!   wait. See `timers.rs`.
 //!
 //! Both clients come from the standard AWS configuration
 //! (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_PROFILE`, credentials chain):
@@ -76,6 +80,7 @@ mod notifier;
 mod resources;
 mod sqs;
 mod table;
+mod timers;
 pub mod token_key;
 
 pub use keys::{DynamoKeyStore, KeyInfo, KeysError};
@@ -149,6 +154,8 @@ struct Inner {
     local: Mutex<sqs::Local>,
     /// Where the items of executions read or written here are.
     layouts: executions::Layouts,
+    /// Set once the timer store's sweep cursor is known to exist.
+    timer_cursor: tokio::sync::OnceCell<()>,
 }
 
 impl std::fmt::Debug for AwsBackend {
@@ -170,6 +177,7 @@ impl AwsBackend {
                 queue_url: tokio::sync::OnceCell::new(),
                 local: Mutex::new(sqs::Local::default()),
                 layouts: Default::default(),
+                timer_cursor: tokio::sync::OnceCell::new(),
             }),
         }
     }

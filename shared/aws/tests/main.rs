@@ -9,5 +9,6 @@ mod executions;
 mod integrations;
 mod keys;
 mod layout;
+mod long_timers;
 mod queue_takeover;
 mod service;
