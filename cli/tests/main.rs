@@ -5,6 +5,7 @@
 
 mod serve_support;
 
+mod aws_timers;
 mod cli;
 mod keys;
 mod local_tasks;

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::operation::create_table::CreateTableError;
 use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TableStatus,
+    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use std::time::Duration;
@@ -31,8 +31,8 @@ fn ctx<E: std::error::Error + Send + Sync + 'static>(e: E) -> String {
 }
 
 impl AwsBackend {
-    /// Creates what is missing: the table (on-demand, with `GSI1`), the
-    /// dead-letter queue, and the queue with a redrive policy to it. Safe
+    /// Creates what is missing: the table (on-demand, with `GSI1`, TTL on
+    /// the `ttl` attribute), the dead-letter queue, and the queue with a redrive policy to it. Safe
     /// to call when everything exists.
     pub async fn create_resources(&self) -> Result<(), Error> {
         self.create_table().await?;
@@ -43,7 +43,11 @@ impl AwsBackend {
         let table = self.table();
         let ddb = &self.inner.dynamo;
         match ddb.describe_table().table_name(table).send().await {
-            Ok(_) => return self.wait_active().await,
+            Ok(_) => {
+                self.wait_active().await?;
+                // A table created before TTL was used gets it too.
+                return self.enable_ttl().await;
+            }
             Err(e) => match e.into_service_error() {
                 DescribeTableError::ResourceNotFoundException(_) => {}
                 other => return Err(table_error(table, ctx(other))),
@@ -100,7 +104,52 @@ impl AwsBackend {
                 other => return Err(table_error(table, ctx(other))),
             },
         }
-        self.wait_active().await
+        self.wait_active().await?;
+        self.enable_ttl().await
+    }
+
+    /// DynamoDB deletes items whose `ttl` (epoch seconds) has passed, free
+    /// of charge: sent long timers (`timers.rs`).
+    async fn enable_ttl(&self) -> Result<(), Error> {
+        let table = self.table();
+        let spec = TimeToLiveSpecification::builder()
+            .attribute_name("ttl")
+            .enabled(true)
+            .build()
+            .map_err(|e| table_error(table, e))?;
+        let ddb = &self.inner.dynamo;
+        let status = ddb
+            .describe_time_to_live()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(|e| table_error(table, ctx(e)))?
+            .time_to_live_description
+            .and_then(|d| d.time_to_live_status);
+        if matches!(
+            status,
+            Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+        ) {
+            return Ok(());
+        }
+        match ddb
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(spec)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let message = ctx(e);
+                // Enabled meanwhile by a concurrent call.
+                if message.contains("already enabled") {
+                    Ok(())
+                } else {
+                    Err(table_error(table, message))
+                }
+            }
+        }
     }
 
     async fn wait_active(&self) -> Result<(), Error> {
