@@ -58,6 +58,18 @@ const LAYOUT: i64 = 2;
 /// Layouts of executions kept in memory (see [`Layouts`]).
 const LAYOUTS_KEPT: usize = 8192;
 
+/// The status index's partition (`GSI2PK`): one per state machine and
+/// status, so that ListExecutions with a status filter is a Query of
+/// exactly the executions it returns.
+pub(crate) fn status_index_pk(state_machine_arn: &str, status: &str) -> String {
+    format!("S#{state_machine_arn}#{status}")
+}
+
+fn status_pk(record: &ExecutionRecord) -> String {
+    let e = &record.execution;
+    status_index_pk(&e.info.state_machine_arn, e.status.as_str())
+}
+
 pub(crate) fn exec_pk(arn: &str) -> String {
     format!("X#{arn}")
 }
@@ -700,11 +712,26 @@ impl AwsBackend {
                     "GSI1SK".into(),
                     s(format!("{:015}#{}", e.info.start_time, e.info.arn)),
                 );
+                main.insert("GSI2PK".into(), s(status_pk(record)));
+                main.insert(
+                    "GSI2SK".into(),
+                    s(format!("{:015}#{}", e.info.start_time, e.info.arn)),
+                );
                 items.push(self.put(main, Some("attribute_not_exists(PK)"))?);
             }
             Some(expected) => {
                 let main = &encoded.main;
-                let mut set = vec!["#d = :d", "#n = :n", "#v = :v", "#st = :st"];
+                // The status index's key follows the status; its sort key
+                // is set once (here too for executions created before the
+                // index existed).
+                let mut set = vec![
+                    "#d = :d",
+                    "#n = :n",
+                    "#v = :v",
+                    "#st = :st",
+                    "GSI2PK = :g2pk",
+                    "GSI2SK = if_not_exists(GSI2SK, :g2sk)",
+                ];
                 let mut update = Update::builder()
                     .table_name(self.table())
                     .set_key(Some(key(pk.clone(), HEADER_SK)))
@@ -713,7 +740,12 @@ impl AwsBackend {
                     .expression_attribute_names("#n", "n")
                     .expression_attribute_names("#v", "ver")
                     .expression_attribute_names("#st", "st")
-                    .expression_attribute_values(":expected", n(expected));
+                    .expression_attribute_values(":expected", n(expected))
+                    .expression_attribute_values(":g2pk", s(status_pk(record)))
+                    .expression_attribute_values(
+                        ":g2sk",
+                        s(format!("{:015}#{}", e.info.start_time, e.info.arn)),
+                    );
                 for (placeholder, attr) in [(":d", "d"), (":n", "n"), (":v", "ver"), (":st", "st")]
                 {
                     if let Some(v) = main.get(attr) {

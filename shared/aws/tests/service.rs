@@ -353,3 +353,65 @@ async fn worker_loop_on_the_wall_clock() {
         began.elapsed()
     );
 }
+
+/// ListExecutions with a status filter queries the status index (`GSI2`),
+/// whose partitions hold one state machine's executions of one status: the
+/// header's key there follows its status from start to end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_filter_queries_the_status_index() {
+    let moto = flowstate_testkit::Moto::start();
+    let s = simulated(&moto).await;
+    let sm = machine(
+        &s,
+        "Statuses",
+        r#"{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[{"Variable":"$.wait","IsPresent":true,"Next":"T"}],"Default":"Done"},
+            "T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke.waitForTaskToken","Parameters":{"FunctionName":"f","Payload":{"t.$":"$$.Task.Token"}},"End":true},
+            "Done":{"Type":"Succeed"}}}"#,
+    )
+    .await;
+    let running = start(&s, &sm, "waits", &json!({"wait": true})).await;
+    let done = start(&s, &sm, "ends", &json!({})).await;
+    s.run_due(50).await.unwrap();
+    let ddb = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    let in_index = |status: &'static str| {
+        let ddb = ddb.clone();
+        let table = s.store().settings().table.clone();
+        let sm = sm.clone();
+        async move {
+            let out = ddb
+                .query()
+                .table_name(table)
+                .index_name("GSI2")
+                .key_condition_expression("GSI2PK = :pk")
+                .expression_attribute_values(
+                    ":pk",
+                    aws_sdk_dynamodb::types::AttributeValue::S(format!("S#{sm}#{status}")),
+                )
+                .send()
+                .await
+                .unwrap();
+            out.items()
+                .iter()
+                .filter_map(|i| i.get("PK").and_then(|v| v.as_s().ok()).cloned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(in_index("RUNNING").await, [format!("X#{running}")]);
+    assert_eq!(in_index("SUCCEEDED").await, [format!("X#{done}")]);
+    let page = PageRequest {
+        max_results: 10,
+        next_token: None,
+    };
+    for (status, arn) in [(Status::Running, &running), (Status::Succeeded, &done)] {
+        let listed = s
+            .list_executions(&sm, Some(status), page.clone())
+            .await
+            .unwrap();
+        let arns: Vec<&str> = listed
+            .items
+            .iter()
+            .map(|x| x.execution_arn.as_str())
+            .collect();
+        assert_eq!(arns, [arn.as_str()], "{status:?}");
+    }
+}
