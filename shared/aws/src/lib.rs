@@ -113,7 +113,18 @@ pub struct Settings {
     /// functions: the event source receives, other instances consume what
     /// this one sends, and the bookkeeping would only grow.
     pub track_messages: bool,
+    /// Days an ended execution is kept: its items carry a `ttl` this long
+    /// after it ended, and DynamoDB's TTL deletes them. 90 by default, as
+    /// Step Functions keeps a Standard execution's history; the stack's
+    /// `ExecutionRetentionDays` (environment variable
+    /// `FLOWSTATE_EXECUTION_RETENTION_DAYS`, read here) sets it.
+    pub retention_days: u32,
 }
+
+/// Step Functions keeps a Standard execution's history 90 days.
+pub const DEFAULT_RETENTION_DAYS: u32 = 90;
+/// The environment variable that sets [`Settings::retention_days`].
+pub const RETENTION_DAYS_ENV: &str = "FLOWSTATE_EXECUTION_RETENTION_DAYS";
 
 impl Settings {
     pub fn new(table: impl Into<String>, queue: impl Into<String>) -> Settings {
@@ -124,6 +135,10 @@ impl Settings {
             queue,
             max_receive_count: 10,
             track_messages: true,
+            retention_days: std::env::var(RETENTION_DAYS_ENV)
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(DEFAULT_RETENTION_DAYS),
         }
     }
 }
