@@ -549,3 +549,170 @@ async fn executions_advance_through_sqs_batches_and_the_calls_are_counted() {
         println!("| {row}");
     }
 }
+
+/// Issue 11: a one-day Wait costs one timer write, one message and one
+/// stepper invocation, not a message every 900 s. The stepper's clock is
+/// simulated (starting at the wall clock) and moved an hour at a time,
+/// with the one-minute schedule's sweep run at each hour (catching up its
+/// 60 minutes); the sweep's own calls are fixed costs of the stack, shared
+/// by every timer, and counted apart. Before, the same Wait was 96 SQS
+/// messages sent, received and deleted, and 96 stepper invocations.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_11_a_one_day_wait_is_one_stored_timer_not_a_message_every_900_s() {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    use flowstate_ports::{Clock, SimulatedClock};
+    const HOUR: i64 = 3_600_000;
+    let moto = flowstate_testkit::Moto::start();
+    let name = format!("day-{}", std::process::id());
+    let (proxy, counts) = counting_proxy(moto.endpoint.clone()).await;
+    let mut settings = Settings::new(format!("{name}-table"), format!("{name}-steps"));
+    settings.track_messages = false;
+    let backend = AwsBackend::new(&sdk_config(&proxy).await, settings);
+    backend.create_resources().await.unwrap();
+    let clock = SimulatedClock::new(SystemClock.now());
+    let config = Config {
+        spawn_tasks: false,
+        defer_tasks: true,
+        cache_capacity: 0,
+        ..Config::default()
+    };
+    let service = Service::new(
+        backend.clone(),
+        backend,
+        Double::default(),
+        clock.clone(),
+        config,
+    );
+    let stepper = Stepper::new(service, 15 * 60 * 1000);
+    let machine = stepper
+        .service()
+        .create_state_machine(CreateStateMachine {
+            name: "day".into(),
+            definition: json!({"StartAt": "W", "States": {
+                "W": {"Type": "Wait", "Seconds": 86_400, "Next": "P"},
+                "P": {"Type": "Pass", "End": true}}})
+            .to_string(),
+            role_arn: "arn:aws:iam::123456789012:role/r".into(),
+            kind: flowstate_ports::WorkflowType::Standard,
+            description: None,
+        })
+        .await
+        .unwrap()
+        .arn;
+    let take = || std::mem::take(&mut *counts.lock().unwrap());
+    take();
+    let arn = stepper
+        .service()
+        .start_execution(StartExecution {
+            state_machine_arn: machine,
+            name: Some("day".into()),
+            input: Some("{}".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .execution_arn;
+    let at_start = take();
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config(&moto.endpoint).await);
+    let queue_url = sqs
+        .get_queue_url()
+        .queue_name(format!("{name}-steps"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let queued = || async {
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(A::All)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap_or_default();
+        [
+            A::ApproximateNumberOfMessages,
+            A::ApproximateNumberOfMessagesDelayed,
+        ]
+        .iter()
+        .map(|a| {
+            attrs
+                .get(a)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        })
+        .sum::<u64>()
+    };
+    let start = clock.now();
+    let mut sweeps = BTreeMap::new();
+    let mut delivered = BTreeMap::new();
+    let mut invocations = 0;
+    for hour in 1..=25 {
+        clock.advance_to(start + hour * HOUR);
+        stepper.handle(json!({"sweep": true})).await.unwrap();
+        for (k, v) in take() {
+            *sweeps.entry(k).or_insert(0) += v;
+        }
+        let waiting = queued().await;
+        if hour < 24 {
+            assert_eq!(
+                waiting, 0,
+                "hour {hour}: the timer is in SQS while it waits"
+            );
+            continue;
+        }
+        // Lambda's event source: the timer's message, handed to the stepper.
+        let out = sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let messages = out.messages.unwrap_or_default();
+        if messages.is_empty() {
+            continue;
+        }
+        let event = json!({"Records": messages.iter().map(|m| json!({
+            "messageId": m.message_id.clone().unwrap(),
+            "receiptHandle": m.receipt_handle.clone().unwrap(),
+            "body": m.body.clone().unwrap(),
+            "eventSource": "aws:sqs",
+        })).collect::<Vec<_>>()});
+        invocations += 1;
+        stepper.handle(event).await.unwrap();
+        for m in &messages {
+            sqs.delete_message()
+                .queue_url(&queue_url)
+                .receipt_handle(m.receipt_handle.clone().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+        for (k, v) in take() {
+            *delivered.entry(k).or_insert(0) += v;
+        }
+    }
+    let d = stepper.service().describe_execution(&arn).await.unwrap();
+    assert_eq!(d.status, Status::Succeeded);
+    assert_eq!(invocations, 1, "one stepper invocation for the day");
+    let sent_by_sweeps = sweeps.get("sqs:SendMessage").copied().unwrap_or(0)
+        + sweeps.get("sqs:SendMessageBatch").copied().unwrap_or(0);
+    assert_eq!(
+        sent_by_sweeps,
+        1,
+        "one message for the day: {}",
+        show(&sweeps)
+    );
+    println!("one-day Wait, at start: {}", show(&at_start));
+    println!(
+        "one-day Wait, the sweeps of the day (fixed, shared by all timers): {}",
+        show(&sweeps)
+    );
+    println!(
+        "one-day Wait, its delivery: {} ({invocations} stepper invocation)",
+        show(&delivered)
+    );
+}
