@@ -8,7 +8,7 @@
 // (clippy.toml allows unwrap only inside the test functions themselves).
 #![allow(clippy::unwrap_used)]
 
-use crate::serve_support::Server;
+use crate::serve_support::{moto_env, Server};
 use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
@@ -68,6 +68,8 @@ fn a_wait_of_hours_ends_when_the_test_moves_the_clock_on_dynamodb_and_sqs() {
     let dir = tempfile::tempdir().unwrap();
     let clock = dir.path().join("clock-offset");
     std::fs::write(&clock, "0").unwrap();
+    let mut env = moto_env(&moto.endpoint).to_vec();
+    env.push(("FLOWSTATE_TEST_CLOCK_FILE", clock.to_str().unwrap()));
     let s = Server::start_with(
         &[
             "--data-dir",
@@ -81,17 +83,7 @@ fn a_wait_of_hours_ends_when_the_test_moves_the_clock_on_dynamodb_and_sqs() {
             "--create-resources",
         ],
         None,
-        &[
-            ("FLOWSTATE_TEST_CLOCK_FILE", clock.to_str().unwrap()),
-            ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_ACCESS_KEY_ID", "test"),
-            ("AWS_SECRET_ACCESS_KEY", "test"),
-            ("AWS_PROFILE", ""),
-            ("AWS_CONFIG_FILE", "/dev/null"),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-        ],
+        &env,
     );
     a_three_hour_wait_ends_when_the_clock_file_moves(&s, &clock);
 }

@@ -27,6 +27,23 @@ fn queue_error(queue: &str, message: impl std::fmt::Display) -> Error {
     }
 }
 
+/// A string attribute of the table's keys.
+fn string_attribute(table: &str, name: &str) -> Result<AttributeDefinition, Error> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(|e| table_error(table, e))
+}
+
+fn key_element(table: &str, name: &str, kind: KeyType) -> Result<KeySchemaElement, Error> {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .map_err(|e| table_error(table, e))
+}
+
 /// What the execution indexes copy: the summary ListExecutions returns.
 fn summary_projection() -> Projection {
     Projection::builder()
@@ -73,20 +90,8 @@ impl AwsBackend {
                 other => return Err(table_error(table, ctx(other))),
             },
         }
-        let attr = |name: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .map_err(|e| table_error(table, e))
-        };
-        let key = |name: &str, kind: KeyType| {
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(kind)
-                .build()
-                .map_err(|e| table_error(table, e))
-        };
+        let attr = |name: &str| string_attribute(table, name);
+        let key = |name: &str, kind: KeyType| key_element(table, name, kind);
         // Only the summary attributes are copied to the indexes: listing
         // executions never reads their (possibly large) bodies.
         let gsi = |name: &str, pk: &str, sk: &str| {
@@ -129,20 +134,8 @@ impl AwsBackend {
     /// Adds `GSI2` (ListExecutions by status) to a table made before it.
     async fn add_status_index(&self) -> Result<(), Error> {
         let table = self.table();
-        let attr = |name: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .map_err(|e| table_error(table, e))
-        };
-        let key = |name: &str, kind: KeyType| {
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(kind)
-                .build()
-                .map_err(|e| table_error(table, e))
-        };
+        let attr = |name: &str| string_attribute(table, name);
+        let key = |name: &str, kind: KeyType| key_element(table, name, kind);
         let create = CreateGlobalSecondaryIndexAction::builder()
             .index_name("GSI2")
             .key_schema(key("GSI2PK", KeyType::Hash)?)

@@ -5,23 +5,11 @@
 // Test code: helpers outside #[test] functions panic on purpose too.
 #![allow(clippy::unwrap_used)]
 
-use flowstate_aws::{AwsBackend, Settings};
-use flowstate_engine::Event;
-use flowstate_ports::{Clock, MessageBody, Queue, QueueMessage, SystemClock};
+use crate::queue_takeover::{message, other_process};
+use flowstate_aws::AwsBackend;
+use flowstate_ports::{Clock, Queue, SystemClock};
 
 const DAY: i64 = 86_400_000;
-
-fn message(id: &str, due: i64) -> QueueMessage {
-    QueueMessage {
-        id: id.into(),
-        execution_arn: "arn:aws:states:us-east-1:123456789012:execution:M:e".into(),
-        due,
-        body: MessageBody::Event(Event::Stop {
-            error: None,
-            cause: None,
-        }),
-    }
-}
 
 /// Messages in SQS, visible, delayed or in flight.
 async fn messages_in_sqs(moto: &flowstate_testkit::Moto, backend: &AwsBackend) -> u64 {
@@ -57,11 +45,6 @@ async fn messages_in_sqs(moto: &flowstate_testkit::Moto, backend: &AwsBackend) -
             .unwrap_or(0)
     })
     .sum()
-}
-
-async fn other_process(moto: &flowstate_testkit::Moto, sender: &AwsBackend) -> AwsBackend {
-    let settings: Settings = sender.settings().clone();
-    AwsBackend::new(&moto.sdk_config().await, settings)
 }
 
 #[tokio::test]
