@@ -84,6 +84,7 @@ where
     deployed::a_sweep_takes_each_lapsed_entry_once_and_ends(&make().await).await;
     deployed::stopping_an_execution_cancels_its_queued_tasks(&make().await).await;
     deployed::results_that_arrive_together_commit_together(&make().await).await;
+    deployed::a_stale_timer_costs_one_frame_read(&make().await).await;
 }
 
 fn machine_record(name: &str, rev: &str, definition: &str) -> StateMachineRecord {
