@@ -212,6 +212,11 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// `flowstate serve --memory` with the functions as `url` handlers.
 fn embedded(rt: &tokio::runtime::Runtime) -> Side {
+    embedded_with(rt, &[])
+}
+
+/// [`embedded`], the server's environment extended by `env`.
+fn embedded_with(rt: &tokio::runtime::Runtime, env: &[(&str, &str)]) -> Side {
     let gate = Gate::new();
     let lambda = rt.block_on(LambdaEndpoint::start(behaviour(gate.clone())));
     let dir = tempfile::tempdir().unwrap();
@@ -223,7 +228,7 @@ fn embedded(rt: &tokio::runtime::Runtime) -> Side {
         .collect();
     std::fs::write(dir.path().join("flowstate.toml"), config).unwrap();
     let toml = dir.path().join("flowstate.toml");
-    let api = Server::start(&["--memory", "--config", toml.to_str().unwrap()]);
+    let api = Server::start_with(&["--memory", "--config", toml.to_str().unwrap()], None, env);
     Side {
         api,
         lambda,
@@ -236,6 +241,16 @@ fn embedded(rt: &tokio::runtime::Runtime) -> Side {
 /// moto, the proxy, the API without a worker and four workers.
 /// `worker_args`: extra arguments for every worker.
 fn on_aws(rt: &tokio::runtime::Runtime, worker_args: &[&str]) -> Side {
+    on_aws_with(rt, worker_args, &[])
+}
+
+/// [`on_aws`], the environment of the API and of every worker extended by
+/// `extra_env`.
+fn on_aws_with(
+    rt: &tokio::runtime::Runtime,
+    worker_args: &[&str],
+    extra_env: &[(&str, &str)],
+) -> Side {
     let moto = Moto::start();
     let stack = rt.block_on(moto.stack());
     let proxy = rt.block_on(FaultProxy::start(&moto.endpoint));
@@ -243,10 +258,15 @@ fn on_aws(rt: &tokio::runtime::Runtime, worker_args: &[&str]) -> Side {
     let lambda = rt.block_on(LambdaEndpoint::start(behaviour(gate.clone())));
     let sqs = aws_sdk_sqs::Client::new(&rt.block_on(moto.sdk_config()));
     let queue = stack.queue_url.rsplit('/').next().unwrap().to_string();
-    let env = process_env(
+    let mut env = process_env(
         proxy.url(),
         lambda.url(),
         "flowstate=warn,flowstate_lambda_stepper=warn",
+    );
+    env.extend(
+        extra_env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
     );
     let stack_args = [
         "--table",
@@ -932,6 +952,79 @@ fn stop_execution_in_the_middle_of_a_map_starts_no_more_tasks() {
         "{} tasks of stopped executions were invoked after StopExecution answered ({before} before it)",
         after - before
     );
+}
+
+fn wait_then_task() -> Value {
+    json!({"StartAt": "W", "States": {
+        "W": {"Type": "Wait", "Seconds": 3 * 3600, "Next": "T"},
+        "T": {"Type": "Task", "Resource": lambda_arn("work"), "End": true}
+    }})
+}
+
+/// Waits of three hours, with time moved by the test (every process reads
+/// its clock's offset from `FLOWSTATE_TEST_CLOCK_FILE`): nothing is in the
+/// step queue while they wait (the timers wait in the table), and once the
+/// clock moves past them the workers' sweep sends them and the executions
+/// end as on the embedded backend.
+#[test]
+fn waits_of_hours_end_when_the_test_moves_the_clock_of_every_process() {
+    let rt = runtime();
+    let inputs: Vec<(String, Value)> = (0..8)
+        .map(|e| (format!("hours-{e}"), json!({"n": e})))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let wait_hours = |side: &Side, clock: &std::path::Path| -> Vec<String> {
+        let sm = create(side, "hours", &wait_then_task());
+        let arns: Vec<String> = inputs
+            .iter()
+            .map(|(name, input)| start(side, &sm, name, input))
+            .collect();
+        if let Some(aws) = &side.aws {
+            assert_eq!(
+                aws.drain(&rt),
+                0,
+                "the step queue holds messages while the timers wait"
+            );
+        } else {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        for arn in &arns {
+            let d = call(side, "DescribeExecution", json!({"executionArn": arn}));
+            assert_eq!(d["status"], "RUNNING", "{arn} did not wait");
+        }
+        assert_eq!(side.lambda.count(), 0, "a task ran before its Wait ended");
+        std::fs::write(clock, (3 * 3600 + 60).to_string()).unwrap();
+        arns
+    };
+
+    let embedded_clock = dir.path().join("embedded-clock");
+    std::fs::write(&embedded_clock, "0").unwrap();
+    let reference = embedded_with(
+        &rt,
+        &[(
+            "FLOWSTATE_TEST_CLOCK_FILE",
+            embedded_clock.to_str().unwrap(),
+        )],
+    );
+    let arns = wait_hours(&reference, &embedded_clock);
+    let expected = finish(&reference, &arns, "waits of hours (embedded)");
+    drop(reference);
+
+    let aws_clock = dir.path().join("aws-clock");
+    std::fs::write(&aws_clock, "0").unwrap();
+    let mut aws = on_aws_with(
+        &rt,
+        &["--sweep-every-seconds", "2"],
+        &[("FLOWSTATE_TEST_CLOCK_FILE", aws_clock.to_str().unwrap())],
+    );
+    let started = Instant::now();
+    let arns = wait_hours(&aws, &aws_clock);
+    let got = finish(&aws, &arns, "waits of hours");
+    let report = close(&rt, &mut aws, &expected, &got, started.elapsed());
+    report.print("waits of hours");
+    assert!(got.iter().all(|e| e.status == "SUCCEEDED"), "{got:?}");
+    let outputs = aws.aws.as_ref().unwrap().workers.outputs(40);
+    check(&report, "waits of hours", &[], &outputs);
 }
 
 /// What `worker` and `serve --no-worker` need is named when it is missing.

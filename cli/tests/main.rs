@@ -6,6 +6,7 @@
 mod serve_support;
 
 mod aws_concurrency;
+mod aws_timers;
 mod cli;
 mod keys;
 mod local_tasks;

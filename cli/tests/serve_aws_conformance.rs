@@ -11,7 +11,7 @@
 // (clippy.toml allows unwrap only inside the test functions themselves).
 #![allow(clippy::unwrap_used)]
 
-use crate::serve_support::{conformance, Server};
+use crate::serve_support::{conformance, moto_env, Server};
 
 #[test]
 fn conformance_runner_passes_against_serve_on_dynamodb_and_sqs() {
@@ -31,16 +31,7 @@ fn conformance_runner_passes_against_serve_on_dynamodb_and_sqs() {
             "--create-resources",
         ],
         None,
-        &[
-            ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_ACCESS_KEY_ID", "test"),
-            ("AWS_SECRET_ACCESS_KEY", "test"),
-            ("AWS_PROFILE", ""),
-            ("AWS_CONFIG_FILE", "/dev/null"),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-        ],
+        &moto_env(&moto.endpoint),
     );
     let run = conformance::run(&s.url, 8);
     eprintln!(

@@ -19,6 +19,21 @@ use std::time::{Duration, Instant};
 
 pub const ROLE: &str = "arn:aws:iam::123456789012:role/flowstate";
 
+/// The environment of a process that talks to moto at `endpoint`: dummy
+/// credentials, and nothing read from the user's own AWS configuration.
+pub fn moto_env(endpoint: &str) -> [(&'static str, &str); 8] {
+    [
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_PROFILE", ""),
+        ("AWS_CONFIG_FILE", "/dev/null"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]
+}
+
 /// A running `flowstate serve`. Killed (SIGKILL) on drop.
 pub struct Server {
     pub child: Child,

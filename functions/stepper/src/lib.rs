@@ -9,12 +9,14 @@
 //!   that fails is reported in `batchItemFailures` and made visible again
 //!   after a jittered back-off of seconds (ChangeMessageVisibility), so SQS
 //!   redelivers only it, soon (and, after `maxReceiveCount` failures, moves
-//!   it to the dead-letter queue). A message not due yet (timers over
-//!   900 s) is sent again with the remaining delay and reported done.
+//!   it to the dead-letter queue). A message not due yet (clock skew) is
+//!   sent again with the remaining delay and reported done.
 //! - A **sweep** (the stack's schedule, `{"sweep": true}` or any scheduled
 //!   EventBridge event): effects committed by a step whose process died
 //!   before performing them (the outbox) are performed again, once their
-//!   claim lapsed at least [`SWEEP_AGE_MS`] ago.
+//!   claim lapsed at least [`SWEEP_AGE_MS`] ago, and long timers (over
+//!   900 s, kept in the table while they wait) that are due within SQS's
+//!   delay are sent to the queue.
 //!
 //! [`event_source`] plays Lambda's SQS event source and the sweep schedule
 //! for a stepper that runs as a process (`flowstate worker`): the same
@@ -24,7 +26,7 @@
 pub mod event_source;
 
 use flowstate_aws::AwsBackend;
-use flowstate_ports::{Clock, Invoker};
+use flowstate_ports::{Clock, Invoker, Queue};
 use flowstate_runtime::{Applied, Service, ServiceError};
 use lambda_runtime::Diagnostic;
 use serde::Deserialize;
@@ -127,10 +129,17 @@ impl<I: Invoker, C: Clock> Stepper<I, C> {
         let scheduled = payload.get("sweep").and_then(Value::as_bool) == Some(true)
             || payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event");
         if scheduled {
-            let before = self.service.clock().now() - self.sweep_age_ms;
-            let performed = self.service.sweep_outbox(before).await?;
+            let now = self.service.clock().now();
+            let performed = self.service.sweep_outbox(now - self.sweep_age_ms).await?;
             tracing::info!(performed, "outbox swept");
-            return Ok(json!({"swept": performed}));
+            // Long timers due within SQS's delay go to the queue.
+            let timers = self
+                .service
+                .queue()
+                .sweep_timers(now)
+                .await
+                .map_err(ServiceError::from)?;
+            return Ok(json!({"swept": performed, "timers": timers}));
         }
         let shown: String = payload.to_string().chars().take(200).collect();
         Err(StepperError::Payload(shown))

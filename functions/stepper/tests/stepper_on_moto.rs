@@ -16,18 +16,15 @@
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::Credentials;
-use flowstate_aws::{AwsBackend, AwsNotifier, NotifierSettings, Settings, MAX_DELAY_SECONDS};
+use flowstate_aws::{AwsBackend, AwsNotifier, NotifierSettings, Settings};
 use flowstate_engine::Status;
 use flowstate_lambda_stepper::event_source::EventSource;
 use flowstate_lambda_stepper::Stepper;
-use flowstate_ports::{
-    Clock, InvokeContext, Invoker, Store, SystemClock, TaskInvocation, TaskResult,
-};
+use flowstate_ports::{InvokeContext, Invoker, Store, SystemClock, TaskInvocation, TaskResult};
 use flowstate_runtime::{Config, CreateStateMachine, Service, StartExecution};
 use flowstate_testkit::{cost, task_chain, Calls, FaultProxy};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -56,33 +53,8 @@ async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .await
 }
 
-/// The wall clock, shifted by an offset the test moves (a one-day Wait
-/// without waiting a day): SQS's delays follow the wall clock, so a clock
-/// in the past sees every message early and the queue sends it again.
-#[derive(Debug, Clone, Default)]
-pub(super) struct ShiftedClock {
-    offset_ms: Arc<AtomicI64>,
-}
-
-impl ShiftedClock {
-    fn shift(&self, ms: i64) {
-        self.offset_ms.fetch_add(ms, Ordering::SeqCst);
-    }
-}
-
-impl Clock for ShiftedClock {
-    fn now(&self) -> i64 {
-        SystemClock.now() + self.offset_ms.load(Ordering::SeqCst)
-    }
-
-    fn sleep_until(&self, at: i64) -> impl std::future::Future<Output = ()> + Send {
-        SystemClock.sleep_until(at - self.offset_ms.load(Ordering::SeqCst))
-    }
-}
-
 pub(super) struct World {
-    pub(super) stepper: Stepper<Double, ShiftedClock>,
-    clock: ShiftedClock,
+    pub(super) stepper: Stepper<Double, SystemClock>,
     proxy: FaultProxy,
     /// Lambda's event source, its calls metered.
     source: EventSource,
@@ -131,12 +103,11 @@ pub(super) async fn world_with(
     settings.track_messages = false;
     let backend = AwsBackend::new(&proxied, settings.clone());
     backend.create_resources().await.unwrap();
-    let clock = ShiftedClock::default();
     let service = Service::new(
         backend.clone(),
         backend,
         Double::default(),
-        clock.clone(),
+        SystemClock,
         config,
     );
     // Status changes go to SNS, as in the stack (metered: "the end").
@@ -167,7 +138,6 @@ pub(super) async fn world_with(
     World {
         observer: AwsBackend::new(&direct, settings),
         stepper: Stepper::new(service, flowstate_lambda_stepper::SWEEP_AGE_MS),
-        clock,
         proxy,
         source,
         sqs,
@@ -533,43 +503,6 @@ async fn executions_advance_through_sqs_batches_and_the_calls_are_counted() {
     print(&rows);
 }
 
-/// A one-day Wait, as today's queue carries it: SQS delays a message at
-/// most 900 s, so the timer is received and sent again until due. The
-/// service's clock starts days in the past (the queue's delays, counted by
-/// the wall clock, are then zero) and moves on 900 s before each batch, as
-/// each copy waits on AWS.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_one_day_wait_costs_a_receive_and_a_send_every_900_seconds() {
-    let moto = flowstate_testkit::Moto::start();
-    let w = world_with(
-        &moto,
-        &format!("day-{}", std::process::id()),
-        stepper_config(),
-    )
-    .await;
-    w.clock.shift(-10 * 86_400_000);
-    let machine = create(&w, "day", wait(86_400)).await;
-    let step = MAX_DELAY_SECONDS * 1000;
-    let limit = Duration::from_secs(120);
-    let advance = || w.clock.shift(step);
-    // A warm-up first, as in `World::measure`.
-    let warm = w.start(&machine, "d1-warm", json!({})).await;
-    w.drive(&warm, limit, advance).await;
-    w.proxy.take_calls();
-    let arn = w.start(&machine, "d1", json!({})).await;
-    let at_start = w.proxy.take_calls();
-    let driven = w.drive(&arn, limit, advance).await;
-    let after = w.proxy.take_calls();
-    let d = w.stepper.service().describe_execution(&arn).await.unwrap();
-    assert_eq!(d.status, Status::Succeeded);
-    // 86,400 s / 900 s: 96 receives of the timer, each of the first 95
-    // sending it again.
-    assert_eq!(driven.invocations, 96, "{}", after.summary());
-    assert_eq!(after.count("sqs:SendMessage"), 95, "{}", after.summary());
-    let row = w.row("Wait 1 day", &arn, &at_start, &after, driven).await;
-    print(&[row]);
-}
-
 /// Lambda's event source as the library plays it: the records the stepper
 /// reports failed stay in the queue for redelivery, the others are deleted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -652,5 +585,177 @@ async fn the_event_source_deletes_the_records_that_did_not_fail() {
         ),
         (0, 1),
         "the failed record is left in flight, to come back; the other deleted"
+    );
+}
+
+/// Issue 11: a one-day Wait costs one timer write, one message and one
+/// stepper invocation, not a message every 900 s. The stepper's clock is
+/// simulated (starting at the wall clock) and moved an hour at a time,
+/// with the one-minute schedule's sweep run at each hour (catching up its
+/// 60 minutes); the sweep's own calls are fixed costs of the stack, shared
+/// by every timer, and counted apart. Before, the same Wait was 96 SQS
+/// messages sent, received and deleted, and 96 stepper invocations.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_11_a_one_day_wait_is_one_stored_timer_not_a_message_every_900_s() {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    use flowstate_ports::{Clock, SimulatedClock};
+    const HOUR: i64 = 3_600_000;
+    let moto = flowstate_testkit::Moto::start();
+    let name = format!("day-{}", std::process::id());
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let mut settings = Settings::new(format!("{name}-table"), format!("{name}-steps"));
+    settings.track_messages = false;
+    let backend = AwsBackend::new(&sdk_config(proxy.url()).await, settings);
+    backend.create_resources().await.unwrap();
+    let clock = SimulatedClock::new(SystemClock.now());
+    let config = Config {
+        spawn_tasks: false,
+        defer_tasks: true,
+        cache_capacity: 0,
+        ..Config::default()
+    };
+    let service = Service::new(
+        backend.clone(),
+        backend,
+        Double::default(),
+        clock.clone(),
+        config,
+    );
+    let stepper = Stepper::new(service, 15 * 60 * 1000);
+    let machine = stepper
+        .service()
+        .create_state_machine(CreateStateMachine {
+            name: "day".into(),
+            definition: json!({"StartAt": "W", "States": {
+                "W": {"Type": "Wait", "Seconds": 86_400, "Next": "P"},
+                "P": {"Type": "Pass", "End": true}}})
+            .to_string(),
+            role_arn: "arn:aws:iam::123456789012:role/r".into(),
+            kind: flowstate_ports::WorkflowType::Standard,
+            description: None,
+        })
+        .await
+        .unwrap()
+        .arn;
+    let take = || {
+        let calls = proxy.take_calls();
+        let mut counts = calls.operations;
+        counts.insert("dynamodb WRU".into(), calls.write_units);
+        counts
+    };
+    take();
+    let arn = stepper
+        .service()
+        .start_execution(StartExecution {
+            state_machine_arn: machine,
+            name: Some("day".into()),
+            input: Some("{}".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .execution_arn;
+    let at_start = take();
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config(&moto.endpoint).await);
+    let queue_url = sqs
+        .get_queue_url()
+        .queue_name(format!("{name}-steps"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let queued = || async {
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(A::All)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap_or_default();
+        [
+            A::ApproximateNumberOfMessages,
+            A::ApproximateNumberOfMessagesDelayed,
+        ]
+        .iter()
+        .map(|a| {
+            attrs
+                .get(a)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        })
+        .sum::<u64>()
+    };
+    let start = clock.now();
+    let mut sweeps = BTreeMap::new();
+    let mut delivered = BTreeMap::new();
+    let mut invocations = 0;
+    for hour in 1..=25 {
+        clock.advance_to(start + hour * HOUR);
+        stepper.handle(json!({"sweep": true})).await.unwrap();
+        for (k, v) in take() {
+            *sweeps.entry(k).or_insert(0) += v;
+        }
+        let waiting = queued().await;
+        if hour < 24 {
+            assert_eq!(
+                waiting, 0,
+                "hour {hour}: the timer is in SQS while it waits"
+            );
+            continue;
+        }
+        // Lambda's event source: the timer's message, handed to the stepper.
+        let out = sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let messages = out.messages.unwrap_or_default();
+        if messages.is_empty() {
+            continue;
+        }
+        let event = json!({"Records": messages.iter().map(|m| json!({
+            "messageId": m.message_id.clone().unwrap(),
+            "receiptHandle": m.receipt_handle.clone().unwrap(),
+            "body": m.body.clone().unwrap(),
+            "eventSource": "aws:sqs",
+        })).collect::<Vec<_>>()});
+        invocations += 1;
+        stepper.handle(event).await.unwrap();
+        for m in &messages {
+            sqs.delete_message()
+                .queue_url(&queue_url)
+                .receipt_handle(m.receipt_handle.clone().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+        for (k, v) in take() {
+            *delivered.entry(k).or_insert(0) += v;
+        }
+    }
+    let d = stepper.service().describe_execution(&arn).await.unwrap();
+    assert_eq!(d.status, Status::Succeeded);
+    assert_eq!(invocations, 1, "one stepper invocation for the day");
+    let sent_by_sweeps = sweeps.get("sqs:SendMessage").copied().unwrap_or(0)
+        + sweeps.get("sqs:SendMessageBatch").copied().unwrap_or(0);
+    assert_eq!(
+        sent_by_sweeps,
+        1,
+        "one message for the day: {}",
+        show(&sweeps)
+    );
+    println!("one-day Wait, at start: {}", show(&at_start));
+    println!(
+        "one-day Wait, the sweeps of the day (fixed, shared by all timers): {}",
+        show(&sweeps)
+    );
+    println!(
+        "one-day Wait, its delivery: {} ({invocations} stepper invocation)",
+        show(&delivered)
     );
 }

@@ -92,6 +92,14 @@ impl Encoded {
     pub fn into_items(self) -> impl Iterator<Item = Item> {
         std::iter::once(self.main).chain(self.chunks)
     }
+    /// Sets attribute `name` on the main item and every chunk.
+    pub fn with(mut self, name: &str, value: &AttributeValue) -> Encoded {
+        self.main.insert(name.into(), value.clone());
+        for chunk in &mut self.chunks {
+            chunk.insert(name.into(), value.clone());
+        }
+        self
+    }
 }
 
 /// Splits `body` over a main item at `pk`/`sk` (with `extra` attributes)

@@ -8,7 +8,7 @@
 //! | --- | --- | --- | --- |
 //! | state machine (current revision) | `SM` | ARN | |
 //! | revision | `REV#{revision id}` | `REV` | |
-//! | execution header | `X#{execution ARN}` | `E` | `ver`, `st`, `lv` (layout 2), `nm`, `sm`, `sd`, `pd`, `GSI1PK` = `L#{state machine ARN}`, `GSI1SK` = `{start ms:015}#{ARN}` |
+//! | execution header | `X#{execution ARN}` | `E` | `ver`, `st`, `lv` (layout 2), `nm`, `sm`, `sd`, `pd`, `GSI1PK` = `L#{state machine ARN}`, `GSI1SK` = `{start ms:015}#{ARN}`, `GSI2PK` = `S#{state machine ARN}#{status}`, `GSI2SK` = `GSI1SK` |
 //! | execution input | `X#{ARN}` | `I` | |
 //! | frame state | `X#{ARN}` | `F#{id:010}` (or `F#{id:010}#{nonce}`) | |
 //! | frame data | `X#{ARN}` | `D#{id:010}` (or `D#{id:010}#{nonce}`) | |
@@ -22,7 +22,10 @@
 //! - All state machines share one partition, sorted by ARN: ListStateMachines
 //!   is one Query, and accounts hold at most thousands of them.
 //! - ListExecutions queries `GSI1` (newest first, `INCLUDE` projection of
-//!   the summary attributes only), filtering on `st` for a status.
+//!   the summary attributes only); with a status filter it queries `GSI2`,
+//!   whose partitions hold one state machine's executions of one status
+//!   (the header's `GSI2PK` follows its status), so it reads only what it
+//!   returns.
 //! - Outbox entries are spread over 16 partitions, keyed by id alone so
 //!   that `complete_outbox(ids)` needs no read. A claim is a conditional
 //!   update of `own`/`lu`.
@@ -32,7 +35,7 @@
 use crate::codec::{
     self, encode, get_n, get_s, key, n, s, to_json, token_decode, token_encode, Item,
 };
-use crate::executions::{exec_pk, outbox_ahead, outbox_claim, HEADER_SK};
+use crate::executions::{exec_pk, outbox_ahead, outbox_claim, status_index_pk, HEADER_SK};
 use crate::table::{QuerySpec, TxFail};
 use crate::{backend_error, corrupt, AwsBackend};
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
@@ -255,7 +258,23 @@ impl Store for AwsBackend {
         query: &ExecutionQuery,
     ) -> Result<Page<ExecutionSummary>, StoreError> {
         let limit = query.page.max_results.max(1);
-        let gsi_pk = format!("L#{}", query.state_machine_arn);
+        let status = query.status.map(|st| st.as_str());
+        // With a status filter, the status index holds exactly those
+        // executions (a Query, never a scan of the others).
+        let (index, pk_attr, sk_attr, gsi_pk) = match status {
+            Some(st) => (
+                "GSI2",
+                "GSI2PK",
+                "GSI2SK",
+                status_index_pk(&query.state_machine_arn, st),
+            ),
+            None => (
+                "GSI1",
+                "GSI1PK",
+                "GSI1SK",
+                format!("L#{}", query.state_machine_arn),
+            ),
+        };
         let mut start = match &query.page.next_token {
             Some(t) => {
                 let sk = token_decode(t)?;
@@ -264,28 +283,22 @@ impl Store for AwsBackend {
                     .map(|(_, arn)| arn.to_string())
                     .ok_or(StoreError::InvalidToken)?;
                 let mut k = key(exec_pk(&arn), HEADER_SK);
-                k.insert("GSI1PK".into(), s(&gsi_pk));
-                k.insert("GSI1SK".into(), s(sk));
+                k.insert(pk_attr.into(), s(&gsi_pk));
+                k.insert(sk_attr.into(), s(sk));
                 Some(k)
             }
             None => None,
         };
-        let status = query.status.map(|st| st.as_str());
+        let key_condition = format!("{pk_attr} = :pk");
         let mut items = Vec::new();
         while items.len() <= limit {
-            let mut values = vec![(":pk", s(&gsi_pk))];
-            let mut names = vec![];
-            if let Some(st) = status {
-                values.push((":st", s(st)));
-                names.push(("#st", "st"));
-            }
             let (mut got, next) = self
                 .query_once(QuerySpec {
-                    index: Some("GSI1"),
-                    key_condition: "GSI1PK = :pk",
-                    filter: status.map(|_| "#st = :st"),
-                    names,
-                    values,
+                    index: Some(index),
+                    key_condition: &key_condition,
+                    filter: None,
+                    names: vec![],
+                    values: vec![(":pk", s(&gsi_pk))],
                     forward: false,
                     limit: Some(100),
                     start,
@@ -314,7 +327,7 @@ impl Store for AwsBackend {
             });
         }
         let next_token = match (more, items.last()) {
-            (true, Some(item)) => get_s(item, "GSI1SK").map(token_encode),
+            (true, Some(item)) => get_s(item, sk_attr).map(token_encode),
             _ => None,
         };
         Ok(Page {

@@ -55,8 +55,23 @@ const PACK_BYTES: usize = 64 * 1024;
 /// can still be described and their history read; stepping or loading the
 /// frames of one is refused. Other layouts are refused rather than misread.
 const LAYOUT: i64 = 2;
+/// The longest an execution runs (Standard's year) when its limits name
+/// no duration.
+const MAX_DURATION_MS: i64 = 365 * 86_400_000;
 /// Layouts of executions kept in memory (see [`Layouts`]).
 const LAYOUTS_KEPT: usize = 8192;
+
+/// The status index's partition (`GSI2PK`): one per state machine and
+/// status, so that ListExecutions with a status filter is a Query of
+/// exactly the executions it returns.
+pub(crate) fn status_index_pk(state_machine_arn: &str, status: &str) -> String {
+    format!("S#{state_machine_arn}#{status}")
+}
+
+fn status_pk(record: &ExecutionRecord) -> String {
+    let e = &record.execution;
+    status_index_pk(&e.info.state_machine_arn, e.status.as_str())
+}
 
 pub(crate) fn exec_pk(arn: &str) -> String {
     format!("X#{arn}")
@@ -429,8 +444,12 @@ impl AwsBackend {
                 Ok((opk, osk, to_json(&body)?))
             })
             .collect::<Result<_, StoreError>>()?;
+        // Every item of the execution expires (see `expires_at`).
+        let ttl = n(self.expires_at(record));
         let input = match expected {
-            None => Some(encode(&pk, INPUT_SK, Item::new(), &to_json(&e.info.input)?)),
+            None => {
+                Some(encode(&pk, INPUT_SK, Item::new(), &to_json(&e.info.input)?).with("ttl", &ttl))
+            }
             Some(_) => None,
         };
 
@@ -443,25 +462,21 @@ impl AwsBackend {
                 (None, None) => Err(corrupt("frame", "changed frame missing")),
             }
         };
-        let frame_items =
-            |w: &FrameWrite, nonce: Option<&str>| -> Result<Vec<Encoded>, StoreError> {
-                let mut items = vec![encode(
-                    &pk,
-                    &frame_sk('F', w.id, nonce),
-                    Item::new(),
-                    &w.state,
-                )];
-                let moves = nonce.is_some() || old.nonce_of(w.id).is_some();
-                if w.data.is_some() || moves {
-                    items.push(encode(
-                        &pk,
-                        &frame_sk('D', w.id, nonce),
-                        Item::new(),
-                        &data_of(w)?,
-                    ));
-                }
-                Ok(items)
-            };
+        let frame_items = |w: &FrameWrite,
+                           nonce: Option<&str>|
+         -> Result<Vec<Encoded>, StoreError> {
+            let mut items = vec![
+                encode(&pk, &frame_sk('F', w.id, nonce), Item::new(), &w.state).with("ttl", &ttl),
+            ];
+            let moves = nonce.is_some() || old.nonce_of(w.id).is_some();
+            if w.data.is_some() || moves {
+                items.push(
+                    encode(&pk, &frame_sk('D', w.id, nonce), Item::new(), &data_of(w)?)
+                        .with("ttl", &ttl),
+                );
+            }
+            Ok(items)
+        };
         let outbox_item = |i: usize, ahead: Option<&str>| -> Encoded {
             let (opk, osk, body) = &outbox[i];
             let o = &step.outbox[i];
@@ -473,7 +488,7 @@ impl AwsBackend {
                 extra.insert("wv".into(), n(version));
                 extra.insert("wn".into(), s(nonce));
             }
-            encode(opk, osk, extra, body)
+            encode(opk, osk, extra, body).with("ttl", &ttl)
         };
         let history_item = |i: usize, nonce: Option<&str>| -> Encoded {
             let (first, body) = &packs[i];
@@ -484,7 +499,7 @@ impl AwsBackend {
                 // The commit's proof (`Proof::History`).
                 extra.insert("ct".into(), s(&token));
             }
-            encode(&pk, &history_sk(*first, nonce), extra, body)
+            encode(&pk, &history_sk(*first, nonce), extra, body).with("ttl", &ttl)
         };
 
         // Everything in one transaction?
@@ -553,7 +568,7 @@ impl AwsBackend {
         let all: Vec<FrameId> = frames.iter().map(|w| w.id).collect();
         let widest = next_layout(&old, e, &removed, &[], &all, Some(&nonce));
         let reserve = self.header_item(record, &widest)?;
-        let marker = marker_item(&pk, version, &nonce);
+        let marker = marker_item(&pk, version, &nonce).with("ttl", &ttl);
         let mut budget_items =
             TX_ITEMS.saturating_sub(reserve.items() + marker.items() + fixed_items);
         let mut budget_bytes = TX_BYTES.saturating_sub(reserve.bytes + marker.bytes + fixed_bytes);
@@ -659,6 +674,28 @@ impl AwsBackend {
         }
     }
 
+    /// When the execution's items expire (DynamoDB's TTL, epoch seconds):
+    /// the retention period after it ended; while it runs, the retention
+    /// period after the latest it can end (one year after its start, when
+    /// it times out), so that what a step writes ahead and never commits,
+    /// or what an execution leaves behind once its header has expired,
+    /// is deleted too — without rewriting any item when it ends but the
+    /// header its last step writes anyway.
+    fn expires_at(&self, record: &ExecutionRecord) -> i64 {
+        let e = &record.execution;
+        let retention = i64::from(self.inner.settings.retention_days) * 86_400;
+        let end_ms = match e.stop_time {
+            Some(stop) if e.status != Status::Running => stop,
+            _ => e.info.start_time.saturating_add(
+                e.info
+                    .limits
+                    .max_duration_seconds
+                    .map_or(MAX_DURATION_MS, |s| (s as i64).saturating_mul(1000)),
+            ),
+        };
+        end_ms.div_euclid(1000).saturating_add(retention)
+    }
+
     /// The header's main item and chunks.
     fn header_item(
         &self,
@@ -677,6 +714,7 @@ impl AwsBackend {
         extra.insert("ver".into(), n(e.version));
         extra.insert("st".into(), s(e.status.as_str()));
         extra.insert("lv".into(), n(LAYOUT));
+        extra.insert("ttl".into(), n(self.expires_at(record)));
         if let Some(stop) = e.stop_time {
             extra.insert("pd".into(), n(stop));
         }
@@ -733,6 +771,7 @@ impl AwsBackend {
         let e = &record.execution;
         let pk = exec_pk(&e.info.arn);
         let mut items = Vec::with_capacity(encoded.items());
+        let ttl = encoded.main.get("ttl").cloned();
         match expected {
             None => {
                 let mut main = encoded.main;
@@ -748,11 +787,27 @@ impl AwsBackend {
                     "GSI1SK".into(),
                     s(format!("{:015}#{}", e.info.start_time, e.info.arn)),
                 );
+                main.insert("GSI2PK".into(), s(status_pk(record)));
+                main.insert(
+                    "GSI2SK".into(),
+                    s(format!("{:015}#{}", e.info.start_time, e.info.arn)),
+                );
                 items.push(self.put(main, Some("attribute_not_exists(PK)"))?);
             }
             Some(expected) => {
                 let main = &encoded.main;
-                let mut set = vec!["#d = :d", "#n = :n", "#v = :v", "#st = :st", "#ct = :ct"];
+                // The status index's key follows the status; its sort key
+                // is set once (here too for executions created before the
+                // index existed).
+                let mut set = vec![
+                    "#d = :d",
+                    "#n = :n",
+                    "#v = :v",
+                    "#st = :st",
+                    "#ct = :ct",
+                    "GSI2PK = :g2pk",
+                    "GSI2SK = if_not_exists(GSI2SK, :g2sk)",
+                ];
                 let mut update = Update::builder()
                     .table_name(self.table())
                     .set_key(Some(key(pk.clone(), HEADER_SK)))
@@ -763,12 +818,23 @@ impl AwsBackend {
                     .expression_attribute_names("#st", "st")
                     .expression_attribute_names("#ct", "ct")
                     .expression_attribute_values(":ct", s(token))
-                    .expression_attribute_values(":expected", n(expected));
+                    .expression_attribute_values(":expected", n(expected))
+                    .expression_attribute_values(":g2pk", s(status_pk(record)))
+                    .expression_attribute_values(
+                        ":g2sk",
+                        s(format!("{:015}#{}", e.info.start_time, e.info.arn)),
+                    );
                 for (placeholder, attr) in [(":d", "d"), (":n", "n"), (":v", "ver"), (":st", "st")]
                 {
                     if let Some(v) = main.get(attr) {
                         update = update.expression_attribute_values(placeholder, v.clone());
                     }
+                }
+                if let Some(ttl) = main.get("ttl") {
+                    set.push("#ttl = :ttl");
+                    update = update
+                        .expression_attribute_names("#ttl", "ttl")
+                        .expression_attribute_values(":ttl", ttl.clone());
                 }
                 if let Some(stop) = main.get("pd") {
                     set.push("#pd = :pd");
@@ -783,7 +849,10 @@ impl AwsBackend {
                 items.push(TransactWriteItem::builder().update(update).build());
             }
         }
-        for chunk in encoded.chunks {
+        for mut chunk in encoded.chunks {
+            if let Some(ttl) = &ttl {
+                chunk.insert("ttl".into(), ttl.clone());
+            }
             items.push(self.put(chunk, None)?);
         }
         Ok(items)

@@ -19,6 +19,10 @@
 //!   ids and events, their due time in the body and a `DelaySeconds` of at
 //!   most 900; a message received before it is due is sent again. See
 //!   `sqs.rs` for how the queue follows the caller's clock.
+//! - **Long timers** (due more than 900 s ahead) wait in the table, keyed
+//!   by the minute they are due in, until a sweep ([`Queue::sweep_timers`],
+//!   the stepper's schedule) sends them to SQS: no message while they
+//!   wait. See `timers.rs`.
 //!
 //! Both clients come from the standard AWS configuration
 //! (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_PROFILE`, credentials chain):
@@ -76,6 +80,7 @@ mod notifier;
 mod resources;
 mod sqs;
 mod table;
+mod timers;
 pub mod token_key;
 
 pub use keys::{DynamoKeyStore, KeyInfo, KeysError};
@@ -108,7 +113,18 @@ pub struct Settings {
     /// functions: the event source receives, other instances consume what
     /// this one sends, and the bookkeeping would only grow.
     pub track_messages: bool,
+    /// Days an ended execution is kept: its items carry a `ttl` this long
+    /// after it ended, and DynamoDB's TTL deletes them. 90 by default, as
+    /// Step Functions keeps a Standard execution's history; the stack's
+    /// `ExecutionRetentionDays` (environment variable
+    /// `FLOWSTATE_EXECUTION_RETENTION_DAYS`, read here) sets it.
+    pub retention_days: u32,
 }
+
+/// Step Functions keeps a Standard execution's history 90 days.
+pub const DEFAULT_RETENTION_DAYS: u32 = 90;
+/// The environment variable that sets [`Settings::retention_days`].
+pub const RETENTION_DAYS_ENV: &str = "FLOWSTATE_EXECUTION_RETENTION_DAYS";
 
 impl Settings {
     pub fn new(table: impl Into<String>, queue: impl Into<String>) -> Settings {
@@ -119,6 +135,10 @@ impl Settings {
             queue,
             max_receive_count: 10,
             track_messages: true,
+            retention_days: std::env::var(RETENTION_DAYS_ENV)
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(DEFAULT_RETENTION_DAYS),
         }
     }
 }
@@ -149,6 +169,8 @@ struct Inner {
     local: Mutex<sqs::Local>,
     /// Where the items of executions read or written here are.
     layouts: executions::Layouts,
+    /// Set once the timer store's sweep cursor is known to exist.
+    timer_cursor: tokio::sync::OnceCell<()>,
 }
 
 impl std::fmt::Debug for AwsBackend {
@@ -170,6 +192,7 @@ impl AwsBackend {
                 queue_url: tokio::sync::OnceCell::new(),
                 local: Mutex::new(sqs::Local::default()),
                 layouts: Default::default(),
+                timer_cursor: tokio::sync::OnceCell::new(),
             }),
         }
     }

@@ -2,13 +2,17 @@
 //!
 //! A message body is small JSON: the [`QueueMessage`] (ids and the event),
 //! its due time and a send sequence number. `DelaySeconds` is the time to
-//! the due time by the wall clock, at most 900 s; a message received
-//! before it is due (a longer timer, or clock skew) is sent again with the
-//! remaining delay and the received copy deleted — a fresh message each
-//! time, so a one-year timer never approaches the dead-letter queue's
-//! receive count. Bodies over [`SPILL_BYTES`] (a task result near the
-//! 256 KiB payload limit) are stored in the table and the message carries
-//! only their key.
+//! the due time by the wall clock, at most 900 s. A message due later
+//! than that waits in the table's timer store (`timers.rs`) until a sweep
+//! sends it; a message received before it is due (clock skew, or a timer
+//! whose bucket was already swept) is sent again with the remaining delay
+//! and the received copy deleted — a fresh message each time, so it never
+//! approaches the dead-letter queue's receive count. Bodies over
+//! [`SPILL_BYTES`] (a task result near the 256 KiB payload limit) are
+//! stored in the table and the message carries only their key.
+//!
+//! The wall clock is [`SystemClock`]'s, so a process whose clock a test
+//! shifts (`FLOWSTATE_TEST_CLOCK_FILE`) computes delays in its own time.
 //!
 //! **Whose time.** The ports give the queue the caller's clock (`now` in
 //! [`Queue::receive`]), which is the wall clock in production and a
@@ -37,10 +41,9 @@ use aws_sdk_sqs::operation::get_queue_url::GetQueueUrlError;
 use aws_sdk_sqs::types::{
     MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
 };
-use flowstate_ports::{Delivery, Queue, QueueMessage, StoreError};
+use flowstate_ports::{Clock, Delivery, Queue, QueueMessage, StoreError, SystemClock};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// SQS's limit on `DelaySeconds`.
 pub const MAX_DELAY_SECONDS: i64 = 900;
@@ -86,19 +89,24 @@ struct Entry {
     /// SQS's id of that copy: the same message received again (its SQS
     /// timeout ran out first) is a redelivery, another one a duplicate.
     message_id: Option<String>,
+    /// Sent to the timer store: a receive that reaches its due time
+    /// sweeps the store first.
+    stored: bool,
 }
 
 fn wall_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    SystemClock.now()
 }
 
 /// Whole seconds until `due` by the wall clock, rounded up (never early),
 /// within SQS's 0..=900.
 fn delay_seconds(due: i64) -> i32 {
-    let ms = due - wall_ms();
+    delay_from(due, wall_ms())
+}
+
+/// Whole seconds from `now` until `due`, rounded up, within SQS's 0..=900.
+pub(crate) fn delay_from(due: i64, now: i64) -> i32 {
+    let ms = due.saturating_sub(now);
     (ms.max(0) + 999).div_euclid(1000).min(MAX_DELAY_SECONDS) as i32
 }
 
@@ -173,14 +181,14 @@ impl AwsBackend {
         local.last_seq
     }
 
-    async fn send_raw(&self, body: String, due: i64) -> Result<(), StoreError> {
+    async fn send_raw(&self, body: String, delay: i32) -> Result<(), StoreError> {
         let url = self.queue_url().await?;
         self.inner
             .sqs
             .send_message()
             .queue_url(url)
             .message_body(body)
-            .delay_seconds(delay_seconds(due))
+            .delay_seconds(delay)
             .send()
             .await
             .map_err(|e| backend_error("SendMessage", e))?;
@@ -263,10 +271,26 @@ impl AwsBackend {
             return Ok(None);
         };
         if wire.due > now {
-            self.send_raw(body.to_string(), wire.due).await?;
+            self.defer(&wire.id, body, wire.due).await?;
             return Ok(None);
         }
         Ok(Some(message))
+    }
+
+    /// Sends a body again that is not due yet: to the timer store when it
+    /// is due beyond SQS's delay, else to SQS with the remaining delay.
+    async fn defer(&self, id: &str, body: &str, due: i64) -> Result<(), StoreError> {
+        let now = wall_ms();
+        let refused = if crate::timers::is_long(due, now) {
+            let timer = crate::timers::Timer { id, body, due };
+            self.store_timers(std::slice::from_ref(&timer), now).await?
+        } else {
+            vec![(body.to_string(), due)]
+        };
+        for (body, due) in refused {
+            self.send_raw(body, delay_seconds(due)).await?;
+        }
+        Ok(())
     }
 
     /// After a record's message was handled: deletes its spilled body, if
@@ -321,20 +345,20 @@ impl AwsBackend {
         })
     }
 
-    /// Sends up to 10 messages in one call; a message SQS refused is sent
-    /// again on its own.
-    async fn send_raw_batch(&self, batch: Vec<(String, i64)>) -> Result<(), StoreError> {
-        if let [(body, due)] = batch.as_slice() {
-            return self.send_raw(body.clone(), *due).await;
+    /// Sends up to 10 bodies (with their delays in seconds) in one call; a
+    /// message SQS refused is sent again on its own.
+    async fn send_raw_batch(&self, batch: Vec<(String, i32)>) -> Result<(), StoreError> {
+        if let [(body, delay)] = batch.as_slice() {
+            return self.send_raw(body.clone(), *delay).await;
         }
         let url = self.queue_url().await?;
         let mut entries = Vec::with_capacity(batch.len());
-        for (i, (body, due)) in batch.iter().enumerate() {
+        for (i, (body, delay)) in batch.iter().enumerate() {
             entries.push(
                 SendMessageBatchRequestEntry::builder()
                     .id(i.to_string())
                     .message_body(body)
-                    .delay_seconds(delay_seconds(*due))
+                    .delay_seconds(*delay)
                     .build()
                     .map_err(|e| backend_error("SendMessageBatchRequestEntry", e))?,
             );
@@ -349,16 +373,44 @@ impl AwsBackend {
             .await
             .map_err(|e| backend_error("SendMessageBatch", e))?;
         for failed in out.failed() {
-            let Some((body, due)) = failed.id().parse::<usize>().ok().and_then(|i| batch.get(i))
+            let Some((body, delay)) = failed.id().parse::<usize>().ok().and_then(|i| batch.get(i))
             else {
                 continue;
             };
-            self.send_raw(body.clone(), *due).await?;
+            self.send_raw(body.clone(), *delay).await?;
         }
         Ok(())
     }
 
-    fn remember_sent(&self, sent: &[Outgoing]) {
+    /// Sends bodies with their delays in batches of up to 10 messages and
+    /// 256 KiB, the batches concurrently.
+    pub(crate) async fn send_bodies(&self, bodies: Vec<(String, i32)>) -> Result<(), StoreError> {
+        let mut batches: Vec<Vec<(String, i32)>> = Vec::new();
+        let mut bytes = 0;
+        for (body, delay) in bodies {
+            let fits = batches
+                .last()
+                .is_some_and(|b| b.len() < SEND_BATCH && bytes + body.len() <= SEND_BATCH_BYTES);
+            if !fits {
+                batches.push(Vec::new());
+                bytes = 0;
+            }
+            bytes += body.len();
+            if let Some(batch) = batches.last_mut() {
+                batch.push((body, delay));
+            }
+        }
+        let sends: Vec<_> = batches
+            .into_iter()
+            .map(|batch| {
+                let this = self.clone();
+                async move { this.send_raw_batch(batch).await }
+            })
+            .collect();
+        crate::table::concurrently(sends).await.map(drop)
+    }
+
+    fn remember_sent(&self, sent: &[Outgoing], stored: &HashSet<&str>) {
         if !self.inner.settings.track_messages {
             return;
         }
@@ -371,6 +423,7 @@ impl AwsBackend {
                     spilled: m.spilled,
                     in_flight: None,
                     message_id: None,
+                    stored: stored.contains(m.id.as_str()),
                 },
             );
         }
@@ -394,32 +447,49 @@ impl Queue for AwsBackend {
                 outgoing.push(self.outgoing(message).await?);
             }
         }
-        // Batches of up to 10 messages and 256 KiB, sent concurrently.
-        let mut batches: Vec<Vec<(String, i64)>> = Vec::new();
-        let mut bytes = 0;
-        for m in &outgoing {
-            let fits = batches
-                .last()
-                .is_some_and(|b| b.len() < SEND_BATCH && bytes + m.body.len() <= SEND_BATCH_BYTES);
-            if !fits {
-                batches.push(Vec::new());
-                bytes = 0;
-            }
-            bytes += m.body.len();
-            if let Some(batch) = batches.last_mut() {
-                batch.push((m.body.clone(), m.due));
-            }
-        }
-        let sends: Vec<_> = batches
-            .into_iter()
-            .map(|batch| {
-                let this = self.clone();
-                async move { this.send_raw_batch(batch).await }
+        // Long timers wait in the table; the rest (and timers whose bucket
+        // was swept already) go to SQS.
+        let now = wall_ms();
+        let long: Vec<crate::timers::Timer<'_>> = outgoing
+            .iter()
+            .filter(|m| crate::timers::is_long(m.due, now))
+            .map(|m| crate::timers::Timer {
+                id: &m.id,
+                body: &m.body,
+                due: m.due,
             })
             .collect();
-        crate::table::concurrently(sends).await?;
-        self.remember_sent(&outgoing);
+        let refused = if long.is_empty() {
+            Vec::new()
+        } else {
+            self.store_timers(&long, now).await?
+        };
+        let stored: HashSet<&str> = long
+            .iter()
+            .filter(|t| !refused.iter().any(|(body, _)| body == t.body))
+            .map(|t| t.id)
+            .collect();
+        let bodies: Vec<(String, i32)> = outgoing
+            .iter()
+            .filter(|m| !crate::timers::is_long(m.due, now))
+            .map(|m| (m.body.clone(), m.due))
+            .chain(refused)
+            .map(|(body, due)| (body, delay_seconds(due)))
+            .collect();
+        self.send_bodies(bodies).await?;
+        self.remember_sent(&outgoing, &stored);
         Ok(())
+    }
+
+    async fn sweep_timers(&self, now: i64) -> Result<usize, StoreError> {
+        let sent = self.sweep_timer_store(now).await?;
+        let mut local = self.local();
+        for entry in local.entries.values_mut() {
+            if entry.stored && !crate::timers::is_long(entry.due, now) {
+                entry.stored = false;
+            }
+        }
+        Ok(sent)
     }
 
     async fn retry(&self, receipt: &str, now: i64, delay_ms: i64) -> Result<(), StoreError> {
@@ -472,6 +542,16 @@ impl Queue for AwsBackend {
         };
         for handle in &expired {
             self.release(handle).await;
+        }
+        // A timer this process stored that is due within SQS's delay: the
+        // store is swept now rather than at the next minute's sweep.
+        let sweep = self
+            .local()
+            .entries
+            .values()
+            .any(|e| e.stored && !crate::timers::is_long(e.due, now));
+        if sweep {
+            self.sweep_timers(now).await?;
         }
         let visibility = ((visibility_ms.max(0) + 999) / 1000).min(MAX_VISIBILITY_SECONDS) as i32;
         let mut candidates: Vec<Candidate> = Vec::new();
@@ -529,7 +609,7 @@ impl Queue for AwsBackend {
                 };
                 if wire.due > now {
                     // Not due: a fresh copy with the remaining delay.
-                    self.send_raw(body, wire.due).await?;
+                    self.defer(&wire.id, &body, wire.due).await?;
                     self.delete_raw(&handle).await?;
                     // This process now knows the copy: `next_due` is exact
                     // for messages other processes sent once seen here
@@ -541,6 +621,7 @@ impl Queue for AwsBackend {
                         spilled,
                         in_flight: None,
                         message_id: None,
+                        stored: crate::timers::is_long(wire.due, wall_ms()),
                     });
                     resent = true;
                     continue;
@@ -592,6 +673,7 @@ impl Queue for AwsBackend {
                 spilled: c.spilled,
                 in_flight: None,
                 message_id: None,
+                stored: false,
             });
             entry.in_flight = Some((c.handle.clone(), now.saturating_add(visibility_ms)));
             entry.message_id = c.message_id;

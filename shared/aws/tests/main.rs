@@ -9,6 +9,7 @@ mod executions;
 mod integrations;
 mod keys;
 mod layout;
+mod long_timers;
 mod lost_answers;
 mod queue_takeover;
 mod service;

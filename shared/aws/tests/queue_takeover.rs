@@ -15,7 +15,7 @@ use flowstate_ports::{MessageBody, Queue, QueueMessage};
 const NOW: i64 = 1_700_000_000_000;
 const HOUR: i64 = 3_600_000;
 
-fn message(id: &str, due: i64) -> QueueMessage {
+pub(crate) fn message(id: &str, due: i64) -> QueueMessage {
     QueueMessage {
         id: id.into(),
         execution_arn: "arn:aws:states:us-east-1:123456789012:execution:M:e".into(),
@@ -29,7 +29,10 @@ fn message(id: &str, due: i64) -> QueueMessage {
 
 /// Another process's view of the same table and queue: nothing known of
 /// what `sender` sent.
-async fn other_process(moto: &flowstate_testkit::Moto, sender: &AwsBackend) -> AwsBackend {
+pub(crate) async fn other_process(
+    moto: &flowstate_testkit::Moto,
+    sender: &AwsBackend,
+) -> AwsBackend {
     let settings: Settings = sender.settings().clone();
     AwsBackend::new(&moto.sdk_config().await, settings)
 }

@@ -192,7 +192,8 @@ async fn executions_on_dynamodb_and_sqs() {
     )
     .await;
     let e = start(&s, &cb, "cb-1", &json!({})).await;
-    s.run_until_idle(50).await.unwrap();
+    // Due work only: moving time on would reach its one-year timeout.
+    s.run_due(50).await.unwrap();
     assert_eq!(
         s.describe_execution(&e).await.unwrap().status,
         Status::Running
@@ -352,4 +353,138 @@ async fn worker_loop_on_the_wall_clock() {
         "{:?}",
         began.elapsed()
     );
+}
+
+/// ListExecutions with a status filter queries the status index (`GSI2`),
+/// whose partitions hold one state machine's executions of one status: the
+/// header's key there follows its status from start to end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_filter_queries_the_status_index() {
+    let moto = flowstate_testkit::Moto::start();
+    let s = simulated(&moto).await;
+    let sm = machine(
+        &s,
+        "Statuses",
+        r#"{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[{"Variable":"$.wait","IsPresent":true,"Next":"T"}],"Default":"Done"},
+            "T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke.waitForTaskToken","Parameters":{"FunctionName":"f","Payload":{"t.$":"$$.Task.Token"}},"End":true},
+            "Done":{"Type":"Succeed"}}}"#,
+    )
+    .await;
+    let running = start(&s, &sm, "waits", &json!({"wait": true})).await;
+    let done = start(&s, &sm, "ends", &json!({})).await;
+    s.run_due(50).await.unwrap();
+    let ddb = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    let in_index = |status: &'static str| {
+        let ddb = ddb.clone();
+        let table = s.store().settings().table.clone();
+        let sm = sm.clone();
+        async move {
+            let out = ddb
+                .query()
+                .table_name(table)
+                .index_name("GSI2")
+                .key_condition_expression("GSI2PK = :pk")
+                .expression_attribute_values(
+                    ":pk",
+                    aws_sdk_dynamodb::types::AttributeValue::S(format!("S#{sm}#{status}")),
+                )
+                .send()
+                .await
+                .unwrap();
+            out.items()
+                .iter()
+                .filter_map(|i| i.get("PK").and_then(|v| v.as_s().ok()).cloned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(in_index("RUNNING").await, [format!("X#{running}")]);
+    assert_eq!(in_index("SUCCEEDED").await, [format!("X#{done}")]);
+    let page = PageRequest {
+        max_results: 10,
+        next_token: None,
+    };
+    for (status, arn) in [(Status::Running, &running), (Status::Succeeded, &done)] {
+        let listed = s
+            .list_executions(&sm, Some(status), page.clone())
+            .await
+            .unwrap();
+        let arns: Vec<&str> = listed
+            .items
+            .iter()
+            .map(|x| x.execution_arn.as_str())
+            .collect();
+        assert_eq!(arns, [arn.as_str()], "{status:?}");
+    }
+}
+
+/// Issue 11: every item of an execution carries a `ttl` (DynamoDB deletes
+/// it then): 90 days after the execution ended, or, while it runs, 90 days
+/// after the latest it can end (its start and a year).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_item_of_an_execution_expires_after_its_retention() {
+    const DAY_S: i64 = 86_400;
+    let moto = flowstate_testkit::Moto::start();
+    let s = simulated(&moto).await;
+    let sm = machine(
+        &s,
+        "Retained",
+        r#"{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[{"Variable":"$.wait","IsPresent":true,"Next":"T"}],"Default":"P"},
+            "T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke.waitForTaskToken","Parameters":{"FunctionName":"f","Payload":{"t.$":"$$.Task.Token"}},"End":true},
+            "P":{"Type":"Parallel","End":true,"Branches":[{"StartAt":"E","States":{"E":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:123456789012:function:echo","End":true}}}]}}}"#,
+    )
+    .await;
+    let running = start(&s, &sm, "waits", &json!({"wait": true})).await;
+    let ended = start(&s, &sm, "ends", &json!({})).await;
+    s.run_due(50).await.unwrap();
+    let ddb = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    let table = s.store().settings().table.clone();
+    let ttls = |arn: String| {
+        let (ddb, table) = (ddb.clone(), table.clone());
+        async move {
+            let out = ddb
+                .query()
+                .table_name(table)
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(
+                    ":pk",
+                    aws_sdk_dynamodb::types::AttributeValue::S(format!("X#{arn}")),
+                )
+                .send()
+                .await
+                .unwrap();
+            out.items()
+                .iter()
+                .map(|i| {
+                    let sk = i["SK"].as_s().unwrap().clone();
+                    let ttl = i
+                        .get("ttl")
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|v| v.parse::<i64>().ok());
+                    (sk, ttl)
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let d = s.describe_execution(&ended).await.unwrap();
+    assert_eq!(d.status, Status::Succeeded);
+    let stop_s = d.stop_date.unwrap() / 1000;
+    let items = ttls(ended.clone()).await;
+    assert!(
+        items.len() >= 4,
+        "header, input, frames, history: {items:?}"
+    );
+    let header = items.iter().find(|(sk, _)| sk == "E").unwrap();
+    assert_eq!(
+        header.1,
+        Some(stop_s + 90 * DAY_S),
+        "the header: 90 days after the end"
+    );
+    for (sk, ttl) in &items {
+        assert!(ttl.is_some(), "item {sk} has no ttl");
+    }
+    let d = s.describe_execution(&running).await.unwrap();
+    let start_s = d.start_date / 1000;
+    for (sk, ttl) in ttls(running.clone()).await {
+        assert_eq!(ttl, Some(start_s + 365 * DAY_S + 90 * DAY_S), "item {sk}");
+    }
 }

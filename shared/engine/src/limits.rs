@@ -1,8 +1,9 @@
 //! Bounds that keep every execution finite and every record readable.
 //!
 //! - [`Limits`]: what depends on the workflow type — Standard's 25,000
-//!   history events, Express's five minutes, a transition cap for local
-//!   runs, the 256 KiB payload limit — fixed when the execution starts.
+//!   history events and one year, Express's five minutes, a transition cap
+//!   for local runs, the 256 KiB payload limit — fixed when the execution
+//!   starts.
 //! - [`MAX_TRANSITIONS_PER_STEP`]: one step enters at most this many states;
 //!   the frames it did not get to wait for a [`crate::Timer::Continue`]
 //!   fired at once, so an endless loop of Pass states is many bounded
@@ -30,7 +31,7 @@ pub struct Limits {
     pub max_transitions: Option<u64>,
     /// The execution times out (`States.Timeout`) this long after it
     /// started, whatever its definition's `TimeoutSeconds` says: Express
-    /// workflows' five minutes.
+    /// workflows' five minutes, Standard workflows' year.
     #[serde(default)]
     pub max_duration_seconds: Option<u64>,
     /// History events kept: later ones are counted (ids go on) but not
@@ -40,6 +41,11 @@ pub struct Limits {
     pub max_recorded_events: Option<u64>,
 }
 
+/// Standard executions end at one year (365 days), timed out with
+/// `States.Timeout` as AWS documents: "If an execution runs for more than
+/// the 1-year maximum, it will fail with a States.Timeout error".
+pub const MAX_STANDARD_DURATION_SECONDS: u64 = 365 * 86_400;
+
 /// Step Functions' limit on inputs, outputs and task results.
 pub const PAYLOAD_BYTES: usize = 256 * 1024;
 
@@ -48,7 +54,7 @@ impl Limits {
         max_history_events: Some(25_000),
         max_payload_bytes: PAYLOAD_BYTES,
         max_transitions: None,
-        max_duration_seconds: None,
+        max_duration_seconds: Some(MAX_STANDARD_DURATION_SECONDS),
         max_recorded_events: None,
     };
     pub const EXPRESS: Limits = Limits {

@@ -29,7 +29,7 @@ mod clock;
 mod notify;
 mod records;
 
-pub use clock::{Clock, SimulatedClock, SystemClock};
+pub use clock::{offset_ms_in, Clock, SimulatedClock, SystemClock, TEST_CLOCK_FILE_ENV};
 pub use flowstate_engine::{TaskInvocation, TaskResult};
 pub use notify::{Notifier, NotifyFuture, StatusChange, DETAIL_TYPE, SOURCE};
 pub use records::*;
@@ -205,10 +205,14 @@ pub trait Store: Send + Sync + 'static {
 /// Delivery is at least once: a received message stays invisible for the
 /// visibility timeout, then comes back unless it was acked. A message sent
 /// twice with the same id is kept once (the outbox relies on this when it
-/// performs an effect again). A backend whose delays are bounded (SQS:
-/// 900 s) sends a long timer with the longest delay it has and the due time
-/// in the body, and re-sends it on receipt until it is due: callers only
-/// ever see messages that are due.
+/// performs an effect again). Callers only ever see messages that are due.
+///
+/// Long timers: a backend whose delays are bounded (SQS: 900 s) may keep a
+/// message due beyond them elsewhere (the AWS backend: in its table) until
+/// [`Queue::sweep_timers`] moves it into the queue; the runtime sweeps
+/// every minute, and a message sent by this handle is delivered when due
+/// without waiting for that minute. A timer delivered twice is harmless:
+/// the runtime drops events that no longer apply.
 pub trait Queue: Send + Sync + 'static {
     /// Enqueues `message` to become visible at `due` (epoch ms).
     fn send(&self, message: &QueueMessage) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -256,6 +260,15 @@ pub trait Queue: Send + Sync + 'static {
     /// Makes every in-flight message visible again. A single-process
     /// backend calls this at start: nothing can be in flight then.
     fn release_all(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Moves long timers that will be due soon after `now` (the caller's
+    /// time) into the queue, so that they are delivered when due; how many
+    /// it moved. Idempotent; a sweep that fails part-way is finished by the
+    /// next one. Nothing to do for a backend without a bound on delays.
+    fn sweep_timers(&self, now: i64) -> impl Future<Output = Result<usize, StoreError>> + Send {
+        let _ = now;
+        std::future::ready(Ok(0))
+    }
 }
 
 /// Performs Task states.

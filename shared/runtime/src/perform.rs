@@ -18,7 +18,7 @@
 use crate::retry::backoff_ms;
 use crate::service::lock;
 use crate::{Applied, Service, ServiceError};
-use flowstate_engine::{Effect, Event, FrameId, Waiting};
+use flowstate_engine::{Effect, Event, FrameId, Timer, Waiting};
 use flowstate_ports::{
     Claim, Clock, Delivery, ExecutionRecord, InvokeContext, Invoker, MessageBody, OutboxEntry,
     Queue, QueueMessage, Store,
@@ -356,6 +356,10 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
     pub async fn handle(&self, message: &QueueMessage) -> Result<Applied, ServiceError> {
         match &message.body {
             MessageBody::Event(event) => {
+                if self.timer_is_stale(&message.execution_arn, event).await? {
+                    tracing::debug!(execution_arn = %message.execution_arn, "stale timer dropped");
+                    return Ok(Applied::Dropped);
+                }
                 match self.apply(&message.execution_arn, event.clone()).await {
                     Ok(a) => Ok(a),
                     Err(ServiceError::ExecutionDoesNotExist(_)) => Ok(Applied::Dropped),
@@ -364,6 +368,27 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             }
             MessageBody::Perform { outbox_id } => self.perform_deferred(outbox_id).await,
         }
+    }
+
+    /// Whether `event` is a timer that no longer applies: its execution
+    /// ended, its frame is gone, or (a timer of a frame's state) the frame
+    /// moved on since it was set. Decided by one small read (the header
+    /// and the frame's state), not a load of the whole execution: a
+    /// stale timer — every execution that ends before its year leaves
+    /// one — costs that read. What this cannot tell, the engine does.
+    async fn timer_is_stale(&self, arn: &str, event: &Event) -> Result<bool, ServiceError> {
+        let Event::TimerFired { frame, seq, timer } = event else {
+            return Ok(false);
+        };
+        Ok(match self.inner.store.load_frame(arn, *frame).await? {
+            None => true,
+            Some(f) => {
+                matches!(
+                    timer,
+                    Timer::WaitState | Timer::Retry | Timer::TaskTimeout | Timer::Heartbeat
+                ) && f.seq != *seq
+            }
+        })
     }
 
     /// A received message whose processing failed (`attempts` deliveries

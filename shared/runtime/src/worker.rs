@@ -65,7 +65,8 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
     /// run one at a time; its events that arrive together commit
     /// together), sleeping until the next due message or a send. A message
     /// that fails comes back after a jittered back-off of seconds. Sweeps
-    /// the outbox every minute for effects whose claim lapsed. Returns when
+    /// the outbox every minute for effects whose claim lapsed, and the
+    /// queue's long timers ([`Queue::sweep_timers`]). Returns when
     /// `shutdown` resolves.
     pub async fn run_worker(&self, shutdown: impl std::future::Future<Output = ()>) {
         let permits = Arc::new(tokio::sync::Semaphore::new(
@@ -79,6 +80,9 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                 last_sweep = now;
                 if let Err(e) = self.sweep_outbox(now).await {
                     tracing::warn!(error = %e, "outbox sweep failed; tried again in a minute");
+                }
+                if let Err(e) = self.inner.queue.sweep_timers(now).await {
+                    tracing::warn!(error = %e, "timer sweep failed; tried again in a minute");
                 }
             }
             let free = permits.available_permits().max(1);

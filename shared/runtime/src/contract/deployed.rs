@@ -306,6 +306,57 @@ pub(super) async fn results_that_arrive_together_commit_together<B: Store + Queu
     assert_eq!(d.output.as_deref(), Some(&json!(vec![json!({"n": 1}); 10])));
 }
 
+/// A timer that no longer applies (its execution was stopped, so its Wait
+/// will never end and its one-year limit is moot) is dropped after one
+/// small read of the frame it names, never a load of the execution.
+pub(super) async fn a_stale_timer_costs_one_frame_read<B: Store + Queue + Clone>(b: &B) {
+    let calls = Arc::new(Calls::default());
+    let counted = Watched {
+        inner: b.clone(),
+        watch: calls.clone(),
+    };
+    let clock = SimulatedClock::new(START);
+    let service = deployed(&counted, &Tasks::default(), &clock);
+    let m = machine(
+        &service,
+        "Stale",
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": true}}}),
+    )
+    .await;
+    let arn = start(&service, &m, "stale", json!({})).await;
+    ok(service.stop_execution(&arn, None, None).await, "stop");
+    calls.0.lock().map(|mut c| c.clear()).unwrap_or_default();
+    let report = ok(service.run_until_idle(10).await, "run");
+    assert!(
+        report.dropped >= 2,
+        "the Wait's timer and the year's: {report:?}"
+    );
+    let counted = calls.0.lock().map(|c| c.clone()).unwrap_or_default();
+    let count = |name: &str| counted.get(name).copied().unwrap_or(0);
+    assert_eq!(
+        (
+            count("load_frame"),
+            count("load_execution"),
+            count("commit_step")
+        ),
+        (report.dropped, 0, 0),
+        "contract: a stale timer costs one frame read: {counted:?}"
+    );
+}
+
+/// Counts calls by name.
+#[derive(Default)]
+struct Calls(Mutex<HashMap<&'static str, usize>>);
+
+impl Watch for Calls {
+    fn call(&self, name: &'static str) -> Fault {
+        if let Ok(mut calls) = self.0.lock() {
+            *calls.entry(name).or_default() += 1;
+        }
+        Fault::None
+    }
+}
+
 /// Counts commits.
 struct Commits(AtomicUsize);
 

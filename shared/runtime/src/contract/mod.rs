@@ -24,7 +24,8 @@ use flowstate_engine::{advance, Env, Event, Execution, ExecutionInfo, Limits, St
 use flowstate_ports::{
     Claim, Created, ExecutionMeta, ExecutionQuery, ExecutionRecord, HistoryQuery, InvokeContext,
     Invoker, MessageBody, OutboxEntry, PageRequest, Queue, QueueMessage, SimulatedClock,
-    StateMachineRecord, StepWrite, Store, StoreError, TaskInvocation, TaskResult, WorkflowType,
+    StateMachineRecord, StepWrite, Store, StoreError, SystemClock, TaskInvocation, TaskResult,
+    WorkflowType,
 };
 use serde_json::json;
 use std::fmt::Debug;
@@ -62,6 +63,7 @@ where
     queue_batches_and_retries(&make().await).await;
     queue_redelivery_and_ack(&make().await).await;
     queue_dedup_and_release(&make().await).await;
+    long_timers_are_delivered_when_due(&make().await).await;
     run_deployed(&make).await;
 }
 
@@ -82,6 +84,7 @@ where
     deployed::a_sweep_takes_each_lapsed_entry_once_and_ends(&make().await).await;
     deployed::stopping_an_execution_cancels_its_queued_tasks(&make().await).await;
     deployed::results_that_arrive_together_commit_together(&make().await).await;
+    deployed::a_stale_timer_costs_one_frame_read(&make().await).await;
 }
 
 fn machine_record(name: &str, rev: &str, definition: &str) -> StateMachineRecord {
@@ -127,7 +130,12 @@ fn started(
         region: "us-east-1".into(),
         start_time: start,
         input: Arc::new(json!({"n": name})),
-        limits: Limits::STANDARD,
+        // Without Standard's one-year timer: the outbox holds only the
+        // timers the rules below are about.
+        limits: Limits {
+            max_duration_seconds: None,
+            ..Limits::STANDARD
+        },
         timeout_seconds: None,
     };
     let mut rec = ExecutionRecord {
@@ -949,6 +957,49 @@ async fn queue_due_order<Q: Queue>(q: &Q) {
         got[0].message,
         msg("early", 1000),
         "contract: messages come back as sent"
+    );
+}
+
+/// A timer days ahead of the wall clock (a backend with bounded delays
+/// keeps it apart, see [`Queue::sweep_timers`]): not delivered before it
+/// is due, delivered once when due by the handle that sent it (its sweep
+/// may wait for the caller's time to reach it: SQS counts delays in real
+/// seconds), and a sweep after that sends nothing again.
+async fn long_timers_are_delivered_when_due<Q: Queue>(q: &Q) {
+    use flowstate_ports::Clock;
+    let now = SystemClock.now();
+    let due = now + 2 * 86_400_000;
+    ok(q.send(&msg("two-days", due)).await, "send");
+    ok(q.send(&msg("soon", now)).await, "send");
+    ok(q.sweep_timers(now).await, "sweep_timers");
+    let got = ok(q.receive(now, 10, 60_000).await, "receive");
+    let ids: Vec<&str> = got.iter().map(|d| d.message.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["soon"],
+        "contract: a long timer is not delivered early"
+    );
+    for d in &got {
+        ok(q.ack(&d.receipt).await, "ack");
+    }
+    assert_eq!(
+        ok(q.next_due().await, "next_due"),
+        Some(due),
+        "contract: the next due time counts a long timer sent here"
+    );
+    let got = ok(q.receive(due, 10, 60_000).await, "receive");
+    let ids: Vec<&str> = got.iter().map(|d| d.message.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["two-days"],
+        "contract: a long timer is delivered when due"
+    );
+    assert_eq!(got[0].message, msg("two-days", due));
+    ok(q.ack(&got[0].receipt).await, "ack");
+    ok(q.sweep_timers(due + 3_600_000).await, "sweep_timers");
+    assert!(
+        ok(q.receive(due + 3_600_000, 10, 60_000).await, "receive").is_empty(),
+        "contract: a delivered long timer is not sent again by later sweeps"
     );
 }
 

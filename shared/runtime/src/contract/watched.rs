@@ -180,4 +180,7 @@ impl<B: Queue> Queue for Watched<B> {
     async fn release_all(&self) -> Result<(), StoreError> {
         watched!(self, "release_all", self.inner.release_all())
     }
+    async fn sweep_timers(&self, now: i64) -> Result<usize, StoreError> {
+        watched!(self, "sweep_timers", self.inner.sweep_timers(now))
+    }
 }

@@ -150,6 +150,42 @@ fn express_executions_end_at_five_minutes_or_their_own_earlier_timeout() {
 }
 
 #[test]
+fn standard_executions_time_out_at_one_year_as_step_functions_does() {
+    const YEAR_MS: i64 = 365 * 86_400_000;
+    let callback = machine(json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+              "Parameters": {"FunctionName": "f", "Payload": {"t.$": "$$.Task.Token"}}, "End": true}
+    }}));
+    let mut exec = with_limits(Limits::STANDARD);
+    let step = apply(&mut exec, &callback, Event::Start, NOW);
+    assert_eq!(
+        timers(&step),
+        [(ROOT, 0, Timer::ExecutionTimeout, NOW + YEAR_MS)],
+        "a callback that never comes still ends at one year"
+    );
+    let step = apply(
+        &mut exec,
+        &callback,
+        fired(ROOT, 0, Timer::ExecutionTimeout),
+        NOW + YEAR_MS,
+    );
+    assert_eq!(exec.status, Status::TimedOut);
+    assert_eq!(exec.error.as_deref(), Some("States.Timeout"));
+    assert_eq!(types(&step), ["ExecutionTimedOut"]);
+    // A definition's longer TimeoutSeconds does not lift the year.
+    let long = machine(
+        json!({"TimeoutSeconds": 99_999_999, "StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": 99_999_999, "End": true}
+        }}),
+    );
+    let step = apply(&mut with_limits(Limits::STANDARD), &long, Event::Start, NOW);
+    assert_eq!(
+        timers(&step)[0],
+        (ROOT, 0, Timer::ExecutionTimeout, NOW + YEAR_MS)
+    );
+}
+
+#[test]
 fn history_beyond_the_recorded_limit_is_counted_but_not_kept_except_the_end() {
     let sm = machine(json!({"StartAt": "A", "States": {
         "A": {"Type": "Pass", "Next": "B"},
