@@ -27,7 +27,9 @@
 //! first, what it wrote is never valid and never overwrites anything (its
 //! keys are its own).
 
-use crate::codec::{encode, get_n, get_s, in_ranges, key, n, ranges, s, to_json, Encoded, Item};
+use crate::codec::{
+    encode, from_json, get_n, get_s, in_ranges, key, n, ranges, s, to_json, Encoded, Item,
+};
 use crate::table::TxFail;
 use crate::{backend_error, corrupt, AwsBackend};
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
@@ -53,8 +55,16 @@ const PACK_BYTES: usize = 64 * 1024;
 /// layout (no `lv`: input and frame data inside the header and frames, one
 /// item per history event, write-ahead nonces in the header's set `ah`)
 /// can still be described and their history read; stepping or loading the
-/// frames of one is refused. Other layouts are refused rather than misread.
-const LAYOUT: i64 = 2;
+/// frames of one is refused. Layout 2 (the header document whole, a
+/// frame's data always an item of its own) is read as well: its steps are
+/// written in layout 3. Other layouts are refused rather than misread.
+const LAYOUT: i64 = 3;
+/// Layout 2, still read.
+const LAYOUT_2: i64 = 2;
+/// A frame's data up to this size is kept in its state item (`fd`)
+/// instead of an item of its own: in a transaction every item costs two
+/// write units per started KB, so a small second item doubles the cost.
+const FOLD_BYTES: usize = 1024;
 /// Layouts of executions kept in memory (see [`Layouts`]).
 const LAYOUTS_KEPT: usize = 8192;
 
@@ -200,8 +210,11 @@ pub(crate) struct LoadedHeader {
 struct FrameWrite {
     id: FrameId,
     state: String,
-    /// Data changed by the step (else written only if the frame's items move).
+    /// Data changed by the step, or folded (else written only if the
+    /// frame's items move).
     data: Option<String>,
+    /// The data goes into the state item (`fd`), not an item of its own.
+    folded: bool,
 }
 
 /// A unit of the step that goes into the transaction or ahead of it.
@@ -250,12 +263,15 @@ impl AwsBackend {
         item: &Item,
     ) -> Result<Option<LoadedHeader>, StoreError> {
         let lv = get_n(item, "lv");
-        if lv.is_some_and(|lv| lv != LAYOUT) {
+        if lv.is_some_and(|lv| lv != LAYOUT && lv != LAYOUT_2) {
             return Err(StoreError::Backend(format!(
                 "{arn}: stored in item layout {lv:?}, which this version of Flowstate does not know"
             )));
         }
-        let doc: HeaderDoc = self.read_json("execution header", item).await?;
+        let mut doc: serde_json::Value = self.read_json("execution header", item).await?;
+        restore_header(&mut doc, item);
+        let doc: HeaderDoc =
+            serde_json::from_value(doc).map_err(|e| corrupt("execution header", e))?;
         let mut layout = Layout::of(&doc);
         if lv.is_none() {
             let nonces = item
@@ -325,11 +341,17 @@ impl AwsBackend {
         let mut frames = BTreeMap::new();
         for (a, b) in &layout.live {
             for id in *a..=*b {
-                let (Some(state), Some(d)) = (states.get(&id), data.get(&id)) else {
+                let Some(state) = states.get(&id) else {
                     return Ok(None);
                 };
+                // Small data is folded into the state item (a data item
+                // left from before is then obsolete).
+                let d: FrameData = match (get_s(state, "fd"), data.get(&id)) {
+                    (Some(folded), _) => from_json("frame data", folded)?,
+                    (None, Some(d)) => self.read_json("frame data", d).await?,
+                    (None, None) => return Ok(None),
+                };
                 let mut frame: Frame = self.read_json("frame", state).await?;
-                let d: FrameData = self.read_json("frame data", d).await?;
                 d.restore(&mut frame);
                 frames.insert(id, frame);
             }
@@ -405,14 +427,13 @@ impl AwsBackend {
             }
             if let Some(f) = e.frames.get(id) {
                 let changed = expected.is_none_or(|v| f.data_rev > v || f.data_rev == 0);
+                let data = to_json(&FrameData::of(f))?;
+                let folded = data.len() <= FOLD_BYTES;
                 frames.push(FrameWrite {
                     id: *id,
                     state: to_json(&FrameData::strip(f))?,
-                    data: if changed {
-                        Some(to_json(&FrameData::of(f))?)
-                    } else {
-                        None
-                    },
+                    data: (changed || folded).then_some(data),
+                    folded,
                 });
             }
         }
@@ -445,14 +466,17 @@ impl AwsBackend {
         };
         let frame_items =
             |w: &FrameWrite, nonce: Option<&str>| -> Result<Vec<Encoded>, StoreError> {
-                let mut items = vec![encode(
-                    &pk,
-                    &frame_sk('F', w.id, nonce),
-                    Item::new(),
-                    &w.state,
-                )];
+                let mut extra = Item::new();
+                let mut folded_bytes = 0;
+                if let (true, Some(d)) = (w.folded, &w.data) {
+                    folded_bytes = d.len();
+                    extra.insert("fd".into(), s(d));
+                }
+                let mut state = encode(&pk, &frame_sk('F', w.id, nonce), extra, &w.state);
+                state.bytes += folded_bytes;
+                let mut items = vec![state];
                 let moves = nonce.is_some() || old.nonce_of(w.id).is_some();
-                if w.data.is_some() || moves {
+                if !w.folded && (w.data.is_some() || moves) {
                     items.push(encode(
                         &pk,
                         &frame_sk('D', w.id, nonce),
@@ -673,6 +697,9 @@ impl AwsBackend {
             live: layout.live.clone(),
             ahead: layout.ahead.clone(),
         };
+        let mut doc = serde_json::to_value(&doc)
+            .map_err(|e| StoreError::Backend(format!("encoding a header: {e}")))?;
+        compact_header(&mut doc);
         let mut extra = Item::new();
         extra.insert("ver".into(), n(e.version));
         extra.insert("st".into(), s(e.status.as_str()));
@@ -905,6 +932,71 @@ impl AwsBackend {
     }
 }
 
+/// Fields of the header document left out of `d` because attributes of
+/// the header item hold them (`PK`, `nm`, `sm`, `sd`, `ver`), and nulls:
+/// every step rewrites the whole item, billed per started KB.
+/// [`restore_header`] puts them back.
+fn compact_header(doc: &mut serde_json::Value) {
+    use serde_json::Value;
+    fn drop_nulls(v: &mut Value) {
+        if let Value::Object(map) = v {
+            map.retain(|_, v| !v.is_null());
+        }
+    }
+    let Some(header) = doc.get_mut("header") else {
+        return;
+    };
+    drop_nulls(header);
+    if let Some(h) = header.as_object_mut() {
+        h.remove("version");
+    }
+    if let Some(info) = header.get_mut("info") {
+        drop_nulls(info);
+        if let Some(i) = info.as_object_mut() {
+            for field in ["arn", "name", "state_machine_arn", "start_time"] {
+                i.remove(field);
+            }
+        }
+        if let Some(limits) = info.get_mut("limits") {
+            drop_nulls(limits);
+        }
+    }
+    if let Some(meta) = header.get_mut("meta") {
+        drop_nulls(meta);
+    }
+}
+
+/// Puts back what [`compact_header`] left out, from the header item's
+/// attributes (a document of layout 2 has it all already).
+fn restore_header(doc: &mut serde_json::Value, item: &Item) {
+    use serde_json::{json, Value};
+    let from_item = [
+        (
+            "arn",
+            get_s(item, "PK")
+                .and_then(|pk| pk.strip_prefix("X#"))
+                .map(|a| json!(a)),
+        ),
+        ("name", get_s(item, "nm").map(|v| json!(v))),
+        ("state_machine_arn", get_s(item, "sm").map(|v| json!(v))),
+        ("start_time", get_n(item, "sd").map(|v| json!(v))),
+    ];
+    let Some(header) = doc.get_mut("header").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if let (false, Some(v)) = (header.contains_key("version"), get_n(item, "ver")) {
+        header.insert("version".into(), json!(v));
+    }
+    if let Some(info) = header.get_mut("info").and_then(Value::as_object_mut) {
+        info.entry("input").or_insert(Value::Null);
+        for (field, value) in from_item {
+            if let (false, Some(v)) = (info.contains_key(field), value) {
+                info.insert(field.into(), v);
+            }
+        }
+    }
+}
+
 /// The layout after a step: live frames from the record; frames written
 /// in the transaction (`plain`) or removed leave the `ahead` list; frames
 /// written ahead (`ahead_frames`) join it under `nonce`.
@@ -1023,6 +1115,62 @@ pub(crate) fn outbox_ahead(item: &Item) -> Option<(u64, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_header_document_leaves_out_what_the_item_holds_and_reads_back_whole() {
+        use flowstate_engine::{Execution, ExecutionInfo, Limits};
+        let arn = "arn:aws:states:us-east-1:123456789012:execution:machine:run-1";
+        let sm = "arn:aws:states:us-east-1:123456789012:stateMachine:machine";
+        let info = ExecutionInfo {
+            arn: arn.into(),
+            name: "run-1".into(),
+            state_machine_arn: sm.into(),
+            state_machine_name: "machine".into(),
+            role_arn: "arn:aws:iam::123456789012:role/r".into(),
+            region: "us-east-1".into(),
+            start_time: 1_796_681_391_496,
+            input: null(),
+            limits: Limits::EXPRESS,
+            timeout_seconds: None,
+        };
+        let mut execution = Execution::new(info);
+        execution.version = 7;
+        let record = ExecutionRecord {
+            execution,
+            meta: flowstate_ports::ExecutionMeta {
+                revision_id: "bfada524-c0bb-446b-b78f-c0d6c78d7fb4".into(),
+                kind: flowstate_ports::WorkflowType::Standard,
+                test_case: None,
+                parent: None,
+            },
+        };
+        let doc = HeaderDoc {
+            header: ExecutionHeader::of(&record),
+            live: vec![(0, 0)],
+            ahead: vec![],
+        };
+        let whole = serde_json::to_value(&doc).unwrap();
+        let mut compact = whole.clone();
+        compact_header(&mut compact);
+        let text = compact.to_string();
+        assert!(!text.contains(arn) && !text.contains(sm) && !text.contains("null"));
+        assert!(text.len() < 400, "{text}");
+        let item: Item = HashMap::from([
+            ("PK".to_string(), s(exec_pk(arn))),
+            ("nm".to_string(), s("run-1")),
+            ("sm".to_string(), s(sm)),
+            ("sd".to_string(), n(1_796_681_391_496_i64)),
+            ("ver".to_string(), n(7)),
+        ]);
+        restore_header(&mut compact, &item);
+        let back: HeaderDoc = serde_json::from_value(compact).unwrap();
+        assert_eq!(back.header, doc.header);
+        // A document of layout 2 (whole) reads as it did.
+        let mut old = whole;
+        restore_header(&mut old, &Item::new());
+        let back: HeaderDoc = serde_json::from_value(old).unwrap();
+        assert_eq!(back.header, doc.header);
+    }
 
     fn layout(live: &[(u64, u64)], ahead: &[(&str, &[(u64, u64)])]) -> Layout {
         Layout {
