@@ -911,7 +911,7 @@ impl AwsBackend {
                 let pack: Vec<HistoryEvent> = match legacy {
                     // The first layout: one event per item.
                     Some(_) => vec![self.read_json("history event", item).await?],
-                    None => self.read_json("history events", item).await?,
+                    None => read_events(self.read_json("history events", item).await?)?,
                 };
                 events.extend(pack.into_iter().filter(|e| (from..=to).contains(&e.id)));
                 if first <= from {
@@ -1044,14 +1044,15 @@ fn next_layout(
 
 /// A step's history events in items of at most [`PACK_EVENTS`] events and
 /// about [`PACK_BYTES`] (an event larger than that alone): (first id, JSON
-/// array).
+/// array). An event leaves out what its pack implies ([`event_json`]).
 fn history_packs(history: &[HistoryEvent]) -> Result<Vec<(u64, String)>, StoreError> {
     let mut packs = Vec::new();
     let mut current: Vec<String> = Vec::new();
     let mut first = 0;
     let mut bytes = 0;
+    let mut previous: Option<&HistoryEvent> = None;
     for event in history {
-        let json = to_json(event)?;
+        let mut json = event_json(event, previous)?;
         if !current.is_empty() && (current.len() >= PACK_EVENTS || bytes + json.len() > PACK_BYTES)
         {
             packs.push((first, format!("[{}]", current.join(","))));
@@ -1060,7 +1061,9 @@ fn history_packs(history: &[HistoryEvent]) -> Result<Vec<(u64, String)>, StoreEr
         }
         if current.is_empty() {
             first = event.id;
+            json = event_json(event, None)?;
         }
+        previous = Some(event);
         bytes += json.len() + 1;
         current.push(json);
     }
@@ -1068,6 +1071,46 @@ fn history_packs(history: &[HistoryEvent]) -> Result<Vec<(u64, String)>, StoreEr
         packs.push((first, format!("[{}]", current.join(","))));
     }
     Ok(packs)
+}
+
+/// An event as a history item holds it: without `previous_event_id` when
+/// it is the event before, nor `timestamp` when it is that of the event
+/// before it in the item (`previous`). A step's events are written on
+/// every step, in the transaction, at two write units per started KB: a
+/// Task's five events fit in one KB so.
+fn event_json(event: &HistoryEvent, previous: Option<&HistoryEvent>) -> Result<String, StoreError> {
+    let mut v = serde_json::to_value(event)
+        .map_err(|e| StoreError::Backend(format!("encoding a history event: {e}")))?;
+    if let Some(o) = v.as_object_mut() {
+        if event.previous_event_id.checked_add(1) == Some(event.id) {
+            o.remove("previous_event_id");
+        }
+        if previous.is_some_and(|p| p.timestamp == event.timestamp) {
+            o.remove("timestamp");
+        }
+    }
+    Ok(v.to_string())
+}
+
+/// The events of one history item, with what [`event_json`] left out put
+/// back (items of layout 2 hold every field).
+fn read_events(pack: Vec<serde_json::Value>) -> Result<Vec<HistoryEvent>, StoreError> {
+    use serde_json::Value;
+    let mut timestamp: Option<Value> = None;
+    pack.into_iter()
+        .map(|mut v| {
+            if let Some(o) = v.as_object_mut() {
+                let id = o.get("id").and_then(Value::as_u64).unwrap_or(0);
+                o.entry("previous_event_id")
+                    .or_insert_with(|| Value::from(id.saturating_sub(1)));
+                if let (false, Some(t)) = (o.contains_key("timestamp"), &timestamp) {
+                    o.insert("timestamp".into(), t.clone());
+                }
+                timestamp = o.get("timestamp").cloned();
+            }
+            serde_json::from_value(v).map_err(|e| corrupt("history events", e))
+        })
+        .collect()
 }
 
 /// What shows that a step's transaction landed, read when its answer did
@@ -1251,8 +1294,32 @@ mod tests {
         let big: Vec<HistoryEvent> = (1..=3).map(|i| event(i, 40_000)).collect();
         let packs = history_packs(&big).unwrap_or_default();
         assert_eq!(packs.len(), 3, "one ~40 KB event per item");
-        let back: Vec<HistoryEvent> =
-            crate::codec::from_json("pack", &packs[1].1).unwrap_or_default();
+        let back: Vec<HistoryEvent> = crate::codec::from_json("pack", &packs[1].1)
+            .and_then(read_events)
+            .unwrap_or_default();
         assert_eq!(back, vec![big[1].clone()]);
+    }
+
+    #[test]
+    fn history_items_leave_out_what_the_event_before_implies() {
+        let event = |id: u64, previous: u64, timestamp: i64| HistoryEvent {
+            id,
+            previous_event_id: previous,
+            timestamp,
+            details: flowstate_engine::history::Details::LambdaFunctionStarted,
+        };
+        // A branch's event follows another than the one before it.
+        let events = vec![
+            event(1, 0, 5),
+            event(2, 1, 5),
+            event(3, 1, 5),
+            event(4, 3, 9),
+        ];
+        let packs = history_packs(&events).unwrap_or_default();
+        let text = &packs[0].1;
+        assert_eq!(text.matches("previous_event_id").count(), 1, "{text}");
+        assert_eq!(text.matches("timestamp").count(), 2, "{text}");
+        let back = crate::codec::from_json("pack", text).and_then(read_events);
+        assert_eq!(back, Ok(events));
     }
 }
