@@ -4,11 +4,15 @@
 //!
 //! **The header stays small.** It holds counters, status, the output and
 //! where each live frame's current items are — not the execution's input
-//! (an item of its own, written once) and not the frames' data. A frame is
-//! two items: its small state, rewritten by every step that changes it,
-//! and its data (input, effective input, a Map's iteration inputs),
-//! rewritten only by the steps that set it (`Frame::data_rev`). A step's
-//! history events share items (up to [`PACK_EVENTS`] events, ~64 KB).
+//! (an item of its own, written once) and not the frames' data, nor what
+//! the header item's attributes hold. A frame is its small state,
+//! rewritten by every step that changes it, with its data (input,
+//! effective input, a Map's iteration inputs) folded in when that is at
+//! most [`FOLD_BYTES`]; larger data is an item of its own, rewritten only
+//! by the steps that set it (`Frame::data_rev`). A step's history events
+//! share items (up to [`PACK_EVENTS`] events, ~64 KB). Every item of a
+//! step's transaction costs two write units per started KB, so these
+//! items stay under 1 KB for a typical step.
 //!
 //! **A step of any size commits.** A step is one `TransactWriteItems`
 //! conditioned on the header's version. What does not fit (100 items, ~4
