@@ -471,6 +471,19 @@ async fn executions_advance_through_sqs_batches_and_the_calls_are_counted() {
     let d = w.stepper.service().describe_execution(&arn).await.unwrap();
     assert_eq!(d.output.as_deref(), Some(&json!({"n": 1024})));
     assert_eq!(driven.invocations, 10, "one stepper invocation per task");
+    // A Task's completion is one transaction of four items under 1 KB
+    // each (header, frame state with its small data, history, the next
+    // outbox entry): 8 write units, 2 per item.
+    let tx_units = after
+        .write_units_by_operation
+        .get("dynamodb:TransactWriteItems")
+        .copied()
+        .unwrap_or(0);
+    assert!(
+        tx_units <= 8 * after.count("dynamodb:TransactWriteItems"),
+        "{tx_units} write units in {}",
+        after.summary()
+    );
     rows.push(
         w.row("10 Lambda Tasks", &arn, &at_start, &after, driven)
             .await,

@@ -8,11 +8,11 @@
 //! | --- | --- | --- | --- |
 //! | state machine (current revision) | `SM` | ARN | |
 //! | revision | `REV#{revision id}` | `REV` | |
-//! | execution header | `X#{execution ARN}` | `E` | `ver`, `st`, `lv` (layout 2), `nm`, `sm`, `sd`, `pd`, `GSI1PK` = `L#{state machine ARN}`, `GSI1SK` = `{start ms:015}#{ARN}`, `GSI2PK` = `S#{state machine ARN}#{status}`, `GSI2SK` = `GSI1SK` |
+//! | execution header | `X#{execution ARN}` | `E` | `ver`, `st`, `lv` (layout 3; its document leaves out what these attributes hold), `nm`, `sm`, `sd`, `pd`, `ct` (the last commit's token), `ttl`, `GSI1PK` = `L#{state machine ARN}`, `GSI1SK` = `{start ms:015}#{ARN}`, `GSI2PK` = `S#{state machine ARN}#{status}`, `GSI2SK` = `GSI1SK` |
 //! | execution input | `X#{ARN}` | `I` | |
-//! | frame state | `X#{ARN}` | `F#{id:010}` (or `F#{id:010}#{nonce}`) | |
-//! | frame data | `X#{ARN}` | `D#{id:010}` (or `D#{id:010}#{nonce}`) | |
-//! | history events (up to 100) | `X#{ARN}` | `H#{first id:020}` (or `…#{nonce}`) | `wv` when written ahead |
+//! | frame state | `X#{ARN}` | `F#{id:010}` (or `F#{id:010}#{nonce}`) | `fd` = the frame's data when at most 1 KB (then no data item) |
+//! | frame data (over 1 KB) | `X#{ARN}` | `D#{id:010}` (or `D#{id:010}#{nonce}`) | |
+//! | history events (up to 100) | `X#{ARN}` | `H#{first id:020}` (or `…#{nonce}`) | `wv` when written ahead, `ct` on a commit's first; an event leaves out `previous_event_id` when it is the event before and `timestamp` when it is the one before it in the item |
 //! | write-ahead marker | `X#{ARN}` | `W#{version:020}` | `wn` = nonce |
 //! | outbox entry | `OB#{hash(id) % 16:02}` | entry id | `cr` = created ms, `own`/`lu` = claim owner and lapse, `wv`/`wn` when written ahead |
 //! | chunk k of any record | `{PK}~C` | `{SK}~{k:04}` | |

@@ -4,11 +4,15 @@
 //!
 //! **The header stays small.** It holds counters, status, the output and
 //! where each live frame's current items are — not the execution's input
-//! (an item of its own, written once) and not the frames' data. A frame is
-//! two items: its small state, rewritten by every step that changes it,
-//! and its data (input, effective input, a Map's iteration inputs),
-//! rewritten only by the steps that set it (`Frame::data_rev`). A step's
-//! history events share items (up to [`PACK_EVENTS`] events, ~64 KB).
+//! (an item of its own, written once) and not the frames' data, nor what
+//! the header item's attributes hold. A frame is its small state,
+//! rewritten by every step that changes it, with its data (input,
+//! effective input, a Map's iteration inputs) folded in when that is at
+//! most [`FOLD_BYTES`]; larger data is an item of its own, rewritten only
+//! by the steps that set it (`Frame::data_rev`). A step's history events
+//! share items (up to [`PACK_EVENTS`] events, ~64 KB). Every item of a
+//! step's transaction costs two write units per started KB, so these
+//! items stay under 1 KB for a typical step.
 //!
 //! **A step of any size commits.** A step is one `TransactWriteItems`
 //! conditioned on the header's version. What does not fit (100 items, ~4
@@ -27,7 +31,9 @@
 //! first, what it wrote is never valid and never overwrites anything (its
 //! keys are its own).
 
-use crate::codec::{encode, get_n, get_s, in_ranges, key, n, ranges, s, to_json, Encoded, Item};
+use crate::codec::{
+    encode, from_json, get_n, get_s, in_ranges, key, n, ranges, s, to_json, Encoded, Item,
+};
 use crate::table::TxFail;
 use crate::{backend_error, corrupt, AwsBackend};
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
@@ -53,8 +59,16 @@ const PACK_BYTES: usize = 64 * 1024;
 /// layout (no `lv`: input and frame data inside the header and frames, one
 /// item per history event, write-ahead nonces in the header's set `ah`)
 /// can still be described and their history read; stepping or loading the
-/// frames of one is refused. Other layouts are refused rather than misread.
-const LAYOUT: i64 = 2;
+/// frames of one is refused. Layout 2 (the header document whole, a
+/// frame's data always an item of its own) is read as well: its steps are
+/// written in layout 3. Other layouts are refused rather than misread.
+const LAYOUT: i64 = 3;
+/// Layout 2, still read.
+const LAYOUT_2: i64 = 2;
+/// A frame's data up to this size is kept in its state item (`fd`)
+/// instead of an item of its own: in a transaction every item costs two
+/// write units per started KB, so a small second item doubles the cost.
+const FOLD_BYTES: usize = 1024;
 /// The longest an execution runs (Standard's year) when its limits name
 /// no duration.
 const MAX_DURATION_MS: i64 = 365 * 86_400_000;
@@ -215,8 +229,11 @@ pub(crate) struct LoadedHeader {
 struct FrameWrite {
     id: FrameId,
     state: String,
-    /// Data changed by the step (else written only if the frame's items move).
+    /// Data changed by the step, or folded (else written only if the
+    /// frame's items move).
     data: Option<String>,
+    /// The data goes into the state item (`fd`), not an item of its own.
+    folded: bool,
 }
 
 /// A unit of the step that goes into the transaction or ahead of it.
@@ -265,12 +282,15 @@ impl AwsBackend {
         item: &Item,
     ) -> Result<Option<LoadedHeader>, StoreError> {
         let lv = get_n(item, "lv");
-        if lv.is_some_and(|lv| lv != LAYOUT) {
+        if lv.is_some_and(|lv| lv != LAYOUT && lv != LAYOUT_2) {
             return Err(StoreError::Backend(format!(
                 "{arn}: stored in item layout {lv:?}, which this version of Flowstate does not know"
             )));
         }
-        let doc: HeaderDoc = self.read_json("execution header", item).await?;
+        let mut doc: serde_json::Value = self.read_json("execution header", item).await?;
+        restore_header(&mut doc, item);
+        let doc: HeaderDoc =
+            serde_json::from_value(doc).map_err(|e| corrupt("execution header", e))?;
         let mut layout = Layout::of(&doc);
         if lv.is_none() {
             let nonces = item
@@ -340,11 +360,17 @@ impl AwsBackend {
         let mut frames = BTreeMap::new();
         for (a, b) in &layout.live {
             for id in *a..=*b {
-                let (Some(state), Some(d)) = (states.get(&id), data.get(&id)) else {
+                let Some(state) = states.get(&id) else {
                     return Ok(None);
                 };
+                // Small data is folded into the state item (a data item
+                // left from before is then obsolete).
+                let d: FrameData = match (get_s(state, "fd"), data.get(&id)) {
+                    (Some(folded), _) => from_json("frame data", folded)?,
+                    (None, Some(d)) => self.read_json("frame data", d).await?,
+                    (None, None) => return Ok(None),
+                };
                 let mut frame: Frame = self.read_json("frame", state).await?;
-                let d: FrameData = self.read_json("frame data", d).await?;
                 d.restore(&mut frame);
                 frames.insert(id, frame);
             }
@@ -420,14 +446,13 @@ impl AwsBackend {
             }
             if let Some(f) = e.frames.get(id) {
                 let changed = expected.is_none_or(|v| f.data_rev > v || f.data_rev == 0);
+                let data = to_json(&FrameData::of(f))?;
+                let folded = data.len() <= FOLD_BYTES;
                 frames.push(FrameWrite {
                     id: *id,
                     state: to_json(&FrameData::strip(f))?,
-                    data: if changed {
-                        Some(to_json(&FrameData::of(f))?)
-                    } else {
-                        None
-                    },
+                    data: (changed || folded).then_some(data),
+                    folded,
                 });
             }
         }
@@ -462,21 +487,27 @@ impl AwsBackend {
                 (None, None) => Err(corrupt("frame", "changed frame missing")),
             }
         };
-        let frame_items = |w: &FrameWrite,
-                           nonce: Option<&str>|
-         -> Result<Vec<Encoded>, StoreError> {
-            let mut items = vec![
-                encode(&pk, &frame_sk('F', w.id, nonce), Item::new(), &w.state).with("ttl", &ttl),
-            ];
-            let moves = nonce.is_some() || old.nonce_of(w.id).is_some();
-            if w.data.is_some() || moves {
-                items.push(
-                    encode(&pk, &frame_sk('D', w.id, nonce), Item::new(), &data_of(w)?)
-                        .with("ttl", &ttl),
-                );
-            }
-            Ok(items)
-        };
+        let frame_items =
+            |w: &FrameWrite, nonce: Option<&str>| -> Result<Vec<Encoded>, StoreError> {
+                let mut extra = Item::new();
+                let mut folded_bytes = 0;
+                if let (true, Some(d)) = (w.folded, &w.data) {
+                    folded_bytes = d.len();
+                    extra.insert("fd".into(), s(d));
+                }
+                let mut state =
+                    encode(&pk, &frame_sk('F', w.id, nonce), extra, &w.state).with("ttl", &ttl);
+                state.bytes += folded_bytes;
+                let mut items = vec![state];
+                let moves = nonce.is_some() || old.nonce_of(w.id).is_some();
+                if !w.folded && (w.data.is_some() || moves) {
+                    items.push(
+                        encode(&pk, &frame_sk('D', w.id, nonce), Item::new(), &data_of(w)?)
+                            .with("ttl", &ttl),
+                    );
+                }
+                Ok(items)
+            };
         let outbox_item = |i: usize, ahead: Option<&str>| -> Encoded {
             let (opk, osk, body) = &outbox[i];
             let o = &step.outbox[i];
@@ -710,6 +741,9 @@ impl AwsBackend {
             live: layout.live.clone(),
             ahead: layout.ahead.clone(),
         };
+        let mut doc = serde_json::to_value(&doc)
+            .map_err(|e| StoreError::Backend(format!("encoding a header: {e}")))?;
+        compact_header(&mut doc);
         let mut extra = Item::new();
         extra.insert("ver".into(), n(e.version));
         extra.insert("st".into(), s(e.status.as_str()));
@@ -953,7 +987,7 @@ impl AwsBackend {
                 let pack: Vec<HistoryEvent> = match legacy {
                     // The first layout: one event per item.
                     Some(_) => vec![self.read_json("history event", item).await?],
-                    None => self.read_json("history events", item).await?,
+                    None => read_events(self.read_json("history events", item).await?)?,
                 };
                 events.extend(pack.into_iter().filter(|e| (from..=to).contains(&e.id)));
                 if first <= from {
@@ -971,6 +1005,71 @@ impl AwsBackend {
             events.reverse();
         }
         Ok(events)
+    }
+}
+
+/// Fields of the header document left out of `d` because attributes of
+/// the header item hold them (`PK`, `nm`, `sm`, `sd`, `ver`), and nulls:
+/// every step rewrites the whole item, billed per started KB.
+/// [`restore_header`] puts them back.
+fn compact_header(doc: &mut serde_json::Value) {
+    use serde_json::Value;
+    fn drop_nulls(v: &mut Value) {
+        if let Value::Object(map) = v {
+            map.retain(|_, v| !v.is_null());
+        }
+    }
+    let Some(header) = doc.get_mut("header") else {
+        return;
+    };
+    drop_nulls(header);
+    if let Some(h) = header.as_object_mut() {
+        h.remove("version");
+    }
+    if let Some(info) = header.get_mut("info") {
+        drop_nulls(info);
+        if let Some(i) = info.as_object_mut() {
+            for field in ["arn", "name", "state_machine_arn", "start_time"] {
+                i.remove(field);
+            }
+        }
+        if let Some(limits) = info.get_mut("limits") {
+            drop_nulls(limits);
+        }
+    }
+    if let Some(meta) = header.get_mut("meta") {
+        drop_nulls(meta);
+    }
+}
+
+/// Puts back what [`compact_header`] left out, from the header item's
+/// attributes (a document of layout 2 has it all already).
+fn restore_header(doc: &mut serde_json::Value, item: &Item) {
+    use serde_json::{json, Value};
+    let from_item = [
+        (
+            "arn",
+            get_s(item, "PK")
+                .and_then(|pk| pk.strip_prefix("X#"))
+                .map(|a| json!(a)),
+        ),
+        ("name", get_s(item, "nm").map(|v| json!(v))),
+        ("state_machine_arn", get_s(item, "sm").map(|v| json!(v))),
+        ("start_time", get_n(item, "sd").map(|v| json!(v))),
+    ];
+    let Some(header) = doc.get_mut("header").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if let (false, Some(v)) = (header.contains_key("version"), get_n(item, "ver")) {
+        header.insert("version".into(), json!(v));
+    }
+    if let Some(info) = header.get_mut("info").and_then(Value::as_object_mut) {
+        info.entry("input").or_insert(Value::Null);
+        for (field, value) in from_item {
+            if let (false, Some(v)) = (info.contains_key(field), value) {
+                info.insert(field.into(), v);
+            }
+        }
     }
 }
 
@@ -1021,14 +1120,15 @@ fn next_layout(
 
 /// A step's history events in items of at most [`PACK_EVENTS`] events and
 /// about [`PACK_BYTES`] (an event larger than that alone): (first id, JSON
-/// array).
+/// array). An event leaves out what its pack implies ([`event_json`]).
 fn history_packs(history: &[HistoryEvent]) -> Result<Vec<(u64, String)>, StoreError> {
     let mut packs = Vec::new();
     let mut current: Vec<String> = Vec::new();
     let mut first = 0;
     let mut bytes = 0;
+    let mut previous: Option<&HistoryEvent> = None;
     for event in history {
-        let json = to_json(event)?;
+        let mut json = event_json(event, previous)?;
         if !current.is_empty() && (current.len() >= PACK_EVENTS || bytes + json.len() > PACK_BYTES)
         {
             packs.push((first, format!("[{}]", current.join(","))));
@@ -1037,7 +1137,9 @@ fn history_packs(history: &[HistoryEvent]) -> Result<Vec<(u64, String)>, StoreEr
         }
         if current.is_empty() {
             first = event.id;
+            json = event_json(event, None)?;
         }
+        previous = Some(event);
         bytes += json.len() + 1;
         current.push(json);
     }
@@ -1045,6 +1147,46 @@ fn history_packs(history: &[HistoryEvent]) -> Result<Vec<(u64, String)>, StoreEr
         packs.push((first, format!("[{}]", current.join(","))));
     }
     Ok(packs)
+}
+
+/// An event as a history item holds it: without `previous_event_id` when
+/// it is the event before, nor `timestamp` when it is that of the event
+/// before it in the item (`previous`). A step's events are written on
+/// every step, in the transaction, at two write units per started KB: a
+/// Task's five events fit in one KB so.
+fn event_json(event: &HistoryEvent, previous: Option<&HistoryEvent>) -> Result<String, StoreError> {
+    let mut v = serde_json::to_value(event)
+        .map_err(|e| StoreError::Backend(format!("encoding a history event: {e}")))?;
+    if let Some(o) = v.as_object_mut() {
+        if event.previous_event_id.checked_add(1) == Some(event.id) {
+            o.remove("previous_event_id");
+        }
+        if previous.is_some_and(|p| p.timestamp == event.timestamp) {
+            o.remove("timestamp");
+        }
+    }
+    Ok(v.to_string())
+}
+
+/// The events of one history item, with what [`event_json`] left out put
+/// back (items of layout 2 hold every field).
+fn read_events(pack: Vec<serde_json::Value>) -> Result<Vec<HistoryEvent>, StoreError> {
+    use serde_json::Value;
+    let mut timestamp: Option<Value> = None;
+    pack.into_iter()
+        .map(|mut v| {
+            if let Some(o) = v.as_object_mut() {
+                let id = o.get("id").and_then(Value::as_u64).unwrap_or(0);
+                o.entry("previous_event_id")
+                    .or_insert_with(|| Value::from(id.saturating_sub(1)));
+                if let (false, Some(t)) = (o.contains_key("timestamp"), &timestamp) {
+                    o.insert("timestamp".into(), t.clone());
+                }
+                timestamp = o.get("timestamp").cloned();
+            }
+            serde_json::from_value(v).map_err(|e| corrupt("history events", e))
+        })
+        .collect()
 }
 
 /// What shows that a step's transaction landed, read when its answer did
@@ -1092,6 +1234,62 @@ pub(crate) fn outbox_ahead(item: &Item) -> Option<(u64, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_header_document_leaves_out_what_the_item_holds_and_reads_back_whole() {
+        use flowstate_engine::{Execution, ExecutionInfo, Limits};
+        let arn = "arn:aws:states:us-east-1:123456789012:execution:machine:run-1";
+        let sm = "arn:aws:states:us-east-1:123456789012:stateMachine:machine";
+        let info = ExecutionInfo {
+            arn: arn.into(),
+            name: "run-1".into(),
+            state_machine_arn: sm.into(),
+            state_machine_name: "machine".into(),
+            role_arn: "arn:aws:iam::123456789012:role/r".into(),
+            region: "us-east-1".into(),
+            start_time: 1_796_681_391_496,
+            input: null(),
+            limits: Limits::EXPRESS,
+            timeout_seconds: None,
+        };
+        let mut execution = Execution::new(info);
+        execution.version = 7;
+        let record = ExecutionRecord {
+            execution,
+            meta: flowstate_ports::ExecutionMeta {
+                revision_id: "bfada524-c0bb-446b-b78f-c0d6c78d7fb4".into(),
+                kind: flowstate_ports::WorkflowType::Standard,
+                test_case: None,
+                parent: None,
+            },
+        };
+        let doc = HeaderDoc {
+            header: ExecutionHeader::of(&record),
+            live: vec![(0, 0)],
+            ahead: vec![],
+        };
+        let whole = serde_json::to_value(&doc).unwrap();
+        let mut compact = whole.clone();
+        compact_header(&mut compact);
+        let text = compact.to_string();
+        assert!(!text.contains(arn) && !text.contains(sm) && !text.contains("null"));
+        assert!(text.len() < 400, "{text}");
+        let item: Item = HashMap::from([
+            ("PK".to_string(), s(exec_pk(arn))),
+            ("nm".to_string(), s("run-1")),
+            ("sm".to_string(), s(sm)),
+            ("sd".to_string(), n(1_796_681_391_496_i64)),
+            ("ver".to_string(), n(7)),
+        ]);
+        restore_header(&mut compact, &item);
+        let back: HeaderDoc = serde_json::from_value(compact).unwrap();
+        assert_eq!(back.header, doc.header);
+        // A document of layout 2 (whole) reads as it did.
+        let mut old = whole;
+        restore_header(&mut old, &Item::new());
+        let back: HeaderDoc = serde_json::from_value(old).unwrap();
+        assert_eq!(back.header, doc.header);
+    }
 
     fn layout(live: &[(u64, u64)], ahead: &[(&str, &[(u64, u64)])]) -> Layout {
         Layout {
@@ -1172,8 +1370,32 @@ mod tests {
         let big: Vec<HistoryEvent> = (1..=3).map(|i| event(i, 40_000)).collect();
         let packs = history_packs(&big).unwrap_or_default();
         assert_eq!(packs.len(), 3, "one ~40 KB event per item");
-        let back: Vec<HistoryEvent> =
-            crate::codec::from_json("pack", &packs[1].1).unwrap_or_default();
+        let back: Vec<HistoryEvent> = crate::codec::from_json("pack", &packs[1].1)
+            .and_then(read_events)
+            .unwrap_or_default();
         assert_eq!(back, vec![big[1].clone()]);
+    }
+
+    #[test]
+    fn history_items_leave_out_what_the_event_before_implies() {
+        let event = |id: u64, previous: u64, timestamp: i64| HistoryEvent {
+            id,
+            previous_event_id: previous,
+            timestamp,
+            details: flowstate_engine::history::Details::LambdaFunctionStarted,
+        };
+        // A branch's event follows another than the one before it.
+        let events = vec![
+            event(1, 0, 5),
+            event(2, 1, 5),
+            event(3, 1, 5),
+            event(4, 3, 9),
+        ];
+        let packs = history_packs(&events).unwrap_or_default();
+        let text = &packs[0].1;
+        assert_eq!(text.matches("previous_event_id").count(), 1, "{text}");
+        assert_eq!(text.matches("timestamp").count(), 2, "{text}");
+        let back = crate::codec::from_json("pack", text).and_then(read_events);
+        assert_eq!(back, Ok(events));
     }
 }

@@ -7,8 +7,9 @@
 //!
 //! - **DynamoDB** (one table, keys `PK`/`SK`, one global secondary index
 //!   `GSI1`): state machines and their revisions, a small execution header,
-//!   the execution's input (written once), two items per frame (its state,
-//!   and its data written only when it changes), history events in items
+//!   the execution's input (written once), a frame's state (with its data
+//!   when that is small, else its data an item of its own written only
+//!   when it changes), history events in items
 //!   of up to 100, outbox entries with their claims. A step is one
 //!   `TransactWriteItems` conditioned on the header's `ver`; what does not
 //!   fit is written ahead under keys of its own that only the committed

@@ -5,8 +5,9 @@
 //! **Counting** ([`Calls`]): requests per operation (`service:Operation`,
 //! the service from the SigV4 credential scope, the operation from
 //! `X-Amz-Target` or the query protocol's `Action`); DynamoDB write and
-//! read units (on-demand pricing: a write unit per KB of each item
-//! written, twice in a transaction; a read unit per 4 KB read,
+//! read units (on-demand pricing: a write unit per started KB of each item
+//! written — its size by DynamoDB's rule, the larger of before and after —
+//! twice in a transaction; a read unit per 4 KB read,
 //! consistently); the bytes of write requests; conditional writes that
 //! committed and that lost (`ConditionalCheckFailed`); SQS receives that
 //! returned messages, and the messages.
@@ -24,6 +25,7 @@
 //!   connection closed without the answer, as a network failure after the
 //!   fact looks to a client.
 
+use crate::item_size::Items;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
@@ -110,8 +112,9 @@ pub struct Calls {
     /// nothing are counted apart, as `sqs:ReceiveMessage (empty)` (an
     /// event source's idle polling, not work).
     pub operations: BTreeMap<String, u64>,
-    /// DynamoDB write request units (on-demand), estimated from the JSON
-    /// size of each item written.
+    /// DynamoDB write request units (on-demand), by DynamoDB's item size
+    /// rule (`item_size.rs`): the larger of each item before and after,
+    /// per started KB, twice in a transaction.
     pub write_units: u64,
     /// [`Calls::write_units`] by `dynamodb:Operation`.
     pub write_units_by_operation: BTreeMap<String, u64>,
@@ -178,6 +181,8 @@ struct State {
     agent: ureq::Agent,
     rules: Mutex<Vec<RuleState>>,
     calls: Mutex<Calls>,
+    /// Item sizes as written through the proxy, for the write units.
+    items: Mutex<Items>,
 }
 
 /// The proxy; serves until dropped.
@@ -199,6 +204,7 @@ impl FaultProxy {
             agent: ureq::AgentBuilder::new().max_idle_connections(64).build(),
             rules: Mutex::new(Vec::new()),
             calls: Mutex::new(Calls::default()),
+            items: Mutex::new(Items::default()),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -457,27 +463,43 @@ fn count(state: &State, operation: &str, body: &[u8], status: StatusCode, answer
     let Some(service_op) = operation.strip_prefix("dynamodb:") else {
         return;
     };
-    let kb = |item: &Value| (item.to_string().len() as u64).div_ceil(1024).max(1);
     let request = request.unwrap_or(Value::Null);
+    let applied = status.is_success();
+    let mut items = lock(&state.items);
     let writes = match service_op {
         "TransactWriteItems" => request["TransactItems"]
             .as_array()
-            .map(|items| items.iter().map(|i| 2 * kb(i)).sum())
+            .map(|tx| {
+                tx.iter()
+                    .filter_map(|i| i.as_object()?.iter().next())
+                    .map(|(op, write)| 2 * items.write(op, write, applied))
+                    .sum()
+            })
             .unwrap_or(0),
         "BatchWriteItem" => request["RequestItems"]
             .as_object()
             .map(|tables| {
-                tables
-                    .values()
-                    .filter_map(Value::as_array)
-                    .flatten()
-                    .map(kb)
-                    .sum()
+                let mut units = 0;
+                for (table, writes) in tables {
+                    for w in writes.as_array().into_iter().flatten() {
+                        let (op, mut write) = match (w.get("PutRequest"), w.get("DeleteRequest")) {
+                            (Some(put), _) => ("Put", put.clone()),
+                            (None, Some(delete)) => ("Delete", delete.clone()),
+                            _ => continue,
+                        };
+                        write["TableName"] = Value::from(table.as_str());
+                        units += items.write(op, &write, applied);
+                    }
+                }
+                units
             })
             .unwrap_or(0),
-        "PutItem" | "UpdateItem" | "DeleteItem" => kb(&request),
+        "PutItem" => items.write("Put", &request, applied),
+        "UpdateItem" => items.write("Update", &request, applied),
+        "DeleteItem" => items.write("Delete", &request, applied),
         _ => 0,
     };
+    drop(items);
     if writes > 0 {
         calls.write_units += writes;
         *calls

@@ -41,6 +41,7 @@ pub mod cost;
 mod fault_proxy;
 mod function;
 mod http_api;
+mod item_size;
 mod lambda_endpoint;
 mod moto;
 mod runtime_api;
