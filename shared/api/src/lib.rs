@@ -37,6 +37,7 @@ mod actions;
 mod error;
 mod service;
 pub mod shapes;
+pub mod test_state;
 mod validate;
 
 pub use actions::StepFunctionsActions;
@@ -159,6 +160,7 @@ async fn dispatch<A: StepFunctionsActions>(
         "ValidateStateMachineDefinition" => {
             call(body, |i| b.validate_state_machine_definition(i)).await
         }
+        "TestState" => call(body, |i| b.test_state(i)).await,
         other => Err(ApiError::new(
             ErrorCode::UnknownOperationException,
             format!("the operation '{other}' is not supported by this server"),
@@ -329,6 +331,35 @@ impl CheckInput for DescribeStateMachineForExecutionInput {}
 impl CheckInput for ValidateStateMachineDefinitionInput {
     fn check(&self) -> Result<(), ApiError> {
         Ok(constraints::check_definition_length(&self.definition)?)
+    }
+}
+
+impl CheckInput for TestStateInput {
+    fn check(&self) -> Result<(), ApiError> {
+        constraints::check_definition_length(&self.definition)?;
+        check_input(self.input.as_deref())?;
+        check_len("stateName", self.state_name.as_deref(), 80)?;
+        for (member, count) in self.state_configuration.iter().flat_map(|c| {
+            [
+                (
+                    "stateConfiguration.retrierRetryCount",
+                    c.retrier_retry_count,
+                ),
+                (
+                    "stateConfiguration.mapIterationFailureCount",
+                    c.map_iteration_failure_count,
+                ),
+            ]
+        }) {
+            if let Some(n) = count.filter(|n| *n < 0) {
+                return Err(ApiError::constraint(
+                    member,
+                    n,
+                    "Member must have value greater than or equal to 0",
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
