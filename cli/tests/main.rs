@@ -14,4 +14,5 @@ mod serve_aws_conformance;
 mod serve_conformance;
 mod serve_crash;
 mod serve_sdk;
+mod serve_test_state;
 mod serve_tools;

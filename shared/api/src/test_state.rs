@@ -31,6 +31,7 @@ use flowstate_asl::definition::StateMachine;
 use flowstate_asl::errors::{error_matches, Failure, StatesError};
 use flowstate_asl::validate::{validate, Severity};
 use flowstate_engine::inspect::Inspection;
+use flowstate_engine::limits::failures_tolerated;
 use flowstate_engine::{
     advance_inspected, Effect, Env, Event, Execution, ExecutionInfo, Frame, Limits, Step,
     TaskInvocation, TaskResult, Timer, Waiting, ROOT,
@@ -78,14 +79,53 @@ where
         machine: sm,
         execution: mut exec,
         input: state_input,
-        mock,
+        mut mock,
         retrier_retry_count,
+        map_probe,
+        map_iteration_failure_count,
     } = prepared;
-    let mut event = Event::TimerFired {
-        frame: ROOT,
-        seq: 0,
-        timer: Timer::Continue,
-    };
+    // A mocked Map's own data flow (ItemsPath, ItemSelector, its limits)
+    // runs for real, up to where its iterations would start.
+    let mut map_seen = None;
+    if let Some((probe_sm, mut probe_exec)) = map_probe {
+        let probe = RefCell::new(Inspection::default());
+        let _ = advance_inspected(
+            &mut probe_exec,
+            &probe_sm,
+            continue_event(),
+            &engine_env,
+            &probe,
+        );
+        let probe = probe.into_inner();
+        if probe.after_item_selector.is_none() {
+            // It failed before its iterations: that is the answer.
+            return Ok(answer(&input, &state_input, &probe_exec, probe, None));
+        }
+        if let (Some(failures), Some(TaskResult::Succeeded(_))) =
+            (map_iteration_failure_count, &mock)
+        {
+            let total = probe
+                .after_item_selector
+                .as_ref()
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            if failures > 0
+                && !failures_tolerated(
+                    failures,
+                    total,
+                    probe.tolerated_failure_count,
+                    probe.tolerated_failure_percentage,
+                )
+            {
+                mock = Some(TaskResult::Failed(Failure::states(
+                    StatesError::ExceedToleratedFailureThreshold,
+                    "The specified tolerated failure threshold was exceeded",
+                )));
+            }
+        }
+        map_seen = Some(probe);
+    }
+    let mut event = continue_event();
     let mut invocation_seen = None;
     // Each round answers what the state waits for: its task, or its Wait's
     // timer (at once). A Retry's timer is not fired: the answer is
@@ -121,13 +161,30 @@ where
             }
         };
     }
+    let mut inspection = inspection.into_inner();
+    if let Some(map) = map_seen {
+        inspection.after_items_path = map.after_items_path;
+        inspection.after_item_selector = map.after_item_selector;
+        inspection.max_concurrency = map.max_concurrency;
+        inspection.tolerated_failure_count = map.tolerated_failure_count;
+        inspection.tolerated_failure_percentage = map.tolerated_failure_percentage;
+    }
     Ok(answer(
         &input,
         &state_input,
         &exec,
-        inspection.into_inner(),
+        inspection,
         invocation_seen,
     ))
+}
+
+/// The event that makes the root frame enter its state.
+fn continue_event() -> Event {
+    Event::TimerFired {
+        frame: ROOT,
+        seq: 0,
+        timer: Timer::Continue,
+    }
 }
 
 /// What the state waits for after a step.
@@ -170,6 +227,10 @@ struct Prepared {
     input: Value,
     mock: Option<TaskResult>,
     retrier_retry_count: Option<u32>,
+    /// A mocked Map as it is written, to run its data flow up to its
+    /// iterations.
+    map_probe: Option<(StateMachine, Execution)>,
+    map_iteration_failure_count: Option<usize>,
 }
 
 impl Prepared {
@@ -189,8 +250,11 @@ impl Prepared {
             ("Parallel" | "Map", Some(_)) => as_mocked_task(state),
             _ => state.clone(),
         };
-        let machine_json = alone(&name, tested, top_language);
-        let machine = parse_machine(&machine_json)?;
+        let machine = parse_machine(&alone(&name, tested, top_language.clone()))?;
+        let probe_machine = match kind {
+            "Map" => Some(parse_machine(&alone(&name, state.clone(), top_language))?),
+            _ => None,
+        };
         let input = parse_json("input", req.input.as_deref().unwrap_or("{}"))
             .map_err(|m| ApiError::new(ErrorCode::InvalidExecutionInput, m))?;
         let variables = match req.variables.as_deref() {
@@ -204,6 +268,18 @@ impl Prepared {
             None => Value::Object(Map::new()),
             Some(text) => parse_json("context", text).map_err(ApiError::validation)?,
         };
+        let map_probe = probe_machine.map(|m| {
+            let e = execution(
+                &m,
+                &name,
+                input.clone(),
+                variables.clone(),
+                &context,
+                req,
+                env,
+            );
+            (m, e)
+        });
         let execution = execution(
             &machine,
             &name,
@@ -214,6 +290,12 @@ impl Prepared {
             env,
         );
         Ok(Prepared {
+            map_probe,
+            map_iteration_failure_count: req
+                .state_configuration
+                .as_ref()
+                .and_then(|c| c.map_iteration_failure_count)
+                .map(|n| n.max(0) as usize),
             machine,
             execution,
             input,
@@ -706,6 +788,11 @@ fn answer(
                     .as_ref()
                     .map(|e| text(&Value::Object(e.variables.clone()))),
                 error_details,
+                after_items_path: insp.after_items_path.as_ref().map(text),
+                after_item_selector: insp.after_item_selector.as_ref().map(text),
+                max_concurrency: insp.max_concurrency.map(|n| n as i64),
+                tolerated_failure_count: insp.tolerated_failure_count.map(|n| n as i64),
+                tolerated_failure_percentage: insp.tolerated_failure_percentage,
                 request,
                 response,
                 ..Default::default()

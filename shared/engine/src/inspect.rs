@@ -20,6 +20,13 @@ pub struct Inspection {
     pub result: Option<Value>,
     pub after_result_selector: Option<Value>,
     pub after_result_path: Option<Value>,
+    /// A Map's items (after ItemsPath, or its JSONata `Items`).
+    pub after_items_path: Option<Value>,
+    /// A Map's iteration inputs, after ItemSelector.
+    pub after_item_selector: Option<Value>,
+    pub max_concurrency: Option<f64>,
+    pub tolerated_failure_count: Option<u64>,
+    pub tolerated_failure_percentage: Option<f64>,
     /// The first time the state was left, normally or through a catcher.
     pub exited: Option<Exited>,
     /// The failure Retry and Catch were asked about, as they saw it.

@@ -391,3 +391,50 @@ fn trace_shows_an_http_tasks_request_and_response() {
     assert_eq!(resp.status_code.as_deref(), Some("200"));
     assert_eq!(resp.status_message.as_deref(), Some("OK"));
 }
+
+#[test]
+fn a_mocked_map_shows_its_items_and_limits_and_counts_failed_iterations() {
+    let map = json!({
+        "Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 5,
+        "ItemSelector": {"v.$": "$$.Map.Item.Value", "i.$": "$$.Map.Item.Index"},
+        "ToleratedFailureCount": 1, "Next": "Done",
+        "ItemProcessor": {"StartAt": "One", "States": {"One": {"Type": "Pass", "End": true}}}
+    });
+    let with = |failures: Option<i64>| TestStateInput {
+        input: Some(json!({"items": ["a", "b", "c"]}).to_string()),
+        inspection_level: Some(InspectionLevel::Debug),
+        mock: mock_result(json!([1, 2, 3])),
+        state_configuration: failures.map(|n| TestStateConfiguration {
+            map_iteration_failure_count: Some(n),
+            ..Default::default()
+        }),
+        ..request(map.clone())
+    };
+    let out = run(with(Some(1))).unwrap();
+    assert_eq!(out.status, TestExecutionStatus::Succeeded);
+    assert_eq!(out.next_state.as_deref(), Some("Done"));
+    let d = out.inspection_data.unwrap();
+    assert_eq!(parsed(&d.after_items_path), json!(["a", "b", "c"]));
+    assert_eq!(
+        parsed(&d.after_item_selector),
+        json!([{"v": "a", "i": 0}, {"v": "b", "i": 1}, {"v": "c", "i": 2}])
+    );
+    assert_eq!(d.max_concurrency, Some(5));
+    assert_eq!(d.tolerated_failure_count, Some(1));
+
+    let out = run(with(Some(2))).unwrap();
+    assert_eq!(out.status, TestExecutionStatus::Failed);
+    assert_eq!(
+        out.error.as_deref(),
+        Some("States.ExceedToleratedFailureThreshold")
+    );
+
+    // ItemsPath that is not an array fails the state before any mock.
+    let out = run(TestStateInput {
+        input: Some(json!({"items": 1}).to_string()),
+        ..with(None)
+    })
+    .unwrap();
+    assert_eq!(out.status, TestExecutionStatus::Failed);
+    assert_eq!(out.error.as_deref(), Some("States.Runtime"));
+}
