@@ -43,6 +43,7 @@ pub struct ServeArgs {
     pub config: Option<PathBuf>,
     /// Mocked Task responses (Step Functions Local's MockConfigFile
     /// format), used by executions started on `STATE_MACHINE_ARN#TestCase`.
+    /// Default: $SFN_MOCK_CONFIG, else $LOCALSTACK_SFN_MOCK_CONFIG, if set.
     #[arg(long)]
     pub mock_config: Option<PathBuf>,
     /// Create (or update) a state machine from every `*.asl.json`,
@@ -94,9 +95,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         return serve_api_only(args);
     }
     let tasks = crate::task_config(args.config.as_deref())?;
+    // The flag first, then SFN_MOCK_CONFIG, then LOCALSTACK_SFN_MOCK_CONFIG.
     let mocks = match &args.mock_config {
         Some(p) => Some(MockConfig::load(p)?),
-        None => None,
+        None => MockConfig::from_env()?,
     };
     let invoker = LocalInvoker::new(tasks, mocks).with_log(crate::handler_log());
     if args.backend == BackendKind::Aws {
