@@ -12,11 +12,12 @@
 //! (`flowstate_lambda::Wiring`) and `flowstate worker` processes advance
 //! the executions.
 
+use crate::serve_clock::{self, ServeClock};
 use anyhow::Context;
 use clap::Args;
 use flowstate_embedded::{load_or_create_token_key, Embedded};
 use flowstate_local_tasks::{LocalInvoker, MockConfig};
-use flowstate_ports::{Invoker, Queue, Store, SystemClock};
+use flowstate_ports::{Invoker, Queue, Store};
 use flowstate_runtime::{Config, CreateStateMachine, Service, ServiceError};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -76,6 +77,14 @@ pub struct ServeArgs {
     /// apply.
     #[arg(long, conflicts_with_all = ["config", "mock_config"])]
     pub no_worker: bool,
+    /// Scales the time executions wait for timers (Wait states, retry
+    /// back-offs, timeouts), like `flowstate run`'s: `0.01` a hundred times
+    /// faster, `0` not at all; `1` (the default) in real time. Time runs
+    /// faster for every execution, only while none has a task being
+    /// performed. Embedded store only; `POST /_flowstate/clock/next-timer`
+    /// moves time to the next timer at any scale.
+    #[arg(long, default_value_t = 1.0)]
+    pub wait_scale: f64,
     #[command(flatten)]
     pub stack: crate::worker::StackArgs,
 }
@@ -91,6 +100,15 @@ pub enum BackendKind {
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    if !(args.wait_scale >= 0.0 && args.wait_scale.is_finite()) {
+        anyhow::bail!("--wait-scale must be a number >= 0");
+    }
+    if args.wait_scale != 1.0 && args.backend == BackendKind::Aws {
+        // SQS delays messages in real time: a local clock cannot hurry them.
+        anyhow::bail!(
+            "--wait-scale needs the embedded store; on --backend aws, move time with FLOWSTATE_TEST_CLOCK_FILE"
+        );
+    }
     if args.no_worker {
         return serve_api_only(args);
     }
@@ -221,7 +239,7 @@ fn serve_api_only(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let where_ = format!(
             "DynamoDB table {table}, SQS queue {queue}; no worker: `flowstate worker` processes advance executions"
         );
-        listen(args, service, None, where_).await
+        listen(args, service, None, where_, None).await
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -241,14 +259,23 @@ async fn serve<S: Store, Q: Queue>(
         sole_writer: args.backend == BackendKind::Embedded,
         ..Config::default()
     };
-    let service = Service::new(store, queue, invoker, SystemClock, config);
+    let clock = ServeClock::new(args.wait_scale);
+    let service = Service::new(store, queue, invoker, clock, config);
     // Effects committed before a crash but not performed are performed now;
     // timers already due fire as soon as the worker starts.
     let recovered = service
         .recover()
         .await
         .context("cannot recover pending work from the store")?;
-    listen(args, service, Some(recovered), where_).await
+    // Only the embedded queue's timers follow this process's clock.
+    let clock_routes = (args.backend == BackendKind::Embedded).then(|| {
+        tokio::spawn(serve_clock::pace(
+            service.clone(),
+            std::future::pending::<()>(),
+        ));
+        serve_clock::router(service.clone())
+    });
+    listen(args, service, Some(recovered), where_, clock_routes).await
 }
 
 /// Serves the API over `service`; with `recovered` (the effects recovery
@@ -258,6 +285,7 @@ async fn listen<S, Q, I, C>(
     service: Service<S, Q, I, C>,
     recovered: Option<usize>,
     where_: String,
+    clock_routes: Option<axum::Router>,
 ) -> anyhow::Result<()>
 where
     S: Store,
@@ -315,7 +343,10 @@ where
     });
 
     // The API answers POST on every path; the web app only GETs.
-    let app = flowstate_api::router(Arc::new(service)).merge(flowstate_web::router());
+    let mut app = flowstate_api::router(Arc::new(service)).merge(flowstate_web::router());
+    if let Some(routes) = clock_routes {
+        app = app.merge(routes);
+    }
     let server = axum::serve(listener, app).with_graceful_shutdown(stopped());
     let mut server = std::pin::pin!(std::future::IntoFuture::into_future(server));
     tokio::select! {

@@ -49,3 +49,67 @@ fn localstack_mock_config_variable_mocks_a_start_sync_execution() {
     assert_eq!(r["status"], "SUCCEEDED", "{r}");
     assert_eq!(r["output"], r#"{"price":1}"#, "{r}");
 }
+
+/// `POST /_flowstate/clock/next-timer`; the timer it moved the clock to.
+fn fire_next_timer(s: &Server) -> serde_json::Value {
+    let text = ureq::post(&format!("{}/_flowstate/clock/next-timer", s.url))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
+    answer["timerDue"].clone()
+}
+
+#[test]
+fn a_one_day_wait_ends_when_the_next_timer_is_fired() {
+    let s = Server::start(&["--memory"]);
+    let arn = s.create(
+        "daylong",
+        &json!({"StartAt": "Day", "States": {
+            "Day": {"Type": "Wait", "Seconds": 86400, "Next": "Done"},
+            "Done": {"Type": "Pass", "Result": "later", "End": true}}}),
+    );
+    let exec = s.ok("StartExecution", json!({"stateMachineArn": arn}))["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The Wait's timer is scheduled by the execution's first step, which
+    // the worker may not have taken yet: fire until one was there.
+    let mut fired = serde_json::Value::Null;
+    for _ in 0..200 {
+        fired = fire_next_timer(&s);
+        if !fired.is_null() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let due = fired.as_i64().expect("a timer was pending");
+    let d = s.wait_done(&exec, std::time::Duration::from_secs(30));
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    assert_eq!(d["output"], r#""later""#);
+    // The execution saw the day pass.
+    let start = (d["startDate"].as_f64().unwrap() * 1000.0) as i64;
+    let stop = (d["stopDate"].as_f64().unwrap() * 1000.0) as i64;
+    assert!(stop - start >= 86_400_000, "{d}");
+    assert!(due - start >= 86_400_000 - 1_000, "{due} {start}");
+}
+
+#[test]
+fn wait_scale_zero_runs_a_one_day_wait_without_waiting() {
+    let s = Server::start(&["--memory", "--wait-scale", "0"]);
+    let arn = s.create(
+        "scaled",
+        &json!({"StartAt": "Day", "States": {
+            "Day": {"Type": "Wait", "Seconds": 86400, "End": true}}}),
+    );
+    let exec = s.ok("StartExecution", json!({"stateMachineArn": arn}))["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let d = s.wait_done(&exec, std::time::Duration::from_secs(30));
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    let start = d["startDate"].as_f64().unwrap();
+    let stop = d["stopDate"].as_f64().unwrap();
+    assert!(stop - start >= 86_400.0, "{d}");
+}

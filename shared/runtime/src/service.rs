@@ -328,6 +328,14 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
     pub fn clock(&self) -> &C {
         &self.inner.clock
     }
+    /// Wakes the worker to look at the queue now (the clock moved on).
+    pub fn wake_worker(&self) {
+        self.inner.wake.notify_one();
+    }
+    /// Whether this process is performing effects (tasks) right now.
+    pub fn is_performing(&self) -> bool {
+        !lock(&self.inner.in_flight).is_empty()
+    }
     pub fn config(&self) -> &Config {
         &self.inner.config
     }
