@@ -104,8 +104,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let (value, diagnostics) = check_file(&args.definition)?;
     let value = match value {
         Some(v) if !diagnostics.iter().any(|d| d.severity == Severity::Error) => v,
-        _ => {
-            print_diagnostics(&args.definition, &diagnostics);
+        Some(_) => {
+            print_diagnostics(&args.definition, true, &diagnostics);
+            return Ok(ExitCode::from(2));
+        }
+        None => {
+            print_diagnostics(&args.definition, false, &diagnostics);
             return Ok(ExitCode::from(2));
         }
     };

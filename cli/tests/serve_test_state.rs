@@ -186,3 +186,67 @@ fn aws_cli_test_state_with_a_mock() {
         "{answer}"
     );
 }
+
+#[test]
+fn aws_cli_validate_state_machine_definition_gives_codes_by_type() {
+    let bin = require_tool("aws", "pip install awscli boto3");
+    let s = Server::start(&["--memory"]);
+    let definition = json!({"StartAt": "Cb", "States": {
+        "Cb": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+               "Parameters": {"QueueUrl": "q", "MessageBody": {"t.$": "$$.Task.Token"}}, "Next": "Gone"}}})
+    .to_string();
+    let validate = |extra: &[&str]| -> Value {
+        let mut cmd = Command::new(&bin);
+        aws_env(&mut cmd)
+            .args([
+                "stepfunctions",
+                "validate-state-machine-definition",
+                "--endpoint-url",
+                &s.url,
+                "--output",
+                "json",
+                "--definition",
+                &definition,
+            ])
+            .args(extra);
+        let out = cmd.output().expect("run aws");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let standard = validate(&[]);
+    assert_eq!(standard["result"], "FAIL", "{standard}");
+    let codes = |v: &Value| -> Vec<String> {
+        v["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut found = codes(&standard);
+    found.sort();
+    assert_eq!(
+        found,
+        ["MISSING_END_STATE", "MISSING_TRANSITION_TARGET"],
+        "{standard}"
+    );
+    let express = validate(&["--type", "EXPRESS"]);
+    let mut found = codes(&express);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "INVALID_RESOURCE",
+            "MISSING_END_STATE",
+            "MISSING_TRANSITION_TARGET"
+        ],
+        "{express}"
+    );
+    let one = validate(&["--type", "EXPRESS", "--max-results", "1"]);
+    assert_eq!(one["diagnostics"].as_array().unwrap().len(), 1, "{one}");
+    assert_eq!(one["truncated"], true, "{one}");
+}

@@ -42,7 +42,10 @@ mod validate;
 
 pub use actions::StepFunctionsActions;
 pub use error::{ApiError, ErrorCode};
-pub use validate::{diagnostics, validate_state_machine_definition};
+pub use validate::{
+    diagnostic_code, diagnostics, diagnostics_for, type_diagnostics,
+    validate_state_machine_definition,
+};
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
