@@ -252,16 +252,54 @@ fn check_len(member: &str, v: Option<&str>, max: usize) -> Result<(), ApiError> 
 
 impl CheckInput for CreateStateMachineInput {
     fn check(&self) -> Result<(), ApiError> {
-        Ok(constraints::check_definition_length(&self.definition)?)
+        constraints::check_definition_length(&self.definition)?;
+        check_role_arn(Some(&self.role_arn))
+    }
+}
+
+/// An IAM role's ARN, `arn:PARTITION:iam::ACCOUNT:role/NAME`: anything
+/// else is `InvalidArn`, as Step Functions answers.
+fn check_role_arn(arn: Option<&str>) -> Result<(), ApiError> {
+    let Some(arn) = arn else {
+        return Ok(());
+    };
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", partition, "iam", "", account, resource]
+            if !partition.is_empty()
+                && !account.is_empty()
+                && resource.strip_prefix("role/").is_some_and(|n| !n.is_empty()) =>
+        {
+            Ok(())
+        }
+        _ => Err(ApiError::new(
+            ErrorCode::InvalidArn,
+            format!("Invalid Arn: '{arn}'"),
+        )),
+    }
+}
+
+/// A Map Run's ARN, `arn:PARTITION:states:REGION:ACCOUNT:mapRun:...`.
+fn check_map_run_arn(arn: Option<&str>) -> Result<(), ApiError> {
+    let Some(arn) = arn else {
+        return Ok(());
+    };
+    let parts: Vec<&str> = arn.splitn(7, ':').collect();
+    match parts.as_slice() {
+        ["arn", _, "states", _, _, "mapRun", rest] if !rest.is_empty() => Ok(()),
+        _ => Err(ApiError::new(
+            ErrorCode::InvalidArn,
+            format!("Invalid Arn: '{arn}'"),
+        )),
     }
 }
 impl CheckInput for DescribeStateMachineInput {}
 impl CheckInput for UpdateStateMachineInput {
     fn check(&self) -> Result<(), ApiError> {
-        match &self.definition {
-            Some(d) => Ok(constraints::check_definition_length(d)?),
-            None => Ok(()),
+        if let Some(d) = &self.definition {
+            constraints::check_definition_length(d)?;
         }
+        check_role_arn(self.role_arn.as_deref())
     }
 }
 impl CheckInput for DeleteStateMachineInput {}
@@ -293,6 +331,7 @@ impl CheckInput for DescribeExecutionInput {}
 impl CheckInput for ListExecutionsInput {
     fn check(&self) -> Result<(), ApiError> {
         check_max_results(self.max_results)?;
+        check_map_run_arn(self.map_run_arn.as_deref())?;
         if self.state_machine_arn.is_none() && self.map_run_arn.is_none() {
             return Err(ApiError::validation(
                 "Must provide a StateMachine ARN or MapRun ARN",
@@ -342,6 +381,7 @@ impl CheckInput for TestStateInput {
         constraints::check_definition_length(&self.definition)?;
         check_input(self.input.as_deref())?;
         check_len("stateName", self.state_name.as_deref(), 80)?;
+        check_role_arn(self.role_arn.as_deref())?;
         for (member, count) in self.state_configuration.iter().flat_map(|c| {
             [
                 (
