@@ -85,6 +85,15 @@ pub struct ServeArgs {
     /// moves time to the next timer at any scale.
     #[arg(long, default_value_t = 1.0)]
     pub wait_scale: f64,
+    /// The region of the ARNs this server creates when a request does not
+    /// name one in its SigV4 credential scope. Default: $AWS_REGION, else
+    /// $AWS_DEFAULT_REGION, else us-east-1.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// The account of the ARNs this server creates when a request does not
+    /// name one (a 12-digit access key id does).
+    #[arg(long, default_value = "123456789012")]
+    pub account_id: String,
     #[command(flatten)]
     pub stack: crate::worker::StackArgs,
 }
@@ -185,6 +194,15 @@ fn serve_aws(args: ServeArgs, invoker: LocalInvoker) -> anyhow::Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
+/// The region the standard environment names: `AWS_REGION`, else
+/// `AWS_DEFAULT_REGION` (empty counts as unset).
+fn region_from_env(lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
+    ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .into_iter()
+        .filter_map(lookup)
+        .find(|r| !r.is_empty())
+}
+
 /// `--table` and `--queue`, which `--backend aws` needs.
 fn aws_names(args: &ServeArgs) -> anyhow::Result<(String, String)> {
     match (&args.table, &args.queue) {
@@ -252,7 +270,14 @@ async fn serve<S: Store, Q: Queue>(
     invoker: LocalInvoker,
     where_: String,
 ) -> anyhow::Result<()> {
+    let region = args
+        .region
+        .clone()
+        .or_else(|| region_from_env(|name| std::env::var(name).ok()))
+        .unwrap_or_else(|| "us-east-1".into());
     let config = Config {
+        region,
+        account: args.account_id.clone(),
         token_key,
         // DynamoDB + SQS may be shared with other processes (the stack's
         // functions): cached executions are not the last word there.

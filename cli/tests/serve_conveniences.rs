@@ -1,6 +1,7 @@
 //! Local testing conveniences of `flowstate serve`: the mock config named
 //! by the variables other tools use, mocked test cases answering
-//! StartSyncExecution, and moving the server's timers on.
+//! StartSyncExecution, moving the server's timers on, and ARNs in the
+//! region and account the client names.
 
 // Test code: helpers outside #[test] functions panic on purpose too
 // (clippy.toml allows unwrap only inside the test functions themselves).
@@ -112,4 +113,63 @@ fn wait_scale_zero_runs_a_one_day_wait_without_waiting() {
     let start = d["startDate"].as_f64().unwrap();
     let stop = d["stopDate"].as_f64().unwrap();
     assert!(stop - start >= 86_400.0, "{d}");
+}
+
+const REGION_SCRIPT: &str = r#"
+import json, sys
+import boto3
+from botocore.config import Config
+
+def client(region, key="test"):
+    return boto3.client("stepfunctions", endpoint_url=sys.argv[1], region_name=region,
+                        aws_access_key_id=key, aws_secret_access_key="test",
+                        config=Config(inject_host_prefix=False))
+
+definition = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+role = "arn:aws:iam::123456789012:role/flowstate"
+paris = client("eu-west-3")
+arn = paris.create_state_machine(name="regional", definition=definition, roleArn=role)["stateMachineArn"]
+assert arn == "arn:aws:states:eu-west-3:123456789012:stateMachine:regional", arn
+# The ARN the client builds itself names the same state machine.
+assert paris.describe_state_machine(stateMachineArn=arn)["name"] == "regional"
+ex = paris.start_execution(stateMachineArn=arn, name="one")["executionArn"]
+assert ex == "arn:aws:states:eu-west-3:123456789012:execution:regional:one", ex
+# A 12-digit access key id is the account, as LocalStack reads it.
+other = client("ap-south-1", key="111122223333")
+arn = other.create_state_machine(name="elsewhere", definition=definition, roleArn=role)["stateMachineArn"]
+assert arn == "arn:aws:states:ap-south-1:111122223333:stateMachine:elsewhere", arn
+try:
+    paris.describe_execution(executionArn="arn:aws:states:eu-west-3:123456789012:stateMachine:regional")
+    raise SystemExit("expected InvalidArn")
+except paris.exceptions.InvalidArn as e:
+    assert "stateMachine:regional" in str(e), e
+print("regions ok")
+"#;
+
+#[test]
+fn arns_take_the_region_and_account_of_the_request() {
+    let python = crate::serve_support::require_boto3();
+    let s = Server::start_with(&["--memory"], None, &[("AWS_REGION", "us-west-2")]);
+    let out = std::process::Command::new(python)
+        .args(["-c", REGION_SCRIPT, &s.url])
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .output()
+        .expect("run python3");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "boto3 script failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Unsigned requests take the server's region: here the environment's.
+    let arn = s.create(
+        "unsigned",
+        &json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+    );
+    assert_eq!(
+        arn,
+        "arn:aws:states:us-west-2:123456789012:stateMachine:unsigned"
+    );
 }

@@ -110,9 +110,10 @@ pub trait StepFunctionsActions: Send + Sync + 'static {
         &self,
         input: TestStateInput,
     ) -> impl Future<Output = Result<TestStateOutput, ApiError>> + Send {
+        let (region, account) = flowstate_runtime::names::scoped("us-east-1", "123456789012");
         let env = crate::test_state::TestStateEnv {
-            region: "us-east-1".into(),
-            account: "123456789012".into(),
+            region,
+            account,
             now: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as i64),

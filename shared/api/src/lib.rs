@@ -54,7 +54,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use flowstate_runtime::constraints;
+use flowstate_runtime::{constraints, names};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shapes::*;
@@ -91,7 +91,10 @@ async fn handle<A: StepFunctionsActions>(
     // answered in the wire protocol's error shape like any other mistake,
     // not with axum's plain-text rejection.
     let result = match body {
-        Ok(body) => dispatch(&*actions, &headers, &body).await,
+        Ok(body) => {
+            let scope = request_scope(&headers);
+            names::in_request_scope(scope, dispatch(&*actions, &headers, &body)).await
+        }
         Err(rejection) => Err(ApiError::validation(format!(
             "the request body cannot be read ({}): {}",
             rejection.status(),
@@ -113,6 +116,41 @@ async fn handle<A: StepFunctionsActions>(
         response.headers_mut().insert("x-amzn-RequestId", v);
     }
     response
+}
+
+/// The region and account a SigV4-signed request names: the region of its
+/// credential scope (`Credential=AKID/DATE/REGION/states/aws4_request`),
+/// and the access key id as the account when it is 12 digits (as
+/// LocalStack reads it). New ARNs take them, so that they match what the
+/// client builds; an unsigned request names neither.
+pub fn request_scope(headers: &HeaderMap) -> names::RequestScope {
+    let credential = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("AWS4-HMAC-SHA256"))
+        .and_then(|v| {
+            v.split(',')
+                .find_map(|part| part.trim().strip_prefix("Credential="))
+        });
+    let Some(credential) = credential else {
+        return names::RequestScope::default();
+    };
+    let mut parts = credential.split('/');
+    let key = parts.next().unwrap_or("");
+    let region = parts.nth(1).filter(|r| is_region(r));
+    names::RequestScope {
+        region: region.map(str::to_string),
+        account: (key.len() == 12 && key.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| key.to_string()),
+    }
+}
+
+/// A region name as ARNs spell it (`eu-west-3`, `us-gov-west-1`).
+fn is_region(r: &str) -> bool {
+    !r.is_empty()
+        && r.len() <= 32
+        && r.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// The action named by `X-Amz-Target`, or `UnknownOperationException`.
@@ -268,7 +306,9 @@ fn check_role_arn(arn: Option<&str>) -> Result<(), ApiError> {
         ["arn", partition, "iam", "", account, resource]
             if !partition.is_empty()
                 && !account.is_empty()
-                && resource.strip_prefix("role/").is_some_and(|n| !n.is_empty()) =>
+                && resource
+                    .strip_prefix("role/")
+                    .is_some_and(|n| !n.is_empty()) =>
         {
             Ok(())
         }

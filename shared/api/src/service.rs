@@ -419,9 +419,10 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> StepFunctionsActions for Service<
     /// invoker (local handlers, the mock config, AWS) as an execution's.
     async fn test_state(&self, i: TestStateInput) -> Result<TestStateOutput, ApiError> {
         let config = self.config();
+        let (region, account) = flowstate_runtime::names::scoped(&config.region, &config.account);
         let env = crate::test_state::TestStateEnv {
-            region: config.region.clone(),
-            account: config.account.clone(),
+            region,
+            account,
             now: self.clock().now(),
         };
         let invoker = self.invoker();

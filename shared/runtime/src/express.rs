@@ -35,10 +35,12 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             None => uuid::Uuid::new_v4().to_string(),
         };
         let c = self.config().clone();
+        let (region, account) =
+            names::region_and_account(&sm.arn).unwrap_or((&c.region, &c.account));
         let arn = format!(
             "arn:aws:states:{}:{}:express:{}:{}:{}",
-            c.region,
-            c.account,
+            region,
+            account,
             sm.name,
             name,
             uuid::Uuid::new_v4()
