@@ -173,3 +173,69 @@ fn arns_take_the_region_and_account_of_the_request() {
         "arn:aws:states:us-west-2:123456789012:stateMachine:unsigned"
     );
 }
+
+#[test]
+fn express_executions_have_express_arns_and_are_not_listed() {
+    let s = Server::start(&["--memory"]);
+    let definition = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+    let arn = s.ok(
+        "CreateStateMachine",
+        json!({"name": "quick", "type": "EXPRESS", "roleArn": ROLE,
+               "definition": definition.to_string()}),
+    )["stateMachineArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let exec = s.ok(
+        "StartExecution",
+        json!({"stateMachineArn": arn, "name": "run"}),
+    )["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        exec.starts_with("arn:aws:states:us-east-1:123456789012:express:quick:run:"),
+        "{exec}"
+    );
+    let (status, err) = s
+        .call("ListExecutions", json!({"stateMachineArn": arn}))
+        .unwrap_err();
+    assert_eq!(
+        (status, err["__type"].as_str()),
+        (400, Some("StateMachineTypeNotSupported"))
+    );
+    // This server keeps an Express execution started asynchronously, so
+    // the inspector can still open it by its ARN.
+    let d = s.wait_done(&exec, std::time::Duration::from_secs(30));
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    let standard = s.create("slow", &definition);
+    let exec = s.ok("StartExecution", json!({"stateMachineArn": standard}))["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.wait_done(&exec, std::time::Duration::from_secs(30));
+    let history = s.ok("GetExecutionHistory", json!({"executionArn": exec}));
+    let started = &history["events"][0]["executionStartedEventDetails"];
+    let mut members: Vec<&str> = started
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    members.sort();
+    // ExecutionStartedEventDetails' members in the service model.
+    for m in &members {
+        assert!(
+            [
+                "input",
+                "inputDetails",
+                "roleArn",
+                "stateMachineAliasArn",
+                "stateMachineVersionArn"
+            ]
+            .contains(m),
+            "{m} is not in the model: {started}"
+        );
+    }
+    assert_eq!(members, ["input", "inputDetails", "roleArn"]);
+}

@@ -307,6 +307,13 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> StepFunctionsActions for Service<
                 "Map Runs are not kept as resources of their own by this server; list by stateMachineArn",
             ));
         };
+        // As Step Functions: Express executions are not listed.
+        if Service::describe_state_machine(self, &arn).await?.kind == WorkflowType::Express {
+            return Err(ApiError::new(
+                ErrorCode::StateMachineTypeNotSupported,
+                "This operation is not supported by this type of state machine",
+            ));
+        }
         let status = match i.status_filter {
             None => None,
             Some(ExecutionStatus::Running) => Some(Status::Running),

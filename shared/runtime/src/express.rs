@@ -37,14 +37,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         let c = self.config().clone();
         let (region, account) =
             names::region_and_account(&sm.arn).unwrap_or((&c.region, &c.account));
-        let arn = format!(
-            "arn:aws:states:{}:{}:express:{}:{}:{}",
-            region,
-            account,
-            sm.name,
-            name,
-            uuid::Uuid::new_v4()
-        );
+        let arn = names::express_execution_arn(region, account, &sm.name, &name);
         let mut rec = self.new_execution_pub(&sm, &req, test_case.as_deref(), arn.clone(), name)?;
         let machine = self.machine_pub(&sm.revision_id).await?;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();

@@ -60,6 +60,15 @@ pub fn execution_arn(region: &str, account: &str, machine: &str, name: &str) -> 
     format!("arn:aws:states:{region}:{account}:execution:{machine}:{name}")
 }
 
+/// An Express execution's ARN, as Step Functions spells it:
+/// `arn:aws:states:R:A:express:MACHINE:NAME:UUID`.
+pub fn express_execution_arn(region: &str, account: &str, machine: &str, name: &str) -> String {
+    format!(
+        "arn:aws:states:{region}:{account}:express:{machine}:{name}:{}",
+        uuid::Uuid::new_v4()
+    )
+}
+
 /// Splits `arn:aws:states:R:A:stateMachine:NAME[#TestCase]` into the
 /// state machine ARN and the test case.
 pub fn split_test_case(arn: &str) -> (&str, Option<&str>) {

@@ -679,7 +679,10 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         // The execution is where its state machine is.
         let (region, account) =
             names::region_and_account(&sm.arn).unwrap_or((&c.region, &c.account));
-        let arn = names::execution_arn(region, account, &sm.name, &name);
+        let arn = match sm.kind {
+            WorkflowType::Express => names::express_execution_arn(region, account, &sm.name, &name),
+            WorkflowType::Standard => names::execution_arn(region, account, &sm.name, &name),
+        };
         let mut rec = self.new_execution(&sm, &req, test_case.as_deref(), arn.clone(), name)?;
         let machine = self.machine(&sm.revision_id).await?;
         let now = self.inner.clock.now();
