@@ -148,21 +148,9 @@ print("regions ok")
 
 #[test]
 fn arns_take_the_region_and_account_of_the_request() {
-    let python = crate::serve_support::require_boto3();
     let s = Server::start_with(&["--memory"], None, &[("AWS_REGION", "us-west-2")]);
-    let out = std::process::Command::new(python)
-        .args(["-c", REGION_SCRIPT, &s.url])
-        .env_remove("AWS_PROFILE")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .output()
-        .expect("run python3");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "boto3 script failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = crate::serve_support::run_boto3_script(REGION_SCRIPT, &s.url);
+    assert!(stdout.contains("regions ok"), "{stdout}");
     // Unsigned requests take the server's region: here the environment's.
     let arn = s.create(
         "unsigned",

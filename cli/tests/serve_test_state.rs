@@ -7,7 +7,7 @@
 // (clippy.toml allows unwrap only inside the test functions themselves).
 #![allow(clippy::unwrap_used)]
 
-use crate::serve_support::{aws_env, require_boto3, require_tool, Server};
+use crate::serve_support::{aws_env, require_tool, run_boto3_script, Server};
 use serde_json::{json, Value};
 use std::process::Command;
 
@@ -127,23 +127,10 @@ command = ["python3", "-c", "import json,sys; d=json.load(sys.stdin); print(json
 
 #[test]
 fn boto3_tests_states_at_every_inspection_level() {
-    let python = require_boto3();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("flowstate.toml"), HANDLERS).unwrap();
     let s = Server::start_in(&["--memory"], Some(dir.path()));
-    let out = Command::new(python)
-        .args(["-c", BOTO3_SCRIPT, &s.url])
-        .env_remove("AWS_PROFILE")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .output()
-        .expect("run python3");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "boto3 script failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = run_boto3_script(BOTO3_SCRIPT, &s.url);
     assert!(stdout.contains("test_state ok"), "{stdout}");
 }
 

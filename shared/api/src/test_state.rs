@@ -381,17 +381,7 @@ fn find_state<'d>(scope: &'d Value, name: &str) -> Option<&'d Value> {
     if let Some(s) = states.get(name) {
         return Some(s);
     }
-    states.values().find_map(|s| {
-        let branches = s.get("Branches").and_then(Value::as_array);
-        let processors = ["ItemProcessor", "Iterator"]
-            .into_iter()
-            .filter_map(|f| s.get(f));
-        branches
-            .into_iter()
-            .flatten()
-            .chain(processors)
-            .find_map(|b| find_state(b, name))
-    })
+    states.values().find_map(|s| find_inner_state(s, name))
 }
 
 /// The names a state may go to next.
