@@ -23,6 +23,7 @@ mod clock;
 mod keys;
 mod run;
 mod serve;
+mod serve_clock;
 mod validate;
 mod worker;
 

@@ -58,7 +58,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAME")]
     pub state_machine_name: Option<String>,
     /// Answer Task states from this Step Functions Local mock config
-    /// (MockConfigFile.json). Default: $SFN_MOCK_CONFIG, if set.
+    /// (MockConfigFile.json). Default: $SFN_MOCK_CONFIG, else $LOCALSTACK_SFN_MOCK_CONFIG, if set.
     #[arg(long, value_name = "FILE")]
     pub mock_config: Option<PathBuf>,
     /// The mock config's test case to run, as an execution started with
@@ -104,8 +104,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let (value, diagnostics) = check_file(&args.definition)?;
     let value = match value {
         Some(v) if !diagnostics.iter().any(|d| d.severity == Severity::Error) => v,
-        _ => {
-            print_diagnostics(&args.definition, &diagnostics);
+        Some(_) => {
+            print_diagnostics(&args.definition, true, &diagnostics);
+            return Ok(ExitCode::from(2));
+        }
+        None => {
+            print_diagnostics(&args.definition, false, &diagnostics);
             return Ok(ExitCode::from(2));
         }
     };

@@ -12,11 +12,12 @@
 //! (`flowstate_lambda::Wiring`) and `flowstate worker` processes advance
 //! the executions.
 
+use crate::serve_clock::{self, ServeClock};
 use anyhow::Context;
 use clap::Args;
 use flowstate_embedded::{load_or_create_token_key, Embedded};
 use flowstate_local_tasks::{LocalInvoker, MockConfig};
-use flowstate_ports::{Invoker, Queue, Store, SystemClock};
+use flowstate_ports::{Invoker, Queue, Store};
 use flowstate_runtime::{Config, CreateStateMachine, Service, ServiceError};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,6 +44,7 @@ pub struct ServeArgs {
     pub config: Option<PathBuf>,
     /// Mocked Task responses (Step Functions Local's MockConfigFile
     /// format), used by executions started on `STATE_MACHINE_ARN#TestCase`.
+    /// Default: $SFN_MOCK_CONFIG, else $LOCALSTACK_SFN_MOCK_CONFIG, if set.
     #[arg(long)]
     pub mock_config: Option<PathBuf>,
     /// Create (or update) a state machine from every `*.asl.json`,
@@ -75,6 +77,23 @@ pub struct ServeArgs {
     /// apply.
     #[arg(long, conflicts_with_all = ["config", "mock_config"])]
     pub no_worker: bool,
+    /// Scales the time executions wait for timers (Wait states, retry
+    /// back-offs, timeouts), like `flowstate run`'s: `0.01` a hundred times
+    /// faster, `0` not at all; `1` (the default) in real time. Time runs
+    /// faster for every execution, only while none has a task being
+    /// performed. Embedded store only; `POST /_flowstate/clock/next-timer`
+    /// moves time to the next timer at any scale.
+    #[arg(long, default_value_t = 1.0)]
+    pub wait_scale: f64,
+    /// The region of the ARNs this server creates when a request does not
+    /// name one in its SigV4 credential scope. Default: $AWS_REGION, else
+    /// $AWS_DEFAULT_REGION, else us-east-1.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// The account of the ARNs this server creates when a request does not
+    /// name one (a 12-digit access key id does).
+    #[arg(long, default_value = "123456789012")]
+    pub account_id: String,
     #[command(flatten)]
     pub stack: crate::worker::StackArgs,
 }
@@ -90,13 +109,23 @@ pub enum BackendKind {
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    if !(args.wait_scale >= 0.0 && args.wait_scale.is_finite()) {
+        anyhow::bail!("--wait-scale must be a number >= 0");
+    }
+    if args.wait_scale != 1.0 && args.backend == BackendKind::Aws {
+        // SQS delays messages in real time: a local clock cannot hurry them.
+        anyhow::bail!(
+            "--wait-scale needs the embedded store; on --backend aws, move time with FLOWSTATE_TEST_CLOCK_FILE"
+        );
+    }
     if args.no_worker {
         return serve_api_only(args);
     }
     let tasks = crate::task_config(args.config.as_deref())?;
+    // The flag first, then SFN_MOCK_CONFIG, then LOCALSTACK_SFN_MOCK_CONFIG.
     let mocks = match &args.mock_config {
         Some(p) => Some(MockConfig::load(p)?),
-        None => None,
+        None => MockConfig::from_env()?,
     };
     let invoker = LocalInvoker::new(tasks, mocks).with_log(crate::handler_log());
     if args.backend == BackendKind::Aws {
@@ -165,6 +194,15 @@ fn serve_aws(args: ServeArgs, invoker: LocalInvoker) -> anyhow::Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
+/// The region the standard environment names: `AWS_REGION`, else
+/// `AWS_DEFAULT_REGION` (empty counts as unset).
+fn region_from_env(lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
+    ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .into_iter()
+        .filter_map(lookup)
+        .find(|r| !r.is_empty())
+}
+
 /// `--table` and `--queue`, which `--backend aws` needs.
 fn aws_names(args: &ServeArgs) -> anyhow::Result<(String, String)> {
     match (&args.table, &args.queue) {
@@ -219,7 +257,7 @@ fn serve_api_only(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let where_ = format!(
             "DynamoDB table {table}, SQS queue {queue}; no worker: `flowstate worker` processes advance executions"
         );
-        listen(args, service, None, where_).await
+        listen(args, service, None, where_, None).await
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -232,21 +270,37 @@ async fn serve<S: Store, Q: Queue>(
     invoker: LocalInvoker,
     where_: String,
 ) -> anyhow::Result<()> {
+    let region = args
+        .region
+        .clone()
+        .or_else(|| region_from_env(|name| std::env::var(name).ok()))
+        .unwrap_or_else(|| "us-east-1".into());
     let config = Config {
+        region,
+        account: args.account_id.clone(),
         token_key,
         // DynamoDB + SQS may be shared with other processes (the stack's
         // functions): cached executions are not the last word there.
         sole_writer: args.backend == BackendKind::Embedded,
         ..Config::default()
     };
-    let service = Service::new(store, queue, invoker, SystemClock, config);
+    let clock = ServeClock::new(args.wait_scale);
+    let service = Service::new(store, queue, invoker, clock, config);
     // Effects committed before a crash but not performed are performed now;
     // timers already due fire as soon as the worker starts.
     let recovered = service
         .recover()
         .await
         .context("cannot recover pending work from the store")?;
-    listen(args, service, Some(recovered), where_).await
+    // Only the embedded queue's timers follow this process's clock.
+    let clock_routes = (args.backend == BackendKind::Embedded).then(|| {
+        tokio::spawn(serve_clock::pace(
+            service.clone(),
+            std::future::pending::<()>(),
+        ));
+        serve_clock::router(service.clone())
+    });
+    listen(args, service, Some(recovered), where_, clock_routes).await
 }
 
 /// Serves the API over `service`; with `recovered` (the effects recovery
@@ -256,6 +310,7 @@ async fn listen<S, Q, I, C>(
     service: Service<S, Q, I, C>,
     recovered: Option<usize>,
     where_: String,
+    clock_routes: Option<axum::Router>,
 ) -> anyhow::Result<()>
 where
     S: Store,
@@ -313,7 +368,10 @@ where
     });
 
     // The API answers POST on every path; the web app only GETs.
-    let app = flowstate_api::router(Arc::new(service)).merge(flowstate_web::router());
+    let mut app = flowstate_api::router(Arc::new(service)).merge(flowstate_web::router());
+    if let Some(routes) = clock_routes {
+        app = app.merge(routes);
+    }
     let server = axum::serve(listener, app).with_graceful_shutdown(stopped());
     let mut server = std::pin::pin!(std::future::IntoFuture::into_future(server));
     tokio::select! {

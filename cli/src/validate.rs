@@ -15,6 +15,17 @@ pub struct ValidateArgs {
     /// Print the diagnostics as a JSON array.
     #[arg(long)]
     pub json: bool,
+    /// The state machine type whose rules apply: an EXPRESS state machine
+    /// may not use activities, `.sync` or `.waitForTaskToken`.
+    #[arg(long = "type", value_enum, default_value_t = Kind::Standard)]
+    pub kind: Kind,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "UPPER")]
+pub enum Kind {
+    Standard,
+    Express,
 }
 
 /// Reads and checks a definition file. `Err` when it cannot be read; else
@@ -40,6 +51,16 @@ pub fn check_file(path: &PathBuf) -> anyhow::Result<(Option<serde_json::Value>, 
     })
 }
 
+/// ValidateStateMachineDefinition's code for a diagnostic of
+/// [`check_file`]: text that is no definition at all is
+/// `INVALID_JSON_DESCRIPTION`.
+fn code(parsed: bool, d: &Diagnostic) -> &'static str {
+    match (parsed, d.location.is_empty(), d.severity) {
+        (false, true, Severity::Error) => "INVALID_JSON_DESCRIPTION",
+        _ => flowstate_api::diagnostic_code(d),
+    }
+}
+
 fn root_error(message: String) -> Diagnostic {
     Diagnostic {
         location: String::new(),
@@ -48,7 +69,7 @@ fn root_error(message: String) -> Diagnostic {
     }
 }
 
-pub fn print_diagnostics(path: &std::path::Path, diagnostics: &[Diagnostic]) {
+pub fn print_diagnostics(path: &std::path::Path, parsed: bool, diagnostics: &[Diagnostic]) {
     for d in diagnostics {
         let level = match d.severity {
             Severity::Error => "error",
@@ -59,20 +80,43 @@ pub fn print_diagnostics(path: &std::path::Path, diagnostics: &[Diagnostic]) {
         } else {
             &d.location
         };
-        errln!("{}: {level} at {location}: {}", path.display(), d.message);
+        errln!(
+            "{}: {level} {} at {location}: {}",
+            path.display(),
+            code(parsed, d),
+            d.message
+        );
     }
 }
 
 pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
-    let (_, diagnostics) = check_file(&args.definition)?;
+    let (value, mut diagnostics) = check_file(&args.definition)?;
+    let kind = match args.kind {
+        Kind::Standard => flowstate_api::shapes::StateMachineType::Standard,
+        Kind::Express => flowstate_api::shapes::StateMachineType::Express,
+    };
+    if let Some(v) = &value {
+        diagnostics.extend(flowstate_api::type_diagnostics(v, kind));
+    }
+    let parsed = value.is_some();
     let errors = diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Error)
         .count();
     if args.json {
-        outln!("{}", serde_json::to_string_pretty(&diagnostics)?)?;
+        let listed: Vec<serde_json::Value> = diagnostics
+            .iter()
+            .map(|d| {
+                let mut v = serde_json::to_value(d)?;
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("code".into(), code(parsed, d).into());
+                }
+                Ok(v)
+            })
+            .collect::<Result<_, serde_json::Error>>()?;
+        outln!("{}", serde_json::to_string_pretty(&listed)?)?;
     } else {
-        print_diagnostics(&args.definition, &diagnostics);
+        print_diagnostics(&args.definition, parsed, &diagnostics);
         if errors == 0 {
             outln!("{}: valid", args.definition.display())?;
         } else {

@@ -506,3 +506,42 @@ fn issue_12_a_closed_pipe_ends_every_command_quietly() {
         assert_eq!(o.status.code(), Some(code), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn issue_13_validate_prints_aws_diagnostic_codes_and_applies_the_type() {
+    let text = flowstate(&["validate", "examples/broken/broken.asl.json"]);
+    let err = String::from_utf8_lossy(&text.stderr);
+    assert!(
+        err.contains("error MISSING_TRANSITION_TARGET at /States/Validate/Next: state 'Validate'"),
+        "{err}"
+    );
+    let o = flowstate(&["validate", "examples/broken/broken.asl.json", "--json"]);
+    let v = json_out(&o);
+    let codes: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"SCHEMA_VALIDATION_FAILED"), "{codes:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let callback = write_temp(
+        dir.path(),
+        "callback.asl.json",
+        &json!({"StartAt": "Cb", "States": {"Cb": {"Type": "Task",
+            "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "Parameters": {"QueueUrl": "q", "MessageBody": {"t.$": "$$.Task.Token"}}, "End": true}}})
+        .to_string(),
+    );
+    assert_eq!(flowstate(&["validate", &callback]).status.code(), Some(0));
+    let express = flowstate(&["validate", &callback, "--type", "EXPRESS", "--json"]);
+    assert_eq!(express.status.code(), Some(1));
+    let v = json_out(&express);
+    assert_eq!(v[0]["code"], "INVALID_RESOURCE", "{v}");
+    assert_eq!(v[0]["location"], "/States/Cb/Resource", "{v}");
+
+    let garbage = write_temp(dir.path(), "garbage.asl.json", "{not json");
+    let v = json_out(&flowstate(&["validate", &garbage, "--json"]));
+    assert_eq!(v[0]["code"], "INVALID_JSON_DESCRIPTION", "{v}");
+}

@@ -12,6 +12,8 @@ mod keys;
 mod local_tasks;
 mod serve_aws_conformance;
 mod serve_conformance;
+mod serve_conveniences;
 mod serve_crash;
 mod serve_sdk;
+mod serve_test_state;
 mod serve_tools;

@@ -6,7 +6,7 @@
 // (clippy.toml allows unwrap only inside the test functions themselves).
 #![allow(clippy::unwrap_used)]
 
-use crate::serve_support::{aws_env, require_boto3, require_tool, Server, ROLE};
+use crate::serve_support::{aws_env, require_tool, run_boto3_script, Server, ROLE};
 use serde_json::{json, Value};
 use std::process::Command;
 
@@ -317,21 +317,8 @@ print("boto3 ok", len(types))
 
 #[test]
 fn boto3_drives_the_server() {
-    let python = require_boto3();
     let s = Server::start(&["--memory"]);
-    let out = Command::new(python)
-        .args(["-c", BOTO3_SCRIPT, &s.url])
-        .env_remove("AWS_PROFILE")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .output()
-        .expect("run python3");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "boto3 script failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = run_boto3_script(BOTO3_SCRIPT, &s.url);
     assert!(stdout.contains("boto3 ok"), "{stdout}");
 }
 

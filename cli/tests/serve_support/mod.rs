@@ -229,6 +229,26 @@ pub fn require_boto3() -> PathBuf {
     python
 }
 
+/// Runs a boto3 script with the server's URL as its argument and no AWS
+/// configuration of the machine's; its stdout, once it exited 0.
+pub fn run_boto3_script(script: &str, url: &str) -> String {
+    let python = require_boto3();
+    let out = Command::new(python)
+        .args(["-c", script, url])
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .output()
+        .expect("run python3");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "boto3 script failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 /// The environment AWS tools need against a local endpoint: dummy
 /// credentials, a region, and no `sync-` host prefix (botocore reads
 /// `AWS_DISABLE_HOST_PREFIX_INJECTION`; see README.md, "StartSyncExecution

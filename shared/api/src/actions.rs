@@ -102,4 +102,22 @@ pub trait StepFunctionsActions: Send + Sync + 'static {
     ) -> impl Future<Output = Result<ValidateStateMachineDefinitionOutput, ApiError>> + Send {
         std::future::ready(crate::validate::validate_state_machine_definition(&input))
     }
+
+    /// TestState with mocks only ([`crate::test_state`]): a Task without a
+    /// mock fails, since this implementation performs no tasks. A runtime
+    /// overrides it to perform them with its invoker.
+    fn test_state(
+        &self,
+        input: TestStateInput,
+    ) -> impl Future<Output = Result<TestStateOutput, ApiError>> + Send {
+        let (region, account) = flowstate_runtime::names::scoped("us-east-1", "123456789012");
+        let env = crate::test_state::TestStateEnv {
+            region,
+            account,
+            now: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64),
+        };
+        crate::test_state::test_state(input, env, crate::test_state::no_invoker)
+    }
 }

@@ -37,11 +37,15 @@ mod actions;
 mod error;
 mod service;
 pub mod shapes;
+pub mod test_state;
 mod validate;
 
 pub use actions::StepFunctionsActions;
 pub use error::{ApiError, ErrorCode};
-pub use validate::{diagnostics, validate_state_machine_definition};
+pub use validate::{
+    diagnostic_code, diagnostics, diagnostics_for, type_diagnostics,
+    validate_state_machine_definition,
+};
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -50,7 +54,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use flowstate_runtime::constraints;
+use flowstate_runtime::{constraints, names};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shapes::*;
@@ -87,7 +91,10 @@ async fn handle<A: StepFunctionsActions>(
     // answered in the wire protocol's error shape like any other mistake,
     // not with axum's plain-text rejection.
     let result = match body {
-        Ok(body) => dispatch(&*actions, &headers, &body).await,
+        Ok(body) => {
+            let scope = request_scope(&headers);
+            names::in_request_scope(scope, dispatch(&*actions, &headers, &body)).await
+        }
         Err(rejection) => Err(ApiError::validation(format!(
             "the request body cannot be read ({}): {}",
             rejection.status(),
@@ -109,6 +116,41 @@ async fn handle<A: StepFunctionsActions>(
         response.headers_mut().insert("x-amzn-RequestId", v);
     }
     response
+}
+
+/// The region and account a SigV4-signed request names: the region of its
+/// credential scope (`Credential=AKID/DATE/REGION/states/aws4_request`),
+/// and the access key id as the account when it is 12 digits (as
+/// LocalStack reads it). New ARNs take them, so that they match what the
+/// client builds; an unsigned request names neither.
+pub fn request_scope(headers: &HeaderMap) -> names::RequestScope {
+    let credential = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("AWS4-HMAC-SHA256"))
+        .and_then(|v| {
+            v.split(',')
+                .find_map(|part| part.trim().strip_prefix("Credential="))
+        });
+    let Some(credential) = credential else {
+        return names::RequestScope::default();
+    };
+    let mut parts = credential.split('/');
+    let key = parts.next().unwrap_or("");
+    let region = parts.nth(1).filter(|r| is_region(r));
+    names::RequestScope {
+        region: region.map(str::to_string),
+        account: (key.len() == 12 && key.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| key.to_string()),
+    }
+}
+
+/// A region name as ARNs spell it (`eu-west-3`, `us-gov-west-1`).
+fn is_region(r: &str) -> bool {
+    !r.is_empty()
+        && r.len() <= 32
+        && r.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// The action named by `X-Amz-Target`, or `UnknownOperationException`.
@@ -159,6 +201,7 @@ async fn dispatch<A: StepFunctionsActions>(
         "ValidateStateMachineDefinition" => {
             call(body, |i| b.validate_state_machine_definition(i)).await
         }
+        "TestState" => call(body, |i| b.test_state(i)).await,
         other => Err(ApiError::new(
             ErrorCode::UnknownOperationException,
             format!("the operation '{other}' is not supported by this server"),
@@ -247,16 +290,56 @@ fn check_len(member: &str, v: Option<&str>, max: usize) -> Result<(), ApiError> 
 
 impl CheckInput for CreateStateMachineInput {
     fn check(&self) -> Result<(), ApiError> {
-        Ok(constraints::check_definition_length(&self.definition)?)
+        constraints::check_definition_length(&self.definition)?;
+        check_role_arn(Some(&self.role_arn))
+    }
+}
+
+/// An IAM role's ARN, `arn:PARTITION:iam::ACCOUNT:role/NAME`: anything
+/// else is `InvalidArn`, as Step Functions answers.
+fn check_role_arn(arn: Option<&str>) -> Result<(), ApiError> {
+    let Some(arn) = arn else {
+        return Ok(());
+    };
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", partition, "iam", "", account, resource]
+            if !partition.is_empty()
+                && !account.is_empty()
+                && resource
+                    .strip_prefix("role/")
+                    .is_some_and(|n| !n.is_empty()) =>
+        {
+            Ok(())
+        }
+        _ => Err(ApiError::new(
+            ErrorCode::InvalidArn,
+            format!("Invalid Arn: '{arn}'"),
+        )),
+    }
+}
+
+/// A Map Run's ARN, `arn:PARTITION:states:REGION:ACCOUNT:mapRun:...`.
+fn check_map_run_arn(arn: Option<&str>) -> Result<(), ApiError> {
+    let Some(arn) = arn else {
+        return Ok(());
+    };
+    let parts: Vec<&str> = arn.splitn(7, ':').collect();
+    match parts.as_slice() {
+        ["arn", _, "states", _, _, "mapRun", rest] if !rest.is_empty() => Ok(()),
+        _ => Err(ApiError::new(
+            ErrorCode::InvalidArn,
+            format!("Invalid Arn: '{arn}'"),
+        )),
     }
 }
 impl CheckInput for DescribeStateMachineInput {}
 impl CheckInput for UpdateStateMachineInput {
     fn check(&self) -> Result<(), ApiError> {
-        match &self.definition {
-            Some(d) => Ok(constraints::check_definition_length(d)?),
-            None => Ok(()),
+        if let Some(d) = &self.definition {
+            constraints::check_definition_length(d)?;
         }
+        check_role_arn(self.role_arn.as_deref())
     }
 }
 impl CheckInput for DeleteStateMachineInput {}
@@ -288,6 +371,7 @@ impl CheckInput for DescribeExecutionInput {}
 impl CheckInput for ListExecutionsInput {
     fn check(&self) -> Result<(), ApiError> {
         check_max_results(self.max_results)?;
+        check_map_run_arn(self.map_run_arn.as_deref())?;
         if self.state_machine_arn.is_none() && self.map_run_arn.is_none() {
             return Err(ApiError::validation(
                 "Must provide a StateMachine ARN or MapRun ARN",
@@ -329,6 +413,36 @@ impl CheckInput for DescribeStateMachineForExecutionInput {}
 impl CheckInput for ValidateStateMachineDefinitionInput {
     fn check(&self) -> Result<(), ApiError> {
         Ok(constraints::check_definition_length(&self.definition)?)
+    }
+}
+
+impl CheckInput for TestStateInput {
+    fn check(&self) -> Result<(), ApiError> {
+        constraints::check_definition_length(&self.definition)?;
+        check_input(self.input.as_deref())?;
+        check_len("stateName", self.state_name.as_deref(), 80)?;
+        check_role_arn(self.role_arn.as_deref())?;
+        for (member, count) in self.state_configuration.iter().flat_map(|c| {
+            [
+                (
+                    "stateConfiguration.retrierRetryCount",
+                    c.retrier_retry_count,
+                ),
+                (
+                    "stateConfiguration.mapIterationFailureCount",
+                    c.map_iteration_failure_count,
+                ),
+            ]
+        }) {
+            if let Some(n) = count.filter(|n| *n < 0) {
+                return Err(ApiError::constraint(
+                    member,
+                    n,
+                    "Member must have value greater than or equal to 0",
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -9,7 +9,7 @@ use crate::shapes::*;
 use crate::StepFunctionsActions;
 use flowstate_engine::Status;
 use flowstate_ports::{
-    Clock, Invoker, PageRequest, Queue, StateMachineRecord, Store, WorkflowType,
+    Clock, InvokeContext, Invoker, PageRequest, Queue, StateMachineRecord, Store, WorkflowType,
 };
 use flowstate_runtime::{
     CreateStateMachine, ExecutionDescription, HistoryRequest, Service, ServiceError,
@@ -307,6 +307,13 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> StepFunctionsActions for Service<
                 "Map Runs are not kept as resources of their own by this server; list by stateMachineArn",
             ));
         };
+        // As Step Functions: Express executions are not listed.
+        if Service::describe_state_machine(self, &arn).await?.kind == WorkflowType::Express {
+            return Err(ApiError::new(
+                ErrorCode::StateMachineTypeNotSupported,
+                "This operation is not supported by this type of state machine",
+            ));
+        }
         let status = match i.status_filter {
             None => None,
             Some(ExecutionStatus::Running) => Some(Status::Running),
@@ -413,5 +420,27 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> StepFunctionsActions for Service<
             revision_id: Some(sm.revision_id),
             encryption_configuration: None,
         })
+    }
+
+    /// TestState, a Task without a mock performed by this service's
+    /// invoker (local handlers, the mock config, AWS) as an execution's.
+    async fn test_state(&self, i: TestStateInput) -> Result<TestStateOutput, ApiError> {
+        let config = self.config();
+        let (region, account) = flowstate_runtime::names::scoped(&config.region, &config.account);
+        let env = crate::test_state::TestStateEnv {
+            region,
+            account,
+            now: self.clock().now(),
+        };
+        let invoker = self.invoker();
+        crate::test_state::test_state(i, env, |task| async move {
+            let context = InvokeContext {
+                execution_arn: task.execution_arn.clone(),
+                invocation_id: uuid::Uuid::new_v4().to_string(),
+                test_case: None,
+            };
+            invoker.invoke(&context, &task).await
+        })
+        .await
     }
 }

@@ -501,3 +501,6 @@ pub struct ValidateStateMachineDefinitionOutput {
     pub diagnostics: Vec<ValidateStateMachineDefinitionDiagnostic>,
     pub truncated: bool,
 }
+
+mod test_state;
+pub use test_state::*;

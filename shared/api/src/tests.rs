@@ -813,12 +813,32 @@ async fn the_runtime_service_implements_the_actions() {
         ),
         (
             "CreateStateMachine",
-            json!({"name": "bad name", "definition": def, "roleArn": "r"}),
+            json!({"name": "bad name", "definition": def, "roleArn": "arn:aws:iam::1:role/r"}),
             "InvalidName",
         ),
         (
             "CreateStateMachine",
-            json!({"name": "b", "definition": "{}", "roleArn": "r"}),
+            json!({"name": "role", "definition": def, "roleArn": "r"}),
+            "InvalidArn",
+        ),
+        (
+            "UpdateStateMachine",
+            json!({"stateMachineArn": sm, "roleArn": "arn:aws:iam::1:user/u"}),
+            "InvalidArn",
+        ),
+        (
+            "ListExecutions",
+            json!({"mapRunArn": "not-an-arn"}),
+            "InvalidArn",
+        ),
+        (
+            "TestState",
+            json!({"definition": "{\"Type\": \"Pass\", \"End\": true}", "roleArn": "role"}),
+            "InvalidArn",
+        ),
+        (
+            "CreateStateMachine",
+            json!({"name": "b", "definition": "{}", "roleArn": "arn:aws:iam::1:role/r"}),
             "InvalidDefinition",
         ),
         (

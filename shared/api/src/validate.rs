@@ -9,8 +9,9 @@
 
 use crate::error::ApiError;
 use crate::shapes::{
-    ValidateStateMachineDefinitionDiagnostic as Diag, ValidateStateMachineDefinitionInput,
-    ValidateStateMachineDefinitionOutput, ValidationResultCode, ValidationSeverity,
+    StateMachineType, ValidateStateMachineDefinitionDiagnostic as Diag,
+    ValidateStateMachineDefinitionInput, ValidateStateMachineDefinitionOutput,
+    ValidationResultCode, ValidationSeverity,
 };
 use flowstate_asl::validate::{validate, Diagnostic, Severity};
 use flowstate_engine::integration::{aws_supported_summary, AwsSupport, TaskResource};
@@ -37,7 +38,7 @@ pub fn validate_state_machine_definition(
         }
     };
     let with_warnings = input.severity == Some(ValidationSeverity::Warning);
-    let mut all = diagnostics(&input.definition);
+    let mut all = diagnostics_for(&input.definition, input.r#type.unwrap_or_default());
     let failed = all.iter().any(|d| d.severity == ValidationSeverity::Error);
     if !with_warnings {
         all.retain(|d| d.severity == ValidationSeverity::Error);
@@ -57,6 +58,12 @@ pub fn validate_state_machine_definition(
 
 /// Every diagnostic of a definition text, with AWS's diagnostic codes.
 pub fn diagnostics(definition: &str) -> Vec<Diag> {
+    diagnostics_for(definition, StateMachineType::Standard)
+}
+
+/// [`diagnostics`] for a state machine of type `kind`: an Express state
+/// machine also may not use what only Standard workflows have.
+pub fn diagnostics_for(definition: &str, kind: StateMachineType) -> Vec<Diag> {
     if definition.trim().is_empty() {
         return vec![Diag {
             severity: ValidationSeverity::Error,
@@ -77,16 +84,53 @@ pub fn diagnostics(definition: &str) -> Vec<Diag> {
         }
     };
     let mut all: Vec<Diag> = validate(&value).iter().map(to_wire).collect();
-    let mut unsupported = Vec::new();
-    unsupported_on_aws(&value, "", &mut unsupported);
-    all.extend(unsupported.iter().map(to_wire));
+    all.extend(type_diagnostics(&value, kind).iter().map(to_wire));
+    let mut extra = Vec::new();
+    for_each_task(&value, "", &mut |name, at, resource| {
+        unsupported_on_aws(name, at, resource, &mut extra);
+    });
+    all.extend(extra.iter().map(to_wire));
     all
 }
 
-/// A warning for each Task, in every scope (Parallel branches, Map
-/// processors), whose `Resource` parses but is not performed on AWS.
-/// Resources that do not parse are the language validator's business.
-fn unsupported_on_aws(scope: &Value, pointer: &str, out: &mut Vec<Diagnostic>) {
+/// The errors of a definition that only its type makes: an Express state
+/// machine may not use activities or the `.sync` and `.waitForTaskToken`
+/// patterns, in any scope.
+pub fn type_diagnostics(definition: &Value, kind: StateMachineType) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    if kind == StateMachineType::Express {
+        for_each_task(definition, "", &mut |name, at, resource| {
+            if let Some(what) = standard_only(resource) {
+                out.push(Diagnostic {
+                    location: format!("{at}/Resource"),
+                    message: format!(
+                        "state '{name}': Express state machines do not support {what} ({resource}); use a Standard state machine"
+                    ),
+                    severity: Severity::Error,
+                });
+            }
+        });
+    }
+    out
+}
+
+/// What in a Task resource only Standard workflows run: activities and the
+/// `.sync` and `.waitForTaskToken` integration patterns.
+fn standard_only(resource: &str) -> Option<&'static str> {
+    if resource.contains(":activity:") {
+        Some("activities")
+    } else if resource.ends_with(".sync") || resource.contains(".sync:") {
+        Some("the Run a Job (.sync) integration pattern")
+    } else if resource.ends_with(".waitForTaskToken") {
+        Some("the Wait for a Callback (.waitForTaskToken) integration pattern")
+    } else {
+        None
+    }
+}
+
+/// Calls `f` with the name, location and `Resource` of each Task in every
+/// scope (Parallel branches, Map processors).
+fn for_each_task(scope: &Value, pointer: &str, f: &mut dyn FnMut(&str, &str, &str)) {
     let Some(states) = scope.get("States").and_then(Value::as_object) else {
         return;
     };
@@ -94,39 +138,44 @@ fn unsupported_on_aws(scope: &Value, pointer: &str, out: &mut Vec<Diagnostic>) {
         let at = format!("{pointer}/States/{}", escape_pointer(name));
         match state.get("Type").and_then(Value::as_str) {
             Some("Task") => {
-                let Some(resource) = state.get("Resource").and_then(Value::as_str) else {
-                    continue;
-                };
-                let Ok(parsed) = TaskResource::parse(resource) else {
-                    continue;
-                };
-                if let AwsSupport::Unsupported(reason) = parsed.aws_support() {
-                    out.push(Diagnostic {
-                        location: format!("{at}/Resource"),
-                        message: format!(
-                            "state '{name}': {resource} cannot run on AWS ({reason}); there the task fails with States.TaskFailed. {}",
-                            aws_supported_summary()
-                        ),
-                        severity: Severity::Warning,
-                    });
+                if let Some(resource) = state.get("Resource").and_then(Value::as_str) {
+                    f(name, &at, resource);
                 }
             }
             Some("Parallel") => {
                 if let Some(branches) = state.get("Branches").and_then(Value::as_array) {
                     for (i, branch) in branches.iter().enumerate() {
-                        unsupported_on_aws(branch, &format!("{at}/Branches/{i}"), out);
+                        for_each_task(branch, &format!("{at}/Branches/{i}"), f);
                     }
                 }
             }
             Some("Map") => {
                 for field in ["ItemProcessor", "Iterator"] {
                     if let Some(processor) = state.get(field) {
-                        unsupported_on_aws(processor, &format!("{at}/{field}"), out);
+                        for_each_task(processor, &format!("{at}/{field}"), f);
                     }
                 }
             }
             _ => {}
         }
+    }
+}
+
+/// A warning for a Task whose `Resource` parses but is not performed on
+/// AWS. Resources that do not parse are the language validator's business.
+fn unsupported_on_aws(name: &str, at: &str, resource: &str, out: &mut Vec<Diagnostic>) {
+    let Ok(parsed) = TaskResource::parse(resource) else {
+        return;
+    };
+    if let AwsSupport::Unsupported(reason) = parsed.aws_support() {
+        out.push(Diagnostic {
+            location: format!("{at}/Resource"),
+            message: format!(
+                "state '{name}': {resource} cannot run on AWS ({reason}); there the task fails with States.TaskFailed. {}",
+                aws_supported_summary()
+            ),
+            severity: Severity::Warning,
+        });
     }
 }
 
@@ -142,7 +191,7 @@ fn to_wire(d: &Diagnostic) -> Diag {
     };
     Diag {
         severity,
-        code: code_for(d).into(),
+        code: diagnostic_code(d).into(),
         message: d.message.clone(),
         location: (!d.location.is_empty()).then(|| d.location.clone()),
     }
@@ -153,7 +202,7 @@ fn to_wire(d: &Diagnostic) -> Diag {
 /// tests pin them) and falls back to the catch-all codes, which AWS also
 /// uses for most schema problems. AWS documents these codes as subject to
 /// change, so clients must not depend on them either.
-fn code_for(d: &Diagnostic) -> &'static str {
+pub fn diagnostic_code(d: &Diagnostic) -> &'static str {
     let m = d.message.as_str();
     if m.contains("which does not exist") || m.contains("is not reachable") {
         "MISSING_TRANSITION_TARGET"
@@ -238,5 +287,53 @@ mod tests {
         })
         .unwrap();
         assert!(out.diagnostics.is_empty());
+    }
+
+    #[test]
+    fn express_state_machines_refuse_what_only_standard_ones_run() {
+        let def = json!({"StartAt": "P", "States": {
+            "P": {"Type": "Parallel", "End": true, "Branches": [{"StartAt": "Cb", "States": {
+                "Cb": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                       "Parameters": {"QueueUrl": "q", "MessageBody": {"t.$": "$$.Task.Token"}}, "Next": "Job"},
+                "Job": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                        "Parameters": {"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:x"}, "Next": "Act"},
+                "Act": {"Type": "Task", "Resource": "arn:aws:states:us-east-1:123456789012:activity:approve", "End": true}
+            }}]}
+        }});
+        let check = |kind| {
+            validate_state_machine_definition(&ValidateStateMachineDefinitionInput {
+                definition: def.to_string(),
+                r#type: Some(kind),
+                ..Default::default()
+            })
+            .unwrap()
+        };
+        let standard = check(StateMachineType::Standard);
+        assert_eq!(standard.result, ValidationResultCode::Ok, "{standard:?}");
+        let express = check(StateMachineType::Express);
+        assert_eq!(express.result, ValidationResultCode::Fail);
+        let mut located: Vec<(&str, &str)> = express
+            .diagnostics
+            .iter()
+            .map(|d| (d.location.as_deref().unwrap_or(""), d.code.as_str()))
+            .collect();
+        located.sort();
+        assert_eq!(
+            located,
+            [
+                (
+                    "/States/P/Branches/0/States/Act/Resource",
+                    "INVALID_RESOURCE"
+                ),
+                (
+                    "/States/P/Branches/0/States/Cb/Resource",
+                    "INVALID_RESOURCE"
+                ),
+                (
+                    "/States/P/Branches/0/States/Job/Resource",
+                    "INVALID_RESOURCE"
+                ),
+            ]
+        );
     }
 }

@@ -299,15 +299,14 @@ impl HistoryEvent {
             }
         };
         let (key, details) = match &self.details {
+            // The service model's ExecutionStartedEventDetails has no
+            // stateMachineArn: the execution's own Describe names it.
             Details::ExecutionStarted {
-                input,
-                role_arn,
-                state_machine_arn,
+                input, role_arn, ..
             } => {
                 let mut d = Map::new();
                 data(input, "input", &mut d);
                 d.insert("roleArn".into(), json!(role_arn));
-                d.insert("stateMachineArn".into(), json!(state_machine_arn));
                 ("executionStartedEventDetails", Value::Object(d))
             }
             Details::ExecutionSucceeded { output } => {

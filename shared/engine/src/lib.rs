@@ -29,12 +29,13 @@ pub mod driver;
 pub mod effect_loop;
 pub mod execution;
 pub mod history;
+pub mod inspect;
 pub mod integration;
 pub mod limits;
 mod resource;
 pub mod scope;
 pub mod token;
 
-pub use advance::{advance, advance_or_fail, Env};
+pub use advance::{advance, advance_inspected, advance_or_fail, Env};
 pub use execution::*;
 pub(crate) use resource::integration_kind;

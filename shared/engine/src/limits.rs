@@ -105,6 +105,20 @@ pub const MAX_TIME: i64 = 253_402_300_799_999;
 
 /// Whether `v` nests more than `max` levels of arrays and objects. Visits
 /// containers only, without recursion, and stops at the first one too deep.
+/// Whether a Map whose `failures` of `total` iterations failed goes on:
+/// only with a tolerance (`ToleratedFailureCount` or
+/// `ToleratedFailurePercentage`), and within every tolerance given.
+pub fn failures_tolerated(
+    failures: usize,
+    total: usize,
+    count: Option<u64>,
+    percentage: Option<f64>,
+) -> bool {
+    (count.is_some() || percentage.is_some())
+        && count.is_none_or(|c| failures as u64 <= c)
+        && percentage.is_none_or(|p| (failures as f64) * 100.0 / (total.max(1) as f64) <= p)
+}
+
 pub fn nests_deeper_than(v: &Value, max: usize) -> bool {
     fn is_container(v: &&Value) -> bool {
         matches!(v, Value::Array(_) | Value::Object(_))

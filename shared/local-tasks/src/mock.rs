@@ -59,6 +59,22 @@ use serde_json::{Map, Value};
 /// path from.
 pub const MOCK_CONFIG_ENV: &str = "SFN_MOCK_CONFIG";
 
+/// The variables the mock config's path is read from, first set (and not
+/// empty) first: Step Functions Local's, then LocalStack's.
+pub const MOCK_CONFIG_ENVS: [&str; 2] = [MOCK_CONFIG_ENV, "LOCALSTACK_SFN_MOCK_CONFIG"];
+
+/// The mock config's path from the first of [`MOCK_CONFIG_ENVS`] that
+/// `lookup` finds set and not empty.
+pub fn mock_config_path_from(
+    lookup: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Option<PathBuf> {
+    MOCK_CONFIG_ENVS
+        .iter()
+        .filter_map(|name| lookup(name))
+        .find(|path| !path.is_empty())
+        .map(PathBuf::from)
+}
+
 /// Why a mock config could not be used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -100,7 +116,7 @@ pub enum MockError {
         state: String,
         problem: String,
     },
-    #[error("a test case needs a mock config: pass --mock-config FILE or set {MOCK_CONFIG_ENV}")]
+    #[error("a test case needs a mock config: pass --mock-config FILE or set {MOCK_CONFIG_ENV} (or LOCALSTACK_SFN_MOCK_CONFIG)")]
     NoMockConfig,
     #[error("--mock-config needs --test-case NAME: the test case of state machine '{state_machine}' to run ({})", known_list("test cases", known))]
     TestCaseNeeded {
@@ -224,11 +240,12 @@ impl MockConfig {
         MockConfig::parse(&text, path)
     }
 
-    /// The mock config `SFN_MOCK_CONFIG` names, if it is set (and not empty).
+    /// The mock config `SFN_MOCK_CONFIG` (or else
+    /// `LOCALSTACK_SFN_MOCK_CONFIG`) names, if one is set (and not empty).
     pub fn from_env() -> Result<Option<MockConfig>, MockError> {
-        match std::env::var_os(MOCK_CONFIG_ENV) {
-            Some(path) if !path.is_empty() => MockConfig::load(PathBuf::from(path)).map(Some),
-            _ => Ok(None),
+        match mock_config_path_from(|name| std::env::var_os(name)) {
+            Some(path) => MockConfig::load(path).map(Some),
+            None => Ok(None),
         }
     }
 

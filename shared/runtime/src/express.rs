@@ -35,14 +35,9 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             None => uuid::Uuid::new_v4().to_string(),
         };
         let c = self.config().clone();
-        let arn = format!(
-            "arn:aws:states:{}:{}:express:{}:{}:{}",
-            c.region,
-            c.account,
-            sm.name,
-            name,
-            uuid::Uuid::new_v4()
-        );
+        let (region, account) =
+            names::region_and_account(&sm.arn).unwrap_or((&c.region, &c.account));
+        let arn = names::express_execution_arn(region, account, &sm.name, &name);
         let mut rec = self.new_execution_pub(&sm, &req, test_case.as_deref(), arn.clone(), name)?;
         let machine = self.machine_pub(&sm.revision_id).await?;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();

@@ -15,12 +15,58 @@ pub fn check_name(name: &str) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// The region and account a request names (its SigV4 credential scope),
+/// which new ARNs take instead of the configured ones, so that they match
+/// what the client builds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestScope {
+    pub region: Option<String>,
+    pub account: Option<String>,
+}
+
+tokio::task_local! {
+    static REQUEST_SCOPE: RequestScope;
+}
+
+/// Runs `f` with `scope` as the request's.
+pub async fn in_request_scope<F: std::future::Future>(scope: RequestScope, f: F) -> F::Output {
+    REQUEST_SCOPE.scope(scope, f).await
+}
+
+/// The region and account of new ARNs: the request's where it names
+/// them, else `region` and `account`.
+pub fn scoped(region: &str, account: &str) -> (String, String) {
+    let scope = REQUEST_SCOPE.try_with(Clone::clone).unwrap_or_default();
+    (
+        scope.region.unwrap_or_else(|| region.to_string()),
+        scope.account.unwrap_or_else(|| account.to_string()),
+    )
+}
+
+/// The region and account of a state machine ARN
+/// (`arn:aws:states:REGION:ACCOUNT:stateMachine:NAME`).
+pub fn region_and_account(arn: &str) -> Option<(&str, &str)> {
+    let mut parts = arn.split(':');
+    let region = parts.nth(3)?;
+    let account = parts.next()?;
+    Some((region, account))
+}
+
 pub fn state_machine_arn(region: &str, account: &str, name: &str) -> String {
     format!("arn:aws:states:{region}:{account}:stateMachine:{name}")
 }
 
 pub fn execution_arn(region: &str, account: &str, machine: &str, name: &str) -> String {
     format!("arn:aws:states:{region}:{account}:execution:{machine}:{name}")
+}
+
+/// An Express execution's ARN, as Step Functions spells it:
+/// `arn:aws:states:R:A:express:MACHINE:NAME:UUID`.
+pub fn express_execution_arn(region: &str, account: &str, machine: &str, name: &str) -> String {
+    format!(
+        "arn:aws:states:{region}:{account}:express:{machine}:{name}:{}",
+        uuid::Uuid::new_v4()
+    )
 }
 
 /// Splits `arn:aws:states:R:A:stateMachine:NAME[#TestCase]` into the

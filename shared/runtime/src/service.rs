@@ -328,6 +328,14 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
     pub fn clock(&self) -> &C {
         &self.inner.clock
     }
+    /// Wakes the worker to look at the queue now (the clock moved on).
+    pub fn wake_worker(&self) {
+        self.inner.wake.notify_one();
+    }
+    /// Whether this process is performing effects (tasks) right now.
+    pub fn is_performing(&self) -> bool {
+        !lock(&self.inner.in_flight).is_empty()
+    }
     pub fn config(&self) -> &Config {
         &self.inner.config
     }
@@ -359,8 +367,9 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         parse_definition(&req.definition)?;
         let c = &self.inner.config;
         let now = self.inner.clock.now();
+        let (region, account) = names::scoped(&c.region, &c.account);
         let record = StateMachineRecord {
-            arn: names::state_machine_arn(&c.region, &c.account, &req.name),
+            arn: names::state_machine_arn(&region, &account, &req.name),
             name: req.name.clone(),
             definition: req.definition,
             role_arn: req.role_arn,
@@ -438,7 +447,8 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
     ) -> Result<StateMachineRecord, ServiceError> {
         constraints::check_definition_length(&req.definition)?;
         let c = &self.inner.config;
-        let arn = names::state_machine_arn(&c.region, &c.account, &req.name);
+        let (region, account) = names::scoped(&c.region, &c.account);
+        let arn = names::state_machine_arn(&region, &account, &req.name);
         // Each round loses only to another writer's completed write, so a
         // few rounds settle any race but a pathological one.
         for _ in 0..3 {
@@ -614,7 +624,8 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             state_machine_arn: sm.arn.clone(),
             state_machine_name: sm.name.clone(),
             role_arn: sm.role_arn.clone(),
-            region: self.inner.config.region.clone(),
+            region: names::region_and_account(&sm.arn)
+                .map_or_else(|| self.inner.config.region.clone(), |(r, _)| r.to_string()),
             start_time: self.inner.clock.now(),
             input: Arc::new(input),
             limits: match sm.kind {
@@ -665,7 +676,13 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             None => uuid::Uuid::new_v4().to_string(),
         };
         let c = &self.inner.config;
-        let arn = names::execution_arn(&c.region, &c.account, &sm.name, &name);
+        // The execution is where its state machine is.
+        let (region, account) =
+            names::region_and_account(&sm.arn).unwrap_or((&c.region, &c.account));
+        let arn = match sm.kind {
+            WorkflowType::Express => names::express_execution_arn(region, account, &sm.name, &name),
+            WorkflowType::Standard => names::execution_arn(region, account, &sm.name, &name),
+        };
         let mut rec = self.new_execution(&sm, &req, test_case.as_deref(), arn.clone(), name)?;
         let machine = self.machine(&sm.revision_id).await?;
         let now = self.inner.clock.now();

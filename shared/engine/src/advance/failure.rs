@@ -7,6 +7,7 @@ use super::{Resume, Run, StageOutput};
 use crate::dataflow;
 use crate::execution::*;
 use crate::history::Details;
+use crate::inspect::RetryDecision;
 use flowstate_asl::definition::{Assign, Catcher, Io, Kind, Retrier};
 use flowstate_asl::errors::{error_matches, Failure, StatesError};
 use serde_json::{json, Map, Value};
@@ -16,16 +17,19 @@ impl Run<'_, '_> {
     /// Retries, catches, or fails the frame. Returns how to go on, if at all.
     pub(super) fn handle_failure(&mut self, fid: FrameId, failure: Failure) -> Option<Resume> {
         let failure = self.locate_failure(fid, failure)?;
+        self.inspect(fid, |i| i.failure = Some(failure.clone()));
         if self.retry(fid, &failure) {
             return None;
         }
         let f = self.exec.frames.get(&fid)?;
         let state = self.sm.state(f.state);
-        if let Some(c) = state
+        if let Some((index, c)) = state
             .catch
             .iter()
-            .find(|c| error_matches(&c.error_equals, &failure.error))
+            .enumerate()
+            .find(|(_, c)| error_matches(&c.error_equals, &failure.error))
         {
+            self.inspect(fid, |i| i.catch_index = Some(index));
             return match self.caught(f, c, &failure) {
                 Ok((output, assigned)) => self.exit(fid, output, Some(c.next), assigned),
                 Err(f2) => {
@@ -116,6 +120,12 @@ impl Run<'_, '_> {
         let seq = f.seq;
         f.waiting = Waiting::Retry { due };
         self.schedule(fid, seq, Timer::Retry, due);
+        self.inspect(fid, |insp| {
+            insp.retry = Some(RetryDecision {
+                index: i,
+                delay_millis: delay,
+            })
+        });
         true
     }
 

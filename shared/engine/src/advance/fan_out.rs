@@ -106,6 +106,7 @@ impl Run<'_, '_> {
             match (&state.io, &jsonpath_effective) {
                 (Io::JsonPath { .. }, Some(effective)) => {
                     selected = dataflow::path_field_cow(&m.items_path, effective, &scope)?;
+                    self.inspect(fid, |i| i.after_items_path = Some((*selected).clone()));
                     match &*selected {
                         Value::Array(a) => (Cow::Borrowed(a.as_slice()), effective.clone()),
                         other => {
@@ -129,6 +130,7 @@ impl Run<'_, '_> {
                         }
                         None => (*f.input).clone(),
                     };
+                    self.inspect(fid, |i| i.after_items_path = Some(v.clone()));
                     match v {
                         Value::Array(a) => (Cow::Owned(a), f.input.clone()),
                         other => {
@@ -191,6 +193,10 @@ impl Run<'_, '_> {
                 inputs
             }
         };
+        self.inspect(fid, |i| {
+            i.after_item_selector = Some(Value::Array(inputs.clone()));
+            i.max_concurrency = Some(max_concurrency);
+        });
         let n = inputs.len();
         let distributed = m.distributed;
         let map_run_arn = format!(
@@ -216,6 +222,10 @@ impl Run<'_, '_> {
             &effective,
             NumericField::ToleratedFailurePercentage,
         )?;
+        self.inspect(fid, |i| {
+            i.tolerated_failure_count = tolerated_count;
+            i.tolerated_failure_percentage = tolerated_pct;
+        });
         if distributed {
             self.emit(fid, Details::MapRunStarted { map_run_arn });
         }
@@ -460,15 +470,13 @@ impl Run<'_, '_> {
                 join.failures += 1;
                 let has_tolerance = join.tolerated_failure_count.is_some()
                     || join.tolerated_failure_percentage.is_some();
-                let total = join.total.max(1);
                 let tolerated = is_map
-                    && has_tolerance
-                    && join
-                        .tolerated_failure_count
-                        .is_none_or(|c| join.failures as u64 <= c)
-                    && join
-                        .tolerated_failure_percentage
-                        .is_none_or(|p| (join.failures as f64) * 100.0 / (total as f64) <= p);
+                    && crate::limits::failures_tolerated(
+                        join.failures,
+                        join.total,
+                        join.tolerated_failure_count,
+                        join.tolerated_failure_percentage,
+                    );
                 if !tolerated {
                     let (first, n) = (join.first_child, join.total);
                     // The failed frame ended on its own; only its siblings are aborted.

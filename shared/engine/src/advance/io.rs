@@ -9,6 +9,7 @@ use super::{Resume, Run, SizeHint, StageOutput};
 use crate::dataflow::{self, runtime};
 use crate::execution::*;
 use crate::history::{Details, StateType};
+use crate::inspect::{Exited, Inspection};
 use crate::limits::{nests_deeper_than, MAX_DEPTH};
 use crate::scope::EvalScope;
 use flowstate_asl::definition::{Assign, Dynamic, Io, Kind, ResultPath, Selector, StateId};
@@ -113,6 +114,16 @@ impl Run<'_, '_> {
                 f.variables.extend(vars);
             }
         }
+        if let (Some(f), Some(_)) = (self.exec.frames.get(&fid), self.inspection) {
+            let exited = Exited {
+                output: (*output).clone(),
+                next: next.map(|n| self.sm.state(n).name.clone()),
+                variables: f.variables.clone(),
+            };
+            self.inspect(fid, |i| {
+                i.exited.get_or_insert(exited);
+            });
+        }
         self.emit(
             fid,
             Details::StateExited {
@@ -151,6 +162,13 @@ impl Run<'_, '_> {
         match self.input_sizes.get(&fid) {
             Some((v, size)) if Arc::ptr_eq(v, output) => (Some(*size), None),
             _ => (None, None),
+        }
+    }
+
+    /// Records into the inspection, when one is kept and `fid` is the root.
+    pub(super) fn inspect(&self, fid: FrameId, record: impl FnOnce(&mut Inspection)) {
+        if let (ROOT, Some(inspection)) = (fid, self.inspection) {
+            record(&mut inspection.borrow_mut());
         }
     }
 
@@ -211,8 +229,13 @@ impl Run<'_, '_> {
                 ..
             } => {
                 let selected = dataflow::path_field(input_path, &f.input, &scope)?;
+                self.inspect(fid, |i| i.after_input_path = Some((*selected).clone()));
                 match (with_parameters, parameters) {
-                    (true, Some(p)) => Ok(Arc::new(p.evaluate(&selected, &scope, self.seed(f))?)),
+                    (true, Some(p)) => {
+                        let v = p.evaluate(&selected, &scope, self.seed(f))?;
+                        self.inspect(fid, |i| i.after_parameters = Some(v.clone()));
+                        Ok(Arc::new(v))
+                    }
                     _ => Ok(selected),
                 }
             }
@@ -331,12 +354,15 @@ impl Run<'_, '_> {
                 };
                 let (selected, merged) = match result {
                     Some(r) => {
+                        self.inspect(fid, |i| i.result = Some((*r).clone()));
                         let selected = match result_selector {
                             Some(rs) => Arc::new(rs.evaluate(&r, &scope, self.seed(f))?),
                             None => r,
                         };
+                        self.inspect(fid, |i| i.after_result_selector = Some((*selected).clone()));
                         let merged =
                             dataflow::result_path(result_path, &f.input, selected.clone())?;
+                        self.inspect(fid, |i| i.after_result_path = Some((*merged).clone()));
                         if let (ResultPath::Path(p), Some((raw, raw_size))) =
                             (result_path, self.input_sizes.get(&fid))
                         {
@@ -370,6 +396,9 @@ impl Run<'_, '_> {
                 Ok((output, assigned))
             }
             Io::Jsonata { output, .. } => {
+                if let Some(r) = &result {
+                    self.inspect(fid, |i| i.result = Some((**r).clone()));
+                }
                 let states =
                     self.states_binding(f, &state.name, result.as_deref(), None, None, None);
                 let out = match output_override.or(output.as_ref()) {

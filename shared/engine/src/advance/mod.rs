@@ -42,6 +42,7 @@ mod tests;
 
 use crate::execution::*;
 use crate::history::Details;
+use crate::inspect::Inspection;
 use flowstate_asl::definition::{Kind, StateId, StateMachine};
 use flowstate_asl::errors::{Failure, StatesError};
 use serde_json::{Map, Value};
@@ -65,6 +66,28 @@ pub fn advance(
     event: Event,
     env: &Env<'_>,
 ) -> Result<Step, EngineError> {
+    advance_with(exec, sm, event, env, None)
+}
+
+/// [`advance`], recording what the root frame's state does with its data
+/// in `inspection` (TestState's DEBUG level).
+pub fn advance_inspected(
+    exec: &mut Execution,
+    sm: &StateMachine,
+    event: Event,
+    env: &Env<'_>,
+    inspection: &RefCell<Inspection>,
+) -> Result<Step, EngineError> {
+    advance_with(exec, sm, event, env, Some(inspection))
+}
+
+fn advance_with(
+    exec: &mut Execution,
+    sm: &StateMachine,
+    event: Event,
+    env: &Env<'_>,
+    inspection: Option<&RefCell<Inspection>>,
+) -> Result<Step, EngineError> {
     if exec.status != Status::Running {
         return Err(EngineError::Ended(exec.status.as_str()));
     }
@@ -80,6 +103,7 @@ pub fn advance(
         size_hint: RefCell::new(None),
         transitions_before: exec_transitions,
         continue_scheduled: false,
+        inspection,
     };
     run.accept(event)?;
     while let Some((fid, resume)) = run.queue.pop_front() {
@@ -202,6 +226,8 @@ struct Run<'a, 'e> {
     transitions_before: u64,
     /// Whether this step has asked for a [`Timer::Continue`] already.
     continue_scheduled: bool,
+    /// Where the root frame's data flow is recorded, when asked.
+    inspection: Option<&'a RefCell<Inspection>>,
 }
 
 impl Run<'_, '_> {

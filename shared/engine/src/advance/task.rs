@@ -34,7 +34,9 @@ impl Run<'_, '_> {
             } => {
                 let mut scope = self.scope(f, &state.name);
                 scope.task_token = token.as_deref();
-                Arc::new(p.evaluate(&input, &scope, self.seed(f))?)
+                let v = p.evaluate(&input, &scope, self.seed(f))?;
+                self.inspect(fid, |i| i.after_parameters = Some(v.clone()));
+                Arc::new(v)
             }
             Io::JsonPath { .. } => input.clone(),
             Io::Jsonata {
@@ -42,7 +44,9 @@ impl Run<'_, '_> {
             } => {
                 let states =
                     self.states_binding(f, &state.name, None, None, token.as_deref(), None);
-                Arc::new(self.eval_jsonata(f, a, states, "Arguments")?)
+                let v = self.eval_jsonata(f, a, states, "Arguments")?;
+                self.inspect(fid, |i| i.after_arguments = Some(v.clone()));
+                Arc::new(v)
             }
             Io::Jsonata { .. } => input.clone(),
         };

@@ -545,6 +545,37 @@ fn for_run_needs_both_a_config_and_a_test_case() {
 }
 
 #[test]
+fn the_mock_config_path_comes_from_sfn_then_localstack_variable() {
+    let env = |vars: &'static [(&'static str, &'static str)]| {
+        move |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| std::ffi::OsString::from(v))
+        }
+    };
+    assert_eq!(mock_config_path_from(env(&[])), None);
+    assert_eq!(
+        mock_config_path_from(env(&[("LOCALSTACK_SFN_MOCK_CONFIG", "/l.json")])),
+        Some(PathBuf::from("/l.json"))
+    );
+    assert_eq!(
+        mock_config_path_from(env(&[
+            ("LOCALSTACK_SFN_MOCK_CONFIG", "/l.json"),
+            ("SFN_MOCK_CONFIG", "/s.json")
+        ])),
+        Some(PathBuf::from("/s.json"))
+    );
+    // An empty variable counts as unset.
+    assert_eq!(
+        mock_config_path_from(env(&[
+            ("SFN_MOCK_CONFIG", ""),
+            ("LOCALSTACK_SFN_MOCK_CONFIG", "/l.json")
+        ])),
+        Some(PathBuf::from("/l.json"))
+    );
+}
+
+#[test]
 fn a_run_without_the_flags_or_the_variable_is_not_mocked() {
     // The variable is read from the environment, so this case only holds
     // where it is unset (CI); the flag cases above do not depend on it.
