@@ -15,3 +15,4 @@ mod serve_conformance;
 mod serve_crash;
 mod serve_sdk;
 mod serve_tools;
+mod serve_versions;

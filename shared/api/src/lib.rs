@@ -38,6 +38,7 @@ mod error;
 mod service;
 pub mod shapes;
 mod validate;
+mod versions;
 
 pub use actions::StepFunctionsActions;
 pub use error::{ApiError, ErrorCode};
@@ -159,6 +160,17 @@ async fn dispatch<A: StepFunctionsActions>(
         "ValidateStateMachineDefinition" => {
             call(body, |i| b.validate_state_machine_definition(i)).await
         }
+        "PublishStateMachineVersion" => call(body, |i| b.publish_state_machine_version(i)).await,
+        "ListStateMachineVersions" => call(body, |i| b.list_state_machine_versions(i)).await,
+        "DeleteStateMachineVersion" => call(body, |i| b.delete_state_machine_version(i)).await,
+        "CreateStateMachineAlias" => call(body, |i| b.create_state_machine_alias(i)).await,
+        "DescribeStateMachineAlias" => call(body, |i| b.describe_state_machine_alias(i)).await,
+        "UpdateStateMachineAlias" => call(body, |i| b.update_state_machine_alias(i)).await,
+        "DeleteStateMachineAlias" => call(body, |i| b.delete_state_machine_alias(i)).await,
+        "ListStateMachineAliases" => call(body, |i| b.list_state_machine_aliases(i)).await,
+        "TagResource" => call(body, |i| b.tag_resource(i)).await,
+        "UntagResource" => call(body, |i| b.untag_resource(i)).await,
+        "ListTagsForResource" => call(body, |i| b.list_tags_for_resource(i)).await,
         other => Err(ApiError::new(
             ErrorCode::UnknownOperationException,
             format!("the operation '{other}' is not supported by this server"),
@@ -247,6 +259,7 @@ fn check_len(member: &str, v: Option<&str>, max: usize) -> Result<(), ApiError> 
 
 impl CheckInput for CreateStateMachineInput {
     fn check(&self) -> Result<(), ApiError> {
+        versions::check_tags(self.tags.as_deref().unwrap_or_default())?;
         Ok(constraints::check_definition_length(&self.definition)?)
     }
 }

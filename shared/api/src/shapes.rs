@@ -10,6 +10,9 @@
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
+mod versions;
+pub use versions::*;
+
 /// A point in time, held as milliseconds since the Unix epoch and sent as
 /// epoch seconds with a fraction — the awsJson1_0 timestamp format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -119,7 +122,7 @@ pub struct CreateStateMachineInput {
     #[serde(rename = "type")]
     pub r#type: Option<StateMachineType>,
     pub logging_configuration: Option<Value>,
-    pub tags: Option<Value>,
+    pub tags: Option<Vec<Tag>>,
     pub tracing_configuration: Option<Value>,
     pub publish: Option<bool>,
     pub version_description: Option<String>,
