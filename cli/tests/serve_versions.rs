@@ -8,8 +8,8 @@
 // (clippy.toml allows unwrap only inside the test functions themselves).
 #![allow(clippy::unwrap_used)]
 
-use crate::serve_support::{aws_env, moto_env, require_boto3, require_tool, Server, ROLE};
-use serde_json::{json, Value};
+use crate::serve_support::{aws_cli as aws, moto_env, require_boto3, Server, ROLE};
+use serde_json::json;
 use std::process::Command;
 
 /// The whole surface through boto3. Executions are Pass states that say
@@ -196,28 +196,6 @@ fn boto3_publishes_versions_and_routes_an_alias_on_dynamodb_and_sqs() {
     );
     let stdout = run_boto3(&s, "versions-aws");
     assert!(stdout.contains("versions ok"), "{stdout}");
-}
-
-/// `aws stepfunctions ...` against the server; parsed JSON or stderr.
-fn aws(s: &Server, args: &[&str]) -> Result<Value, String> {
-    let bin = require_tool("aws", "pip install awscli boto3");
-    let mut cmd = Command::new(bin);
-    aws_env(&mut cmd).arg("stepfunctions").args(args).args([
-        "--endpoint-url",
-        &s.url,
-        "--output",
-        "json",
-    ]);
-    let out = cmd.output().expect("run aws");
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    Ok(if text.trim().is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).expect("aws printed JSON")
-    })
 }
 
 #[test]

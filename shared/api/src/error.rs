@@ -87,11 +87,14 @@ impl ErrorCode {
         ALL.iter().copied().find(|c| c.as_str() == name)
     }
 
-    /// Every modelled Step Functions error is a client error (400); only
+    /// Every modelled Step Functions error is a client error (400, and 409
+    /// for ConflictException as AWS documents it); only
     /// our own failures are 500, so that SDKs retry those and not the rest.
     pub fn status(self) -> StatusCode {
         match self {
             ErrorCode::InternalFailure => StatusCode::INTERNAL_SERVER_ERROR,
+            // The one modelled error AWS documents with another status.
+            ErrorCode::ConflictException => StatusCode::CONFLICT,
             _ => StatusCode::BAD_REQUEST,
         }
     }

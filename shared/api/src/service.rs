@@ -111,6 +111,23 @@ fn check_publish(publish: Option<bool>, description: &Option<String>) -> Result<
     crate::check_len("versionDescription", description.as_deref(), 256)
 }
 
+/// With `publish`, the version of the revision `sm` just stored (the
+/// revision checked, so that a concurrent update is not published as it).
+async fn publish<S: Store, Q: Queue, I: Invoker, C: Clock>(
+    service: &Service<S, Q, I, C>,
+    publish: Option<bool>,
+    sm: &StateMachineRecord,
+    description: Option<String>,
+) -> Result<Option<String>, ApiError> {
+    if publish != Some(true) {
+        return Ok(None);
+    }
+    let v = service
+        .publish_state_machine_version(&sm.arn, Some(&sm.revision_id), description)
+        .await?;
+    Ok(Some(v.arn))
+}
+
 fn describe_machine(sm: StateMachineRecord) -> DescribeStateMachineOutput {
     let (logging, tracing, encryption) = settings(&sm);
     DescribeStateMachineOutput {
@@ -161,22 +178,11 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> StepFunctionsActions for Service<
         if created && !tags.is_empty() {
             Service::tag_resource(self, &sm.arn, tags).await?;
         }
-        let version = match i.publish {
-            Some(true) => Some(
-                Service::publish_state_machine_version(
-                    self,
-                    &sm.arn,
-                    Some(&sm.revision_id),
-                    i.version_description,
-                )
-                .await?,
-            ),
-            _ => None,
-        };
+        let version = publish(self, i.publish, &sm, i.version_description).await?;
         Ok(CreateStateMachineOutput {
             state_machine_arn: sm.arn,
             creation_date: Timestamp(sm.creation_date),
-            state_machine_version_arn: version.map(|v| v.arn),
+            state_machine_version_arn: version,
         })
     }
 
@@ -219,22 +225,11 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> StepFunctionsActions for Service<
             },
         )
         .await?;
-        let version = match i.publish {
-            Some(true) => Some(
-                Service::publish_state_machine_version(
-                    self,
-                    &sm.arn,
-                    Some(&sm.revision_id),
-                    i.version_description,
-                )
-                .await?,
-            ),
-            _ => None,
-        };
+        let version = publish(self, i.publish, &sm, i.version_description).await?;
         Ok(UpdateStateMachineOutput {
             update_date: Timestamp(sm.update_date),
             revision_id: Some(sm.revision_id),
-            state_machine_version_arn: version.map(|v| v.arn),
+            state_machine_version_arn: version,
         })
     }
 

@@ -36,6 +36,30 @@ fn split_alias_arn(arn: &str) -> Option<(&str, &str)> {
     arn.rsplit_once(':')
 }
 
+/// A page of the records `sql` selects (asked for `limit + 1`, to tell
+/// whether another page follows), with the position of its last record.
+fn page_of<T: serde::de::DeserializeOwned>(
+    c: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    limit: usize,
+    position: impl Fn(&T) -> String,
+) -> Result<Page<T>, StoreError> {
+    let mut stmt = c.prepare_cached(sql).map_err(backend)?;
+    let mut q = stmt.query(params).map_err(backend)?;
+    let mut items: Vec<T> = Vec::new();
+    while let Some(row) = q.next().map_err(backend)? {
+        items.push(from_json(&row.get::<_, String>(0).map_err(backend)?)?);
+    }
+    let next_token = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(position)
+    } else {
+        None
+    };
+    Ok(Page { items, next_token })
+}
+
 /// Deletes what belongs to a state machine besides its record (called in
 /// the delete's transaction).
 pub(crate) fn delete_owned(c: &Connection, sm_arn: &str) -> Result<(), StoreError> {
@@ -51,6 +75,38 @@ pub(crate) fn delete_owned(c: &Connection, sm_arn: &str) -> Result<(), StoreErro
 }
 
 impl Embedded {
+    /// The record in the `body` of the row `sql` selects by state machine
+    /// and key.
+    async fn body_of<T, K>(
+        &self,
+        sql: &'static str,
+        sm: String,
+        key: K,
+    ) -> Result<Option<T>, StoreError>
+    where
+        T: serde::de::DeserializeOwned + Send + 'static,
+        K: rusqlite::ToSql + Send + 'static,
+    {
+        self.read(move |c| {
+            c.query_row(sql, params![sm, key], |r| r.get::<_, String>(0))
+                .optional()
+                .map_err(backend)?
+                .map(|b| from_json(&b))
+                .transpose()
+        })
+        .await
+    }
+
+    /// Runs the delete `sql` of one row by state machine and key; whether
+    /// there was one.
+    async fn delete_one<K>(&self, sql: &'static str, sm: String, key: K) -> Result<bool, StoreError>
+    where
+        K: rusqlite::ToSql + Send + 'static,
+    {
+        self.call(move |c| Ok(c.execute(sql, params![sm, key]).map_err(backend)? > 0))
+            .await
+    }
+
     pub(crate) async fn create_version_row(
         &self,
         version: &VersionRecord,
@@ -101,18 +157,11 @@ impl Embedded {
         let Some((sm, n)) = split_version_arn(arn) else {
             return Ok(None);
         };
-        let (sm, n) = (sm.to_string(), n as i64);
-        self.read(move |c| {
-            c.query_row(
-                "SELECT body FROM versions WHERE sm_arn = ?1 AND number = ?2",
-                params![sm, n],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()
-            .map_err(backend)?
-            .map(|b| from_json(&b))
-            .transpose()
-        })
+        self.body_of(
+            "SELECT body FROM versions WHERE sm_arn = ?1 AND number = ?2",
+            sm.to_string(),
+            n as i64,
+        )
         .await
     }
 
@@ -128,26 +177,14 @@ impl Embedded {
         let limit = page.max_results.max(1);
         let sm = sm_arn.to_string();
         self.read(move |c| {
-            let mut stmt = c
-                .prepare_cached(
-                    "SELECT body FROM versions WHERE sm_arn = ?1 AND number < ?2
-                     ORDER BY number DESC LIMIT ?3",
-                )
-                .map_err(backend)?;
-            let mut q = stmt
-                .query(params![sm, before, (limit + 1) as i64])
-                .map_err(backend)?;
-            let mut items: Vec<VersionRecord> = Vec::new();
-            while let Some(row) = q.next().map_err(backend)? {
-                items.push(from_json(&row.get::<_, String>(0).map_err(backend)?)?);
-            }
-            let next_token = if items.len() > limit {
-                items.truncate(limit);
-                items.last().map(|v| v.number.to_string())
-            } else {
-                None
-            };
-            Ok(Page { items, next_token })
+            page_of(
+                c,
+                "SELECT body FROM versions WHERE sm_arn = ?1 AND number < ?2
+                 ORDER BY number DESC LIMIT ?3",
+                params![sm, before, (limit + 1) as i64],
+                limit,
+                |v: &VersionRecord| v.number.to_string(),
+            )
         })
         .await
     }
@@ -156,16 +193,11 @@ impl Embedded {
         let Some((sm, n)) = split_version_arn(arn) else {
             return Ok(false);
         };
-        let (sm, n) = (sm.to_string(), n as i64);
-        self.call(move |c| {
-            let n = c
-                .execute(
-                    "DELETE FROM versions WHERE sm_arn = ?1 AND number = ?2",
-                    params![sm, n],
-                )
-                .map_err(backend)?;
-            Ok(n > 0)
-        })
+        self.delete_one(
+            "DELETE FROM versions WHERE sm_arn = ?1 AND number = ?2",
+            sm.to_string(),
+            n as i64,
+        )
         .await
     }
 
@@ -205,18 +237,11 @@ impl Embedded {
         let Some((sm, name)) = split_alias_arn(arn) else {
             return Ok(None);
         };
-        let (sm, name) = (sm.to_string(), name.to_string());
-        self.read(move |c| {
-            c.query_row(
-                "SELECT body FROM aliases WHERE sm_arn = ?1 AND name = ?2",
-                params![sm, name],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()
-            .map_err(backend)?
-            .map(|b| from_json(&b))
-            .transpose()
-        })
+        self.body_of(
+            "SELECT body FROM aliases WHERE sm_arn = ?1 AND name = ?2",
+            sm.to_string(),
+            name.to_string(),
+        )
         .await
     }
 
@@ -229,25 +254,13 @@ impl Embedded {
         let limit = page.max_results.max(1);
         let sm = sm_arn.to_string();
         self.read(move |c| {
-            let mut stmt = c
-                .prepare_cached(
-                    "SELECT body FROM aliases WHERE sm_arn = ?1 AND name > ?2 ORDER BY name LIMIT ?3",
-                )
-                .map_err(backend)?;
-            let mut q = stmt
-                .query(params![sm, after, (limit + 1) as i64])
-                .map_err(backend)?;
-            let mut items: Vec<AliasRecord> = Vec::new();
-            while let Some(row) = q.next().map_err(backend)? {
-                items.push(from_json(&row.get::<_, String>(0).map_err(backend)?)?);
-            }
-            let next_token = if items.len() > limit {
-                items.truncate(limit);
-                items.last().map(|a| a.name.clone())
-            } else {
-                None
-            };
-            Ok(Page { items, next_token })
+            page_of(
+                c,
+                "SELECT body FROM aliases WHERE sm_arn = ?1 AND name > ?2 ORDER BY name LIMIT ?3",
+                params![sm, after, (limit + 1) as i64],
+                limit,
+                |a: &AliasRecord| a.name.clone(),
+            )
         })
         .await
     }
@@ -256,16 +269,11 @@ impl Embedded {
         let Some((sm, name)) = split_alias_arn(arn) else {
             return Ok(false);
         };
-        let (sm, name) = (sm.to_string(), name.to_string());
-        self.call(move |c| {
-            let n = c
-                .execute(
-                    "DELETE FROM aliases WHERE sm_arn = ?1 AND name = ?2",
-                    params![sm, name],
-                )
-                .map_err(backend)?;
-            Ok(n > 0)
-        })
+        self.delete_one(
+            "DELETE FROM aliases WHERE sm_arn = ?1 AND name = ?2",
+            sm.to_string(),
+            name.to_string(),
+        )
         .await
     }
 
