@@ -491,6 +491,8 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         for _ in 0..3 {
             match self.create_state_machine(req.clone()).await {
                 Err(ServiceError::StateMachineAlreadyExists(_)) => {}
+                // CreateStateMachine ignores another role; this updates it.
+                Ok(sm) if sm.role_arn != req.role_arn => {}
                 created => return created,
             }
             let Some(mut sm) = self.inner.store.get_state_machine(&arn).await? else {

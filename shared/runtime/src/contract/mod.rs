@@ -351,6 +351,19 @@ async fn create_or_update_state_machine<B: Store + Queue + Clone>(b: &B) {
         Some(current),
         "contract: create or update keeps the old revision"
     );
+    // CreateStateMachine ignores another role (as on AWS); this does not.
+    let mut new_role = other.clone();
+    new_role.role_arn = "arn:aws:iam::123456789012:role/third".into();
+    let role_only = ok(
+        service
+            .create_or_update_state_machine(new_role.clone())
+            .await,
+        "create or update with only another role",
+    );
+    assert_eq!(
+        role_only.role_arn, new_role.role_arn,
+        "contract: create or update updates the role alone too"
+    );
 
     ok(service.delete_state_machine(arn).await, "delete");
     let again = ok(
