@@ -2,9 +2,10 @@
 //! names (camelCase) and types.
 //!
 //! Names follow the AWS API reference: `<Action>Input` is the request,
-//! `<Action>Output` the response. Members the local runtime does not act on
-//! (logging, tracing, tags, encryption) are still accepted, as opaque JSON,
-//! so that requests from SDKs and IaC tools deserialize unchanged.
+//! `<Action>Output` the response. Logging, tracing and encryption settings
+//! are kept as opaque JSON (stored and returned, not acted on), so that
+//! requests from SDKs and IaC tools deserialize unchanged. The shapes of
+//! versions, aliases and tags are in `shapes/versions.rs`.
 //! Unknown members are ignored, as AWS's JSON protocol does.
 
 use serde::{Deserialize, Serialize, Serializer};
