@@ -17,3 +17,4 @@ mod serve_crash;
 mod serve_sdk;
 mod serve_test_state;
 mod serve_tools;
+mod serve_versions;

@@ -6,32 +6,8 @@
 // (clippy.toml allows unwrap only inside the test functions themselves).
 #![allow(clippy::unwrap_used)]
 
-use crate::serve_support::{aws_env, require_tool, run_boto3_script, Server, ROLE};
+use crate::serve_support::{aws_cli as aws, run_boto3_script, Server, ROLE};
 use serde_json::{json, Value};
-use std::process::Command;
-
-/// `aws stepfunctions ... --endpoint-url URL`; the parsed JSON output, or
-/// `Err(stderr)`.
-fn aws(s: &Server, args: &[&str]) -> Result<Value, String> {
-    let bin = require_tool("aws", "pip install awscli boto3");
-    let mut cmd = Command::new(bin);
-    aws_env(&mut cmd).arg("stepfunctions").args(args).args([
-        "--endpoint-url",
-        &s.url,
-        "--output",
-        "json",
-    ]);
-    let out = cmd.output().expect("run aws");
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    Ok(if text.trim().is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).expect("aws printed JSON")
-    })
-}
 
 #[test]
 fn aws_cli_drives_the_server() {

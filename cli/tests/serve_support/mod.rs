@@ -264,3 +264,26 @@ pub fn aws_env(cmd: &mut Command) -> &mut Command {
         .env("AWS_CONFIG_FILE", "/dev/null")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
 }
+
+/// `aws stepfunctions ... --endpoint-url` the server; the parsed JSON
+/// output, or `Err(stderr)`.
+pub fn aws_cli(s: &Server, args: &[&str]) -> Result<Value, String> {
+    let bin = require_tool("aws", "pip install awscli boto3");
+    let mut cmd = Command::new(bin);
+    aws_env(&mut cmd).arg("stepfunctions").args(args).args([
+        "--endpoint-url",
+        &s.url,
+        "--output",
+        "json",
+    ]);
+    let out = cmd.output().expect("run aws");
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(if text.trim().is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).expect("aws printed JSON")
+    })
+}

@@ -94,6 +94,86 @@ pub trait StepFunctionsActions: Send + Sync + 'static {
         input: DescribeStateMachineForExecutionInput,
     ) -> impl Future<Output = Result<DescribeStateMachineForExecutionOutput, ApiError>> + Send;
 
+    // Versions, aliases and tags: a runtime without them answers
+    // `UnknownOperationException`, as for any action it lacks.
+
+    fn publish_state_machine_version(
+        &self,
+        _input: PublishStateMachineVersionInput,
+    ) -> impl Future<Output = Result<PublishStateMachineVersionOutput, ApiError>> + Send {
+        std::future::ready(Err(ApiError::unsupported("PublishStateMachineVersion")))
+    }
+
+    fn list_state_machine_versions(
+        &self,
+        _input: ListStateMachineVersionsInput,
+    ) -> impl Future<Output = Result<ListStateMachineVersionsOutput, ApiError>> + Send {
+        std::future::ready(Err(ApiError::unsupported("ListStateMachineVersions")))
+    }
+
+    fn delete_state_machine_version(
+        &self,
+        _input: DeleteStateMachineVersionInput,
+    ) -> impl Future<Output = Result<DeleteStateMachineVersionOutput, ApiError>> + Send {
+        std::future::ready(Err(ApiError::unsupported("DeleteStateMachineVersion")))
+    }
+
+    fn create_state_machine_alias(
+        &self,
+        _input: CreateStateMachineAliasInput,
+    ) -> impl Future<Output = Result<CreateStateMachineAliasOutput, ApiError>> + Send {
+        std::future::ready(Err(ApiError::unsupported("CreateStateMachineAlias")))
+    }
+
+    fn describe_state_machine_alias(
+        &self,
+        _input: DescribeStateMachineAliasInput,
+    ) -> impl Future<Output = Result<DescribeStateMachineAliasOutput, ApiError>> + Send {
+        std::future::ready(Err(ApiError::unsupported("DescribeStateMachineAlias")))
+    }
+
+    fn update_state_machine_alias(
+        &self,
+        _input: UpdateStateMachineAliasInput,
+    ) -> impl Future<Output = Result<UpdateStateMachineAliasOutput, ApiError>> + Send {
+        std::future::ready(Err(ApiError::unsupported("UpdateStateMachineAlias")))
+    }
+
+    fn delete_state_machine_alias(
+        &self,
+        _input: DeleteStateMachineAliasInput,
+    ) -> impl Future<Output = Result<DeleteStateMachineAliasOutput, ApiError>> + Send {
+        std::future::ready(Err(ApiError::unsupported("DeleteStateMachineAlias")))
+    }
+
+    fn list_state_machine_aliases(
+        &self,
+        _input: ListStateMachineAliasesInput,
+    ) -> impl Future<Output = Result<ListStateMachineAliasesOutput, ApiError>> + Send {
+        std::future::ready(Err(ApiError::unsupported("ListStateMachineAliases")))
+    }
+
+    fn tag_resource(
+        &self,
+        _input: TagResourceInput,
+    ) -> impl Future<Output = Result<TagResourceOutput, ApiError>> + Send {
+        std::future::ready(Err(ApiError::unsupported("TagResource")))
+    }
+
+    fn untag_resource(
+        &self,
+        _input: UntagResourceInput,
+    ) -> impl Future<Output = Result<UntagResourceOutput, ApiError>> + Send {
+        std::future::ready(Err(ApiError::unsupported("UntagResource")))
+    }
+
+    fn list_tags_for_resource(
+        &self,
+        _input: ListTagsForResourceInput,
+    ) -> impl Future<Output = Result<ListTagsForResourceOutput, ApiError>> + Send {
+        std::future::ready(Err(ApiError::unsupported("ListTagsForResource")))
+    }
+
     /// Pure by default ([`crate::validate_state_machine_definition`]): a
     /// runtime overrides it only to add checks of its own.
     fn validate_state_machine_definition(

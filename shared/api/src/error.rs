@@ -36,6 +36,7 @@ pub enum ErrorCode {
     StateMachineTypeNotSupported,
     TaskDoesNotExist,
     TaskTimedOut,
+    TooManyTags,
     ConflictException,
     ServiceQuotaExceededException,
     ValidationException,
@@ -71,6 +72,7 @@ impl ErrorCode {
             ErrorCode::StateMachineTypeNotSupported => "StateMachineTypeNotSupported",
             ErrorCode::TaskDoesNotExist => "TaskDoesNotExist",
             ErrorCode::TaskTimedOut => "TaskTimedOut",
+            ErrorCode::TooManyTags => "TooManyTags",
             ErrorCode::ConflictException => "ConflictException",
             ErrorCode::ServiceQuotaExceededException => "ServiceQuotaExceededException",
             ErrorCode::ValidationException => "ValidationException",
@@ -85,17 +87,20 @@ impl ErrorCode {
         ALL.iter().copied().find(|c| c.as_str() == name)
     }
 
-    /// Every modelled Step Functions error is a client error (400); only
+    /// Every modelled Step Functions error is a client error (400, and 409
+    /// for ConflictException as AWS documents it); only
     /// our own failures are 500, so that SDKs retry those and not the rest.
     pub fn status(self) -> StatusCode {
         match self {
             ErrorCode::InternalFailure => StatusCode::INTERNAL_SERVER_ERROR,
+            // The one modelled error AWS documents with another status.
+            ErrorCode::ConflictException => StatusCode::CONFLICT,
             _ => StatusCode::BAD_REQUEST,
         }
     }
 }
 
-const ALL: [ErrorCode; 27] = [
+const ALL: [ErrorCode; 28] = [
     ErrorCode::ExecutionAlreadyExists,
     ErrorCode::ExecutionDoesNotExist,
     ErrorCode::ExecutionLimitExceeded,
@@ -117,6 +122,7 @@ const ALL: [ErrorCode; 27] = [
     ErrorCode::StateMachineTypeNotSupported,
     ErrorCode::TaskDoesNotExist,
     ErrorCode::TaskTimedOut,
+    ErrorCode::TooManyTags,
     ErrorCode::ConflictException,
     ErrorCode::ServiceQuotaExceededException,
     ErrorCode::ValidationException,
@@ -150,6 +156,14 @@ impl ApiError {
 
     pub fn validation(message: impl Into<String>) -> ApiError {
         ApiError::new(ErrorCode::ValidationException, message)
+    }
+
+    /// An action this server's runtime does not implement.
+    pub fn unsupported(action: &str) -> ApiError {
+        ApiError::new(
+            ErrorCode::UnknownOperationException,
+            format!("the operation '{action}' is not supported by this server"),
+        )
     }
 
     pub fn internal(message: impl Into<String>) -> ApiError {

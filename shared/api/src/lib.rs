@@ -39,6 +39,7 @@ mod service;
 pub mod shapes;
 pub mod test_state;
 mod validate;
+mod versions;
 
 pub use actions::StepFunctionsActions;
 pub use error::{ApiError, ErrorCode};
@@ -202,6 +203,17 @@ async fn dispatch<A: StepFunctionsActions>(
             call(body, |i| b.validate_state_machine_definition(i)).await
         }
         "TestState" => call(body, |i| b.test_state(i)).await,
+        "PublishStateMachineVersion" => call(body, |i| b.publish_state_machine_version(i)).await,
+        "ListStateMachineVersions" => call(body, |i| b.list_state_machine_versions(i)).await,
+        "DeleteStateMachineVersion" => call(body, |i| b.delete_state_machine_version(i)).await,
+        "CreateStateMachineAlias" => call(body, |i| b.create_state_machine_alias(i)).await,
+        "DescribeStateMachineAlias" => call(body, |i| b.describe_state_machine_alias(i)).await,
+        "UpdateStateMachineAlias" => call(body, |i| b.update_state_machine_alias(i)).await,
+        "DeleteStateMachineAlias" => call(body, |i| b.delete_state_machine_alias(i)).await,
+        "ListStateMachineAliases" => call(body, |i| b.list_state_machine_aliases(i)).await,
+        "TagResource" => call(body, |i| b.tag_resource(i)).await,
+        "UntagResource" => call(body, |i| b.untag_resource(i)).await,
+        "ListTagsForResource" => call(body, |i| b.list_tags_for_resource(i)).await,
         other => Err(ApiError::new(
             ErrorCode::UnknownOperationException,
             format!("the operation '{other}' is not supported by this server"),
@@ -290,6 +302,7 @@ fn check_len(member: &str, v: Option<&str>, max: usize) -> Result<(), ApiError> 
 
 impl CheckInput for CreateStateMachineInput {
     fn check(&self) -> Result<(), ApiError> {
+        versions::check_tags(self.tags.as_deref().unwrap_or_default())?;
         constraints::check_definition_length(&self.definition)?;
         check_role_arn(Some(&self.role_arn))
     }

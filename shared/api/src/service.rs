@@ -9,7 +9,8 @@ use crate::shapes::*;
 use crate::StepFunctionsActions;
 use flowstate_engine::Status;
 use flowstate_ports::{
-    Clock, InvokeContext, Invoker, PageRequest, Queue, StateMachineRecord, Store, WorkflowType,
+    Clock, InvokeContext, Invoker, MachineConfiguration, PageRequest, Queue, StateMachineRecord,
+    Store, WorkflowType,
 };
 use flowstate_runtime::{
     CreateStateMachine, ExecutionDescription, HistoryRequest, Service, ServiceError,
@@ -90,7 +91,45 @@ fn data(
     (input, output, all)
 }
 
+/// The settings a state machine was given, or Step Functions' defaults.
+fn settings(sm: &StateMachineRecord) -> (Value, Value, Option<Value>) {
+    let c = &sm.configuration;
+    (
+        c.logging.clone().unwrap_or_else(default_logging),
+        c.tracing.clone().unwrap_or_else(default_tracing),
+        c.encryption.clone(),
+    )
+}
+
+/// `versionDescription` is only for a publishing request.
+fn check_publish(publish: Option<bool>, description: &Option<String>) -> Result<(), ApiError> {
+    if description.is_some() && !publish.unwrap_or(false) {
+        return Err(ApiError::validation(
+            "Version description can only be set when publish is true",
+        ));
+    }
+    crate::check_len("versionDescription", description.as_deref(), 256)
+}
+
+/// With `publish`, the version of the revision `sm` just stored (the
+/// revision checked, so that a concurrent update is not published as it).
+async fn publish<S: Store, Q: Queue, I: Invoker, C: Clock>(
+    service: &Service<S, Q, I, C>,
+    publish: Option<bool>,
+    sm: &StateMachineRecord,
+    description: Option<String>,
+) -> Result<Option<String>, ApiError> {
+    if publish != Some(true) {
+        return Ok(None);
+    }
+    let v = service
+        .publish_state_machine_version(&sm.arn, Some(&sm.revision_id), description)
+        .await?;
+    Ok(Some(v.arn))
+}
+
 fn describe_machine(sm: StateMachineRecord) -> DescribeStateMachineOutput {
+    let (logging, tracing, encryption) = settings(&sm);
     DescribeStateMachineOutput {
         state_machine_arn: sm.arn,
         name: sm.name,
@@ -99,12 +138,12 @@ fn describe_machine(sm: StateMachineRecord) -> DescribeStateMachineOutput {
         role_arn: sm.role_arn,
         r#type: wire_type(sm.kind),
         creation_date: Timestamp(sm.creation_date),
-        logging_configuration: Some(default_logging()),
-        tracing_configuration: Some(default_tracing()),
+        logging_configuration: Some(logging),
+        tracing_configuration: Some(tracing),
         label: None,
         revision_id: Some(sm.revision_id),
         description: sm.description,
-        encryption_configuration: None,
+        encryption_configuration: encryption,
     }
 }
 
@@ -113,7 +152,17 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> StepFunctionsActions for Service<
         &self,
         i: CreateStateMachineInput,
     ) -> Result<CreateStateMachineOutput, ApiError> {
-        let sm = Service::create_state_machine(
+        check_publish(i.publish, &i.version_description)?;
+        let tags = crate::versions::tag_map(i.tags.unwrap_or_default());
+        if tags.len() > flowstate_runtime::MAX_TAGS {
+            return Err(ServiceError::TooManyTags(i.name).into());
+        }
+        let configuration = MachineConfiguration {
+            logging: i.logging_configuration,
+            tracing: i.tracing_configuration,
+            encryption: i.encryption_configuration,
+        };
+        let (sm, created) = Service::create_configured_state_machine(
             self,
             CreateStateMachine {
                 name: i.name,
@@ -122,12 +171,18 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> StepFunctionsActions for Service<
                 kind: kind(i.r#type),
                 description: None,
             },
+            configuration,
         )
         .await?;
+        // Tags of a repeated (idempotent) request are not applied, as on AWS.
+        if created && !tags.is_empty() {
+            Service::tag_resource(self, &sm.arn, tags).await?;
+        }
+        let version = publish(self, i.publish, &sm, i.version_description).await?;
         Ok(CreateStateMachineOutput {
             state_machine_arn: sm.arn,
             creation_date: Timestamp(sm.creation_date),
-            state_machine_version_arn: None,
+            state_machine_version_arn: version,
         })
     }
 
@@ -144,10 +199,12 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> StepFunctionsActions for Service<
         &self,
         i: UpdateStateMachineInput,
     ) -> Result<UpdateStateMachineOutput, ApiError> {
+        check_publish(i.publish, &i.version_description)?;
         if i.definition.is_none()
             && i.role_arn.is_none()
             && i.logging_configuration.is_none()
             && i.tracing_configuration.is_none()
+            && i.encryption_configuration.is_none()
         {
             // As Step Functions: an update must change something.
             return Err(ApiError::new(
@@ -162,13 +219,17 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> StepFunctionsActions for Service<
                 definition: i.definition,
                 role_arn: i.role_arn,
                 description: None,
+                logging: i.logging_configuration,
+                tracing: i.tracing_configuration,
+                encryption: i.encryption_configuration,
             },
         )
         .await?;
+        let version = publish(self, i.publish, &sm, i.version_description).await?;
         Ok(UpdateStateMachineOutput {
             update_date: Timestamp(sm.update_date),
             revision_id: Some(sm.revision_id),
-            state_machine_version_arn: None,
+            state_machine_version_arn: version,
         })
     }
 
@@ -211,6 +272,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> StepFunctionsActions for Service<
                 name: i.name,
                 input: i.input,
                 parent: None,
+                trace_header: i.trace_header,
             },
         )
         .await?;
@@ -231,6 +293,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> StepFunctionsActions for Service<
                 name: i.name,
                 input: i.input,
                 parent: None,
+                trace_header: i.trace_header.clone(),
             },
         )
         .await?;
@@ -285,12 +348,12 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> StepFunctionsActions for Service<
             input_details: details(all),
             output,
             output_details: if succeeded { details(all) } else { None },
-            trace_header: None,
+            trace_header: d.trace_header,
             map_run_arn: None,
             error: d.error,
             cause: d.cause,
-            state_machine_version_arn: None,
-            state_machine_alias_arn: None,
+            state_machine_version_arn: d.version_arn,
+            state_machine_alias_arn: d.alias_arn,
             redrive_count: None,
         })
     }
@@ -345,8 +408,8 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> StepFunctionsActions for Service<
                     stop_date: e.stop_date.map(Timestamp),
                     map_run_arn: None,
                     item_count: None,
-                    state_machine_version_arn: None,
-                    state_machine_alias_arn: None,
+                    state_machine_version_arn: e.version_arn,
+                    state_machine_alias_arn: e.alias_arn,
                     redrive_count: None,
                 })
                 .collect(),
@@ -407,18 +470,159 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> StepFunctionsActions for Service<
         i: DescribeStateMachineForExecutionInput,
     ) -> Result<DescribeStateMachineForExecutionOutput, ApiError> {
         let sm = Service::describe_state_machine_for_execution(self, &i.execution_arn).await?;
+        let (logging, tracing, encryption) = settings(&sm);
         Ok(DescribeStateMachineForExecutionOutput {
             state_machine_arn: sm.arn,
             name: sm.name,
             definition: sm.definition,
             role_arn: sm.role_arn,
             update_date: Timestamp(sm.update_date),
-            logging_configuration: Some(default_logging()),
-            tracing_configuration: Some(default_tracing()),
+            logging_configuration: Some(logging),
+            tracing_configuration: Some(tracing),
             map_run_arn: None,
             label: None,
             revision_id: Some(sm.revision_id),
-            encryption_configuration: None,
+            encryption_configuration: encryption,
+        })
+    }
+
+    async fn publish_state_machine_version(
+        &self,
+        i: PublishStateMachineVersionInput,
+    ) -> Result<PublishStateMachineVersionOutput, ApiError> {
+        let v = Service::publish_state_machine_version(
+            self,
+            &i.state_machine_arn,
+            i.revision_id.as_deref(),
+            i.description,
+        )
+        .await?;
+        Ok(PublishStateMachineVersionOutput {
+            creation_date: Timestamp(v.creation_date),
+            state_machine_version_arn: v.arn,
+        })
+    }
+
+    async fn list_state_machine_versions(
+        &self,
+        i: ListStateMachineVersionsInput,
+    ) -> Result<ListStateMachineVersionsOutput, ApiError> {
+        let p = Service::list_state_machine_versions(
+            self,
+            &i.state_machine_arn,
+            page(i.max_results, i.next_token),
+        )
+        .await?;
+        Ok(ListStateMachineVersionsOutput {
+            state_machine_versions: p
+                .items
+                .into_iter()
+                .map(|v| StateMachineVersionListItem {
+                    state_machine_version_arn: v.arn,
+                    creation_date: Timestamp(v.creation_date),
+                })
+                .collect(),
+            next_token: p.next_token,
+        })
+    }
+
+    async fn delete_state_machine_version(
+        &self,
+        i: DeleteStateMachineVersionInput,
+    ) -> Result<DeleteStateMachineVersionOutput, ApiError> {
+        Service::delete_state_machine_version(self, &i.state_machine_version_arn).await?;
+        Ok(DeleteStateMachineVersionOutput {})
+    }
+
+    async fn create_state_machine_alias(
+        &self,
+        i: CreateStateMachineAliasInput,
+    ) -> Result<CreateStateMachineAliasOutput, ApiError> {
+        let a = Service::create_state_machine_alias(
+            self,
+            &i.name,
+            i.description,
+            crate::versions::routes(i.routing_configuration),
+        )
+        .await?;
+        Ok(CreateStateMachineAliasOutput {
+            state_machine_alias_arn: a.arn,
+            creation_date: Timestamp(a.creation_date),
+        })
+    }
+
+    async fn describe_state_machine_alias(
+        &self,
+        i: DescribeStateMachineAliasInput,
+    ) -> Result<DescribeStateMachineAliasOutput, ApiError> {
+        let a = Service::describe_state_machine_alias(self, &i.state_machine_alias_arn).await?;
+        Ok(crate::versions::describe_alias(a))
+    }
+
+    async fn update_state_machine_alias(
+        &self,
+        i: UpdateStateMachineAliasInput,
+    ) -> Result<UpdateStateMachineAliasOutput, ApiError> {
+        let a = Service::update_state_machine_alias(
+            self,
+            &i.state_machine_alias_arn,
+            i.description,
+            i.routing_configuration.map(crate::versions::routes),
+        )
+        .await?;
+        Ok(UpdateStateMachineAliasOutput {
+            update_date: Timestamp(a.update_date),
+        })
+    }
+
+    async fn delete_state_machine_alias(
+        &self,
+        i: DeleteStateMachineAliasInput,
+    ) -> Result<DeleteStateMachineAliasOutput, ApiError> {
+        Service::delete_state_machine_alias(self, &i.state_machine_alias_arn).await?;
+        Ok(DeleteStateMachineAliasOutput {})
+    }
+
+    async fn list_state_machine_aliases(
+        &self,
+        i: ListStateMachineAliasesInput,
+    ) -> Result<ListStateMachineAliasesOutput, ApiError> {
+        let p = Service::list_state_machine_aliases(
+            self,
+            &i.state_machine_arn,
+            page(i.max_results, i.next_token),
+        )
+        .await?;
+        Ok(ListStateMachineAliasesOutput {
+            state_machine_aliases: p
+                .items
+                .into_iter()
+                .map(|a| StateMachineAliasListItem {
+                    state_machine_alias_arn: a.arn,
+                    creation_date: Timestamp(a.creation_date),
+                })
+                .collect(),
+            next_token: p.next_token,
+        })
+    }
+
+    async fn tag_resource(&self, i: TagResourceInput) -> Result<TagResourceOutput, ApiError> {
+        Service::tag_resource(self, &i.resource_arn, crate::versions::tag_map(i.tags)).await?;
+        Ok(TagResourceOutput {})
+    }
+
+    async fn untag_resource(&self, i: UntagResourceInput) -> Result<UntagResourceOutput, ApiError> {
+        Service::untag_resource(self, &i.resource_arn, i.tag_keys).await?;
+        Ok(UntagResourceOutput {})
+    }
+
+    async fn list_tags_for_resource(
+        &self,
+        i: ListTagsForResourceInput,
+    ) -> Result<ListTagsForResourceOutput, ApiError> {
+        let tags = Service::list_tags_for_resource(self, &i.resource_arn).await?;
+        Ok(ListTagsForResourceOutput {
+            tags: crate::versions::tag_list(tags),
         })
     }
 

@@ -2,13 +2,17 @@
 //! names (camelCase) and types.
 //!
 //! Names follow the AWS API reference: `<Action>Input` is the request,
-//! `<Action>Output` the response. Members the local runtime does not act on
-//! (logging, tracing, tags, encryption) are still accepted, as opaque JSON,
-//! so that requests from SDKs and IaC tools deserialize unchanged.
+//! `<Action>Output` the response. Logging, tracing and encryption settings
+//! are kept as opaque JSON (stored and returned, not acted on), so that
+//! requests from SDKs and IaC tools deserialize unchanged. The shapes of
+//! versions, aliases and tags are in `shapes/versions.rs`.
 //! Unknown members are ignored, as AWS's JSON protocol does.
 
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
+
+mod versions;
+pub use versions::*;
 
 /// A point in time, held as milliseconds since the Unix epoch and sent as
 /// epoch seconds with a fraction — the awsJson1_0 timestamp format.
@@ -119,7 +123,7 @@ pub struct CreateStateMachineInput {
     #[serde(rename = "type")]
     pub r#type: Option<StateMachineType>,
     pub logging_configuration: Option<Value>,
-    pub tags: Option<Value>,
+    pub tags: Option<Vec<Tag>>,
     pub tracing_configuration: Option<Value>,
     pub publish: Option<bool>,
     pub version_description: Option<String>,

@@ -8,7 +8,7 @@
 //! | --- | --- | --- | --- |
 //! | state machine (current revision) | `SM` | ARN | |
 //! | revision | `REV#{revision id}` | `REV` | |
-//! | execution header | `X#{execution ARN}` | `E` | `ver`, `st`, `lv` (layout 3; its document leaves out what these attributes hold), `nm`, `sm`, `sd`, `pd`, `ct` (the last commit's token), `ttl`, `GSI1PK` = `L#{state machine ARN}`, `GSI1SK` = `{start ms:015}#{ARN}`, `GSI2PK` = `S#{state machine ARN}#{status}`, `GSI2SK` = `GSI1SK` |
+//! | execution header | `X#{execution ARN}` | `E` | `ver`, `st`, `lv` (layout 3; its document leaves out what these attributes hold), `nm`, `sm` (the state machine ARN, then `#{version}` and `#{alias name}` when started on a version or alias), `sd`, `pd`, `ct` (the last commit's token), `ttl`, `GSI1PK` = `L#{state machine ARN}`, `GSI1SK` = `{start ms:015}#{ARN}`, `GSI2PK` = `S#{state machine ARN}#{status}`, `GSI2SK` = `GSI1SK` |
 //! | execution input | `X#{ARN}` | `I` | |
 //! | frame state | `X#{ARN}` | `F#{id:010}` (or `F#{id:010}#{nonce}`) | `fd` = the frame's data when at most 1 KB (then no data item) |
 //! | frame data (over 1 KB) | `X#{ARN}` | `D#{id:010}` (or `D#{id:010}#{nonce}`) | |
@@ -18,6 +18,7 @@
 //! | chunk k of any record | `{PK}~C` | `{SK}~{k:04}` | |
 //! | access key (`keys.rs`) | `KEY` | access key id | `nm`, `st`, `cr`, `rv`, `sec` (KMS ciphertext) |
 //! | task token key (`token_key.rs`) | `CONFIG` | `TASK_TOKEN_KEY` | `sec` (KMS ciphertext), `cr` |
+//! | version, alias, tag (`versions.rs`) | `SMV#{state machine ARN}`, `SMA#{…}`, `TAG#{resource ARN}` | `V#{number:010}` (and the counter `N`), `A#{name}`, `T#{key}` | |
 //!
 //! - All state machines share one partition, sorted by ARN: ListStateMachines
 //!   is one Query, and accounts hold at most thousands of them.
@@ -43,11 +44,12 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, TransactWriteItem};
 use flowstate_engine::history::HistoryEvent;
 use flowstate_engine::{Frame, FrameId, Status};
+use flowstate_ports::{split_version_arn, AliasRecord, VersionRecord};
 use flowstate_ports::{
     Claim, Created, ExecutionQuery, ExecutionRecord, ExecutionSummary, HistoryQuery, OutboxEntry,
     Page, PageRequest, StateMachineRecord, StepWrite, Store, StoreError,
 };
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 const OUTBOX_SHARDS: u64 = 16;
 
@@ -89,6 +91,31 @@ impl AwsBackend {
         entry.claim = outbox_claim(item);
         Ok(entry)
     }
+}
+
+/// The header item's `sm`: the state machine ARN, then `#{version}` and
+/// `#{alias name}` when the execution started on a version or an alias
+/// (`#` is in no state machine name), so that ListExecutions reads both
+/// from the index.
+pub(crate) fn summary_sm(record: &ExecutionRecord) -> String {
+    let m = &record.meta;
+    let mut sm = record.execution.info.state_machine_arn.clone();
+    if let Some((_, n)) = m.version_arn.as_deref().and_then(split_version_arn) {
+        sm.push_str(&format!("#{n}"));
+        if let Some((_, alias)) = m.alias_arn.as_deref().and_then(|a| a.rsplit_once(':')) {
+            sm.push_str(&format!("#{alias}"));
+        }
+    }
+    sm
+}
+
+/// The version and alias ARNs [`summary_sm`] wrote.
+fn summary_origin(sm: &str) -> (Option<String>, Option<String>) {
+    let mut parts = sm.split('#');
+    let base = parts.next().unwrap_or_default();
+    let version = parts.next().map(|n| format!("{base}:{n}"));
+    let alias = parts.next().map(|a| format!("{base}:{a}"));
+    (version, alias)
 }
 
 fn parse_status(st: &str) -> Result<Status, StoreError> {
@@ -146,6 +173,8 @@ impl Store for AwsBackend {
                 DeleteItemError::ResourceNotFoundException(e) => backend_error("DeleteItem", e),
                 other => backend_error("DeleteItem", other),
             })?;
+        // Its versions, aliases and tags go with it.
+        self.delete_machine_parts(arn).await?;
         Ok(out.attributes.is_some_and(|a| !a.is_empty()))
     }
 
@@ -291,6 +320,15 @@ impl Store for AwsBackend {
         };
         let key_condition = format!("{pk_attr} = :pk");
         let mut items = Vec::new();
+        // Executions of one version or alias: those of the state machine
+        // whose `sm` names it (the index projects `sm`, not the header).
+        let wanted = |item: &Item| match &query.qualified_arn {
+            None => true,
+            Some(q) => {
+                let (version, alias) = summary_origin(get_s(item, "sm").unwrap_or_default());
+                version.as_deref() == Some(q.as_str()) || alias.as_deref() == Some(q.as_str())
+            }
+        };
         while items.len() <= limit {
             let (mut got, next) = self
                 .query_once(QuerySpec {
@@ -304,6 +342,7 @@ impl Store for AwsBackend {
                     start,
                 })
                 .await?;
+            got.retain(|i| wanted(i));
             items.append(&mut got);
             match next {
                 Some(k) => start = Some(k),
@@ -317,9 +356,13 @@ impl Store for AwsBackend {
             let field =
                 |name: &str| get_s(item, name).ok_or_else(|| corrupt("execution summary", name));
             let arn = field("PK")?.trim_start_matches("X#").to_string();
+            let sm = field("sm")?;
+            let (version_arn, alias_arn) = summary_origin(sm);
             out.push(ExecutionSummary {
                 execution_arn: arn,
-                state_machine_arn: field("sm")?.to_string(),
+                state_machine_arn: sm.split('#').next().unwrap_or(sm).to_string(),
+                version_arn,
+                alias_arn,
                 name: field("nm")?.to_string(),
                 status: parse_status(field("st")?)?,
                 start_date: get_n(item, "sd").unwrap_or(0),
@@ -446,6 +489,63 @@ impl Store for AwsBackend {
             }
         }
         Ok(Some(entry))
+    }
+
+    async fn create_version(&self, version: &VersionRecord) -> Result<VersionRecord, StoreError> {
+        self.put_version(version).await
+    }
+
+    async fn get_version(&self, arn: &str) -> Result<Option<VersionRecord>, StoreError> {
+        self.read_version(arn).await
+    }
+
+    async fn list_versions(
+        &self,
+        state_machine_arn: &str,
+        page: &PageRequest,
+    ) -> Result<Page<VersionRecord>, StoreError> {
+        self.version_page(state_machine_arn, page).await
+    }
+
+    async fn delete_version(&self, arn: &str) -> Result<bool, StoreError> {
+        self.remove_version(arn).await
+    }
+
+    async fn create_alias(&self, alias: &AliasRecord) -> Result<(), StoreError> {
+        self.put_alias(alias, true).await
+    }
+
+    async fn update_alias(&self, alias: &AliasRecord) -> Result<(), StoreError> {
+        self.put_alias(alias, false).await
+    }
+
+    async fn get_alias(&self, arn: &str) -> Result<Option<AliasRecord>, StoreError> {
+        self.read_alias(arn).await
+    }
+
+    async fn list_aliases(
+        &self,
+        state_machine_arn: &str,
+        page: &PageRequest,
+    ) -> Result<Page<AliasRecord>, StoreError> {
+        self.alias_page(state_machine_arn, page).await
+    }
+
+    async fn delete_alias(&self, arn: &str) -> Result<bool, StoreError> {
+        self.remove_alias(arn).await
+    }
+
+    async fn update_tags(
+        &self,
+        resource_arn: &str,
+        set: &BTreeMap<String, String>,
+        remove: &[String],
+    ) -> Result<(), StoreError> {
+        self.write_tags(resource_arn, set, remove).await
+    }
+
+    async fn list_tags(&self, resource_arn: &str) -> Result<BTreeMap<String, String>, StoreError> {
+        self.read_tags(resource_arn).await
     }
 
     async fn load_frame(&self, arn: &str, frame: FrameId) -> Result<Option<Frame>, StoreError> {

@@ -810,7 +810,7 @@ impl AwsBackend {
             None => {
                 let mut main = encoded.main;
                 main.insert("nm".into(), s(&e.info.name));
-                main.insert("sm".into(), s(&e.info.state_machine_arn));
+                main.insert("sm".into(), s(crate::dynamo::summary_sm(record)));
                 main.insert("sd".into(), n(e.info.start_time));
                 main.insert("ct".into(), s(token));
                 main.insert(
@@ -1054,7 +1054,11 @@ fn restore_header(doc: &mut serde_json::Value, item: &Item) {
                 .map(|a| json!(a)),
         ),
         ("name", get_s(item, "nm").map(|v| json!(v))),
-        ("state_machine_arn", get_s(item, "sm").map(|v| json!(v))),
+        (
+            "state_machine_arn",
+            // `sm` may go on with a version and alias (`dynamo.rs`).
+            get_s(item, "sm").map(|v| json!(v.split('#').next().unwrap_or(v))),
+        ),
         ("start_time", get_n(item, "sd").map(|v| json!(v))),
     ];
     let Some(header) = doc.get_mut("header").and_then(Value::as_object_mut) else {
@@ -1261,6 +1265,9 @@ mod tests {
                 kind: flowstate_ports::WorkflowType::Standard,
                 test_case: None,
                 parent: None,
+                version_arn: None,
+                alias_arn: None,
+                trace_header: None,
             },
         };
         let doc = HeaderDoc {

@@ -83,6 +83,7 @@ mod sqs;
 mod table;
 mod timers;
 pub mod token_key;
+mod versions;
 
 pub use keys::{DynamoKeyStore, KeyInfo, KeysError};
 pub use kms::{KmsError, Purpose, PURPOSE_KEY};

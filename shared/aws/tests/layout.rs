@@ -50,6 +50,9 @@ fn record(input: Value) -> ExecutionRecord {
             kind: WorkflowType::Standard,
             test_case: None,
             parent: None,
+            version_arn: None,
+            alias_arn: None,
+            trace_header: None,
         },
     }
 }

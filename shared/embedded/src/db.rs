@@ -164,6 +164,8 @@ impl Embedded {
             )));
         }
         conn.execute_batch(SCHEMA).map_err(sqlite)?;
+        conn.execute_batch(crate::versions::SCHEMA)
+            .map_err(sqlite)?;
         conn.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}"))
             .map_err(sqlite)?;
         conn.set_prepared_statement_cache_capacity(64);

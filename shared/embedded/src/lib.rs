@@ -32,6 +32,7 @@
 mod db;
 mod key;
 mod ports;
+mod versions;
 
 pub use db::{Embedded, OpenError};
 pub use key::load_or_create_token_key;

@@ -8,6 +8,7 @@ use flowstate_ports::{
     ExecutionSummary, FrameData, HistoryQuery, OutboxEntry, Page, PageRequest, Queue, QueueMessage,
     StateMachineRecord, StepWrite, Store, StoreError,
 };
+use flowstate_ports::{AliasRecord, VersionRecord};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::BTreeMap;
 
@@ -287,6 +288,7 @@ impl Store for Embedded {
             let n = c
                 .execute("DELETE FROM state_machines WHERE arn = ?1", params![arn])
                 .map_err(backend)?;
+            crate::versions::delete_owned(c, &arn)?;
             Ok(n > 0)
         })
         .await
@@ -447,6 +449,8 @@ impl Store for Embedded {
                 .prepare_cached(
                     "SELECT header FROM executions WHERE sm_arn = ?1 AND (?2 = '' OR status = ?2)
                      AND (start_time < ?3 OR (start_time = ?3 AND (?4 = '' OR arn < ?4)))
+                     AND (?6 = '' OR json_extract(header, '$.meta.version_arn') = ?6
+                          OR json_extract(header, '$.meta.alias_arn') = ?6)
                      ORDER BY start_time DESC, arn DESC LIMIT ?5",
                 )
                 .map_err(backend)?;
@@ -456,7 +460,8 @@ impl Store for Embedded {
                     status,
                     time,
                     arn,
-                    (limit + 1) as i64
+                    (limit + 1) as i64,
+                    query.qualified_arn.as_deref().unwrap_or("")
                 ])
                 .map_err(backend)?;
             let mut items = Vec::new();
@@ -470,6 +475,8 @@ impl Store for Embedded {
                     status: h.status,
                     start_date: h.info.start_time,
                     stop_date: h.stop_time,
+                    version_arn: h.meta.version_arn,
+                    alias_arn: h.meta.alias_arn,
                 });
             }
             let next_token = if items.len() > limit {
@@ -551,6 +558,63 @@ impl Store for Embedded {
             Ok(Some(entry))
         })
         .await
+    }
+
+    async fn create_version(&self, version: &VersionRecord) -> Result<VersionRecord, StoreError> {
+        self.create_version_row(version).await
+    }
+
+    async fn get_version(&self, arn: &str) -> Result<Option<VersionRecord>, StoreError> {
+        self.get_version_row(arn).await
+    }
+
+    async fn list_versions(
+        &self,
+        state_machine_arn: &str,
+        page: &PageRequest,
+    ) -> Result<Page<VersionRecord>, StoreError> {
+        self.list_version_rows(state_machine_arn, page).await
+    }
+
+    async fn delete_version(&self, arn: &str) -> Result<bool, StoreError> {
+        self.delete_version_row(arn).await
+    }
+
+    async fn create_alias(&self, alias: &AliasRecord) -> Result<(), StoreError> {
+        self.put_alias_row(alias, true).await
+    }
+
+    async fn update_alias(&self, alias: &AliasRecord) -> Result<(), StoreError> {
+        self.put_alias_row(alias, false).await
+    }
+
+    async fn get_alias(&self, arn: &str) -> Result<Option<AliasRecord>, StoreError> {
+        self.get_alias_row(arn).await
+    }
+
+    async fn list_aliases(
+        &self,
+        state_machine_arn: &str,
+        page: &PageRequest,
+    ) -> Result<Page<AliasRecord>, StoreError> {
+        self.list_alias_rows(state_machine_arn, page).await
+    }
+
+    async fn delete_alias(&self, arn: &str) -> Result<bool, StoreError> {
+        self.delete_alias_row(arn).await
+    }
+
+    async fn update_tags(
+        &self,
+        resource_arn: &str,
+        set: &BTreeMap<String, String>,
+        remove: &[String],
+    ) -> Result<(), StoreError> {
+        self.update_tag_rows(resource_arn, set, remove).await
+    }
+
+    async fn list_tags(&self, resource_arn: &str) -> Result<BTreeMap<String, String>, StoreError> {
+        self.list_tag_rows(resource_arn).await
     }
 
     async fn load_frame(&self, arn: &str, frame: FrameId) -> Result<Option<Frame>, StoreError> {

@@ -28,14 +28,17 @@
 mod clock;
 mod notify;
 mod records;
+mod versions;
 
 pub use clock::{offset_ms_in, Clock, SimulatedClock, SystemClock, TEST_CLOCK_FILE_ENV};
 pub use flowstate_engine::{TaskInvocation, TaskResult};
 pub use notify::{Notifier, NotifyFuture, StatusChange, DETAIL_TYPE, SOURCE};
 pub use records::*;
+pub use versions::*;
 
 use flowstate_engine::history::HistoryEvent;
 use flowstate_engine::{Frame, FrameId};
+use std::collections::BTreeMap;
 use std::future::Future;
 
 /// What can go wrong in a backend. The runtime maps these to the API's
@@ -100,7 +103,8 @@ pub trait Store: Send + Sync + 'static {
         revision_id: &str,
     ) -> impl Future<Output = Result<Option<StateMachineRecord>, StoreError>> + Send;
 
-    /// Deletes a state machine; returns whether it existed.
+    /// Deletes a state machine, its versions, its aliases and its tags;
+    /// returns whether it existed. Its revisions stay (executions go on).
     fn delete_state_machine(
         &self,
         arn: &str,
@@ -188,6 +192,74 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
         claim: &Claim,
     ) -> impl Future<Output = Result<Option<OutboxEntry>, StoreError>> + Send;
+
+    /// Publishes a version of `version.state_machine_arn`: numbers it one
+    /// more than the highest number the state machine ever had (its
+    /// `number` and `arn` are set here) and stores it. `NotFound` when the
+    /// state machine does not exist.
+    fn create_version(
+        &self,
+        version: &VersionRecord,
+    ) -> impl Future<Output = Result<VersionRecord, StoreError>> + Send;
+
+    /// A version by its ARN.
+    fn get_version(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Option<VersionRecord>, StoreError>> + Send;
+
+    /// The versions of a state machine, newest (highest number) first.
+    fn list_versions(
+        &self,
+        state_machine_arn: &str,
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Page<VersionRecord>, StoreError>> + Send;
+
+    /// Deletes a version; returns whether it existed. Its number is not
+    /// used again.
+    fn delete_version(&self, arn: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Creates an alias; `AlreadyExists` if its ARN is taken.
+    fn create_alias(
+        &self,
+        alias: &AliasRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Replaces an alias; `NotFound` if absent.
+    fn update_alias(
+        &self,
+        alias: &AliasRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn get_alias(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Option<AliasRecord>, StoreError>> + Send;
+
+    /// The aliases of a state machine, ordered by name.
+    fn list_aliases(
+        &self,
+        state_machine_arn: &str,
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Page<AliasRecord>, StoreError>> + Send;
+
+    /// Deletes an alias; returns whether it existed.
+    fn delete_alias(&self, arn: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Sets the tags `set` and removes the keys `remove` of any resource,
+    /// by its ARN, in one write.
+    fn update_tags(
+        &self,
+        resource_arn: &str,
+        set: &BTreeMap<String, String>,
+        remove: &[String],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The tags of a resource (none for one never tagged).
+    fn list_tags(
+        &self,
+        resource_arn: &str,
+    ) -> impl Future<Output = Result<BTreeMap<String, String>, StoreError>> + Send;
 
     /// One frame of a running execution as last committed, without its
     /// data (`input` is null, `effective` and `iteration_inputs` are

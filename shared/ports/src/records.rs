@@ -48,6 +48,22 @@ pub struct StateMachineRecord {
     /// Unique id of this revision.
     pub revision_id: String,
     pub description: Option<String>,
+    /// Logging, tracing and encryption settings, kept as given.
+    #[serde(default)]
+    pub configuration: MachineConfiguration,
+}
+
+/// The `loggingConfiguration`, `tracingConfiguration` and
+/// `encryptionConfiguration` of a state machine revision, as the API gave
+/// them (JSON); `None` when never given.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MachineConfiguration {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logging: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracing: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<serde_json::Value>,
 }
 
 /// What the runtime keeps about an execution beyond the engine's value.
@@ -64,6 +80,15 @@ pub struct ExecutionMeta {
     /// answered when this execution ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<ParentTask>,
+    /// The version that runs it, when started on a version or alias ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_arn: Option<String>,
+    /// The alias it was started on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias_arn: Option<String>,
+    /// StartExecution's `traceHeader`, kept as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_header: Option<String>,
 }
 
 /// The Task of a parent execution that waits for a child execution
@@ -280,6 +305,9 @@ pub struct HistoryQuery {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExecutionQuery {
     pub state_machine_arn: String,
+    /// Only the executions started on this version or alias ARN (or run by
+    /// this version, when started on an alias).
+    pub qualified_arn: Option<String>,
     pub status: Option<Status>,
     pub page: PageRequest,
 }
@@ -293,6 +321,10 @@ pub struct ExecutionSummary {
     pub status: Status,
     pub start_date: i64,
     pub stop_date: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias_arn: Option<String>,
 }
 
 /// What a queue message asks for. Messages carry ids and the event, never

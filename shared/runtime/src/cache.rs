@@ -265,6 +265,9 @@ mod tests {
                 kind: WorkflowType::Standard,
                 test_case: None,
                 parent: None,
+                version_arn: None,
+                alias_arn: None,
+                trace_header: None,
             },
         }
     }

@@ -75,6 +75,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             name: Some(name.clone()),
             input,
             parent,
+            trace_header: None,
         };
         let started = match self.start_execution(request).await {
             Ok(started) => started,

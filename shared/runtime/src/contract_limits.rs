@@ -56,6 +56,7 @@ fn start(arn: &str, name: &str, input: String) -> StartExecution {
         name: Some(name.into()),
         input: Some(input),
         parent: None,
+        trace_header: None,
     }
 }
 

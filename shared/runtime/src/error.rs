@@ -37,6 +37,14 @@ pub enum ServiceError {
     StateMachineTypeNotSupported(String),
     #[error("{0}")]
     ValidationException(String),
+    /// A version or alias conflict (ConflictException).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    ResourceNotFound(String),
+    /// The resource's ARN: more than 50 tags.
+    #[error("Too many tags for resource '{0}': at most 50")]
+    TooManyTags(String),
     /// A backend failure (storage, queue): retry later.
     #[error("internal failure: {0}")]
     Internal(String),
@@ -60,6 +68,9 @@ impl ServiceError {
             ServiceError::InvalidExecutionInput(_) => "InvalidExecutionInput",
             ServiceError::StateMachineTypeNotSupported(_) => "StateMachineTypeNotSupported",
             ServiceError::ValidationException(_) => "ValidationException",
+            ServiceError::Conflict(_) => "ConflictException",
+            ServiceError::ResourceNotFound(_) => "ResourceNotFound",
+            ServiceError::TooManyTags(_) => "TooManyTags",
             ServiceError::Internal(_) => "InternalFailure",
         }
     }

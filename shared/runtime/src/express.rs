@@ -21,7 +21,8 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         &self,
         req: StartExecution,
     ) -> Result<ExecutionDescription, ServiceError> {
-        let (sm, test_case) = self.machine_for_start_pub(&req.state_machine_arn).await?;
+        let target = self.machine_for_start_pub(&req.state_machine_arn).await?;
+        let sm = &target.sm;
         if sm.kind != WorkflowType::Express {
             return Err(ServiceError::StateMachineTypeNotSupported(
                 "This operation is not supported by this type of state machine".into(),
@@ -38,7 +39,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         let (region, account) =
             names::region_and_account(&sm.arn).unwrap_or((&c.region, &c.account));
         let arn = names::express_execution_arn(region, account, &sm.name, &name);
-        let mut rec = self.new_execution_pub(&sm, &req, test_case.as_deref(), arn.clone(), name)?;
+        let mut rec = self.new_execution_pub(&target, &req, arn.clone(), name)?;
         let machine = self.machine_pub(&sm.revision_id).await?;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         lock_waiters(&self.inner.sync_waiters).insert(arn.clone(), tx);
@@ -54,7 +55,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             let event = match next.take() {
                 Some(e) => e,
                 None => match self
-                    .next_from_world(&arn, test_case.as_deref(), &mut pending, &mut rx)
+                    .next_from_world(&arn, target.test_case.as_deref(), &mut pending, &mut rx)
                     .await
                 {
                     Some(e) => e,

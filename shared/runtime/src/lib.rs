@@ -50,6 +50,7 @@ pub mod names;
 mod perform;
 mod retry;
 mod service;
+mod versions;
 mod worker;
 
 pub use error::ServiceError;
@@ -58,4 +59,5 @@ pub use service::{
     header, Applied, Config, CreateStateMachine, ExecutionDescription, HistoryPage, HistoryRequest,
     Service, StartExecution, StartedExecution, UpdateStateMachine,
 };
+pub use versions::MAX_TAGS;
 pub use worker::IdleReport;

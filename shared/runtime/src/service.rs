@@ -6,6 +6,7 @@ use crate::apply::PendingEvents;
 use crate::cache::{Cached, ExecutionCache};
 use crate::constraints;
 use crate::names::{self, check_name};
+use crate::versions::Target;
 use crate::ServiceError;
 use flowstate_asl::definition::StateMachine;
 use flowstate_asl::validate::{validate, Diagnostic, Severity};
@@ -14,8 +15,8 @@ use flowstate_engine::{
 };
 use flowstate_ports::{
     Claim, Clock, Created, ExecutionHeader, ExecutionMeta, ExecutionQuery, ExecutionRecord,
-    ExecutionSummary, HistoryQuery, Invoker, Notifier, OutboxEntry, Page, PageRequest, Queue,
-    StateMachineRecord, StepWrite, Store, StoreError, WorkflowType,
+    ExecutionSummary, HistoryQuery, Invoker, MachineConfiguration, Notifier, OutboxEntry, Page,
+    PageRequest, Queue, StateMachineRecord, StepWrite, Store, StoreError, WorkflowType,
 };
 use serde_json::Value;
 use std::collections::HashMap;
@@ -97,6 +98,9 @@ pub struct UpdateStateMachine {
     pub definition: Option<String>,
     pub role_arn: Option<String>,
     pub description: Option<String>,
+    pub logging: Option<Value>,
+    pub tracing: Option<Value>,
+    pub encryption: Option<Value>,
 }
 
 /// StartExecution's (and StartSyncExecution's) request.
@@ -110,6 +114,8 @@ pub struct StartExecution {
     pub input: Option<String>,
     /// The parent's task, for `states:startExecution.sync` children.
     pub parent: Option<flowstate_ports::ParentTask>,
+    /// Kept with the execution and shown by DescribeExecution.
+    pub trace_header: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -136,6 +142,9 @@ pub struct ExecutionDescription {
     pub transitions: u64,
     pub revision_id: String,
     pub test_case: Option<String>,
+    pub version_arn: Option<String>,
+    pub alias_arn: Option<String>,
+    pub trace_header: Option<String>,
 }
 
 /// GetExecutionHistory's request.
@@ -275,6 +284,9 @@ fn describe(rec: &ExecutionRecord) -> ExecutionDescription {
         transitions: e.transitions,
         revision_id: rec.meta.revision_id.clone(),
         test_case: rec.meta.test_case.clone(),
+        version_arn: rec.meta.version_arn.clone(),
+        alias_arn: rec.meta.alias_arn.clone(),
+        trace_header: rec.meta.trace_header.clone(),
     }
 }
 
@@ -362,6 +374,23 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         &self,
         req: CreateStateMachine,
     ) -> Result<StateMachineRecord, ServiceError> {
+        Ok(self
+            .create_configured_state_machine(req, MachineConfiguration::default())
+            .await?
+            .0)
+    }
+
+    /// CreateStateMachine with logging, tracing and encryption settings.
+    /// Idempotent as Step Functions: the same name, definition, type and
+    /// settings return the existing state machine (a different role is
+    /// ignored, and not applied); anything else is
+    /// `StateMachineAlreadyExists`. Also says whether it was created
+    /// (rather than found).
+    pub async fn create_configured_state_machine(
+        &self,
+        req: CreateStateMachine,
+        configuration: MachineConfiguration,
+    ) -> Result<(StateMachineRecord, bool), ServiceError> {
         constraints::check_definition_length(&req.definition)?;
         check_name(&req.name)?;
         parse_definition(&req.definition)?;
@@ -378,17 +407,18 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             update_date: now,
             revision_id: uuid::Uuid::new_v4().to_string(),
             description: req.description,
+            configuration,
         };
         match self.inner.store.create_state_machine(&record).await {
-            Ok(()) => Ok(record),
+            Ok(()) => Ok((record, true)),
             Err(StoreError::AlreadyExists(_)) => {
                 match self.inner.store.get_state_machine(&record.arn).await? {
                     Some(existing)
                         if existing.definition == record.definition
-                            && existing.role_arn == record.role_arn
-                            && existing.kind == record.kind =>
+                            && existing.kind == record.kind
+                            && existing.configuration == record.configuration =>
                     {
-                        Ok(existing)
+                        Ok((existing, false))
                     }
                     _ => Err(ServiceError::StateMachineAlreadyExists(record.arn)),
                 }
@@ -403,6 +433,9 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         arn: &str,
     ) -> Result<StateMachineRecord, ServiceError> {
         names::check_state_machine_arn(arn)?;
+        if let Some(version) = self.describe_version(arn).await? {
+            return Ok(version);
+        }
         self.inner
             .store
             .get_state_machine(arn)
@@ -419,10 +452,24 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         if let Some(d) = &req.definition {
             constraints::check_definition_length(d)?;
         }
+        if arn.split(':').count() != 7 {
+            // A version is immutable; an alias is updated by its own action.
+            return Err(ServiceError::InvalidArn(arn.to_string()));
+        }
         let mut sm = self.describe_state_machine(arn).await?;
         if let Some(d) = req.definition {
             parse_definition(&d)?;
             sm.definition = d;
+        }
+        let c = &mut sm.configuration;
+        for (slot, given) in [
+            (&mut c.logging, req.logging),
+            (&mut c.tracing, req.tracing),
+            (&mut c.encryption, req.encryption),
+        ] {
+            if given.is_some() {
+                *slot = given;
+            }
         }
         if let Some(r) = req.role_arn {
             sm.role_arn = r;
@@ -454,6 +501,8 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         for _ in 0..3 {
             match self.create_state_machine(req.clone()).await {
                 Err(ServiceError::StateMachineAlreadyExists(_)) => {}
+                // CreateStateMachine ignores another role; this updates it.
+                Ok(sm) if sm.role_arn != req.role_arn => {}
                 created => return created,
             }
             let Some(mut sm) = self.inner.store.get_state_machine(&arn).await? else {
@@ -493,6 +542,9 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
     /// state machine succeeds, as in Step Functions.
     pub async fn delete_state_machine(&self, arn: &str) -> Result<(), ServiceError> {
         names::check_state_machine_arn(arn)?;
+        if arn.split(':').count() != 7 {
+            return Err(ServiceError::InvalidArn(arn.to_string()));
+        }
         self.inner.store.delete_state_machine(arn).await?;
         Ok(())
     }
@@ -515,6 +567,23 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
     /// A page token for the request `purpose` names: the backend's
     /// position, sealed so that it opens for that request only (Step
     /// Functions' tokens are as opaque, and bound to their request).
+    pub(crate) fn seal_page(&self, purpose: &str, position: Option<String>) -> Option<String> {
+        self.page_token(purpose, position)
+    }
+
+    /// `page` with its token opened (see [`Service::open_page_token`]) and
+    /// its size bounded.
+    pub(crate) fn open_page(
+        &self,
+        purpose: &str,
+        page: PageRequest,
+    ) -> Result<PageRequest, ServiceError> {
+        Ok(PageRequest {
+            max_results: page_size(page.max_results),
+            next_token: self.open_page_token(purpose, page.next_token)?,
+        })
+    }
+
     fn page_token(&self, purpose: &str, position: Option<String>) -> Option<String> {
         position.map(|p| token::seal(&self.inner.config.token_key, purpose, &p))
     }
@@ -556,22 +625,18 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         self.machine(revision_id).await
     }
 
-    pub(crate) async fn machine_for_start_pub(
-        &self,
-        arn: &str,
-    ) -> Result<(StateMachineRecord, Option<String>), ServiceError> {
-        self.machine_for_start(arn).await
+    pub(crate) async fn machine_for_start_pub(&self, arn: &str) -> Result<Target, ServiceError> {
+        self.start_target(arn).await
     }
 
     pub(crate) fn new_execution_pub(
         &self,
-        sm: &StateMachineRecord,
+        target: &Target,
         req: &StartExecution,
-        test_case: Option<&str>,
         arn: String,
         name: String,
     ) -> Result<ExecutionRecord, ServiceError> {
-        self.new_execution(sm, req, test_case, arn, name)
+        self.new_execution(target, req, arn, name)
     }
 
     pub(crate) async fn machine(
@@ -598,12 +663,12 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
 
     fn new_execution(
         &self,
-        sm: &StateMachineRecord,
+        target: &Target,
         req: &StartExecution,
-        test_case: Option<&str>,
         arn: String,
         name: String,
     ) -> Result<ExecutionRecord, ServiceError> {
+        let sm = &target.sm;
         if let Some(text) = &req.input {
             constraints::check_payload_size("input", text)?;
         }
@@ -639,25 +704,13 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             meta: ExecutionMeta {
                 revision_id: sm.revision_id.clone(),
                 kind: sm.kind,
-                test_case: test_case.map(str::to_string),
+                test_case: target.test_case.clone(),
                 parent: req.parent.clone(),
+                version_arn: target.version_arn.clone(),
+                alias_arn: target.alias_arn.clone(),
+                trace_header: req.trace_header.clone(),
             },
         })
-    }
-
-    async fn machine_for_start(
-        &self,
-        arn_with_case: &str,
-    ) -> Result<(StateMachineRecord, Option<String>), ServiceError> {
-        let (arn, test_case) = names::split_test_case(arn_with_case);
-        names::check_state_machine_arn(arn)?;
-        let sm = self
-            .inner
-            .store
-            .get_state_machine(arn)
-            .await?
-            .ok_or_else(|| ServiceError::StateMachineDoesNotExist(arn.into()))?;
-        Ok((sm, test_case.map(str::to_string)))
     }
 
     /// StartExecution: creates the execution and commits its first step.
@@ -667,7 +720,8 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         &self,
         req: StartExecution,
     ) -> Result<StartedExecution, ServiceError> {
-        let (sm, test_case) = self.machine_for_start(&req.state_machine_arn).await?;
+        let target = self.start_target(&req.state_machine_arn).await?;
+        let sm = &target.sm;
         let name = match &req.name {
             Some(n) => {
                 check_name(n)?;
@@ -683,7 +737,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             WorkflowType::Express => names::express_execution_arn(region, account, &sm.name, &name),
             WorkflowType::Standard => names::execution_arn(region, account, &sm.name, &name),
         };
-        let mut rec = self.new_execution(&sm, &req, test_case.as_deref(), arn.clone(), name)?;
+        let mut rec = self.new_execution(&target, &req, arn.clone(), name)?;
         let machine = self.machine(&sm.revision_id).await?;
         let now = self.inner.clock.now();
         let env = Env {
@@ -753,8 +807,19 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
     ) -> Result<Page<ExecutionSummary>, ServiceError> {
         self.describe_state_machine(state_machine_arn).await?;
         let purpose = format!("ListExecutions {state_machine_arn} {status:?}");
+        // A version or alias ARN lists the executions started on it.
+        let (machine, qualified_arn) = match state_machine_arn.split(':').count() {
+            8 => (
+                state_machine_arn
+                    .rsplit_once(':')
+                    .map_or(state_machine_arn, |(m, _)| m),
+                Some(state_machine_arn.to_string()),
+            ),
+            _ => (state_machine_arn, None),
+        };
         let query = ExecutionQuery {
-            state_machine_arn: state_machine_arn.into(),
+            state_machine_arn: machine.into(),
+            qualified_arn,
             status,
             page: PageRequest {
                 max_results: page_size(page.max_results),

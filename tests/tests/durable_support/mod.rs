@@ -278,6 +278,7 @@ pub async fn run_on<B: Store + Queue + Clone>(
                         name: Some(name),
                         input: Some(inputs[i].to_string()),
                         parent: None,
+                        trace_header: None,
                     })
                     .await?;
                 if faults.unhandled_crash.load(Ordering::SeqCst) {

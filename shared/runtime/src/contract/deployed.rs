@@ -92,6 +92,7 @@ async fn start<B: Store + Queue + Clone>(
             name: Some(name.into()),
             input: Some(input.to_string()),
             parent: None,
+            trace_header: None,
         })
         .await;
     ok(started, "start execution").execution_arn

@@ -14,6 +14,7 @@
 
 mod deployed;
 mod steps;
+mod versions;
 mod watched;
 
 pub use watched::{injected_crash, Fault, Watch, Watched};
@@ -64,7 +65,9 @@ where
     queue_redelivery_and_ack(&make().await).await;
     queue_dedup_and_release(&make().await).await;
     long_timers_are_delivered_when_due(&make().await).await;
-    run_deployed(&make).await;
+    versions::run_all(&make).await;
+    // Boxed, as the rules of `versions`: kept off the test thread's stack.
+    Box::pin(run_deployed(&make)).await;
 }
 
 /// The runtime in the configuration the Lambda functions deploy (tasks
@@ -98,6 +101,7 @@ fn machine_record(name: &str, rev: &str, definition: &str) -> StateMachineRecord
         update_date: 1,
         revision_id: rev.into(),
         description: None,
+        configuration: Default::default(),
     }
 }
 
@@ -145,6 +149,9 @@ fn started(
             kind: WorkflowType::Standard,
             test_case: None,
             parent: None,
+            version_arn: None,
+            alias_arn: None,
+            trace_header: None,
         },
     };
     let step = ok(
@@ -343,6 +350,19 @@ async fn create_or_update_state_machine<B: Store + Queue + Clone>(b: &B) {
         ok(b.get_revision(&current.revision_id).await, "old revision"),
         Some(current),
         "contract: create or update keeps the old revision"
+    );
+    // CreateStateMachine ignores another role (as on AWS); this does not.
+    let mut new_role = other.clone();
+    new_role.role_arn = "arn:aws:iam::123456789012:role/third".into();
+    let role_only = ok(
+        service
+            .create_or_update_state_machine(new_role.clone())
+            .await,
+        "create or update with only another role",
+    );
+    assert_eq!(
+        role_only.role_arn, new_role.role_arn,
+        "contract: create or update updates the role alone too"
     );
 
     ok(service.delete_state_machine(arn).await, "delete");
@@ -683,6 +703,7 @@ async fn list_executions<B: Store>(b: &B) {
     loop {
         let q = ExecutionQuery {
             state_machine_arn: sm_arn.clone(),
+            qualified_arn: None,
             status: None,
             page: PageRequest {
                 max_results: 2,
@@ -703,6 +724,7 @@ async fn list_executions<B: Store>(b: &B) {
     );
     let q = ExecutionQuery {
         state_machine_arn: sm_arn.clone(),
+        qualified_arn: None,
         status: Some(Status::Aborted),
         page: PageRequest {
             max_results: 100,
@@ -717,6 +739,7 @@ async fn list_executions<B: Store>(b: &B) {
     assert_eq!(aborted, ["x4", "x2", "x0"], "contract: status filter");
     let q = ExecutionQuery {
         state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:Other".into(),
+        qualified_arn: None,
         status: None,
         page: PageRequest {
             max_results: 100,

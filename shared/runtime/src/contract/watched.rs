@@ -3,6 +3,7 @@
 
 use flowstate_engine::history::HistoryEvent;
 use flowstate_engine::{Frame, FrameId};
+use flowstate_ports::{AliasRecord, VersionRecord};
 use flowstate_ports::{
     Claim, Created, Delivery, ExecutionQuery, ExecutionRecord, ExecutionSummary, HistoryQuery,
     OutboxEntry, Page, PageRequest, Queue, QueueMessage, StateMachineRecord, StepWrite, Store,
@@ -78,6 +79,59 @@ impl<B: Store> Store for Watched<B> {
     }
     async fn get_revision(&self, id: &str) -> Result<Option<StateMachineRecord>, StoreError> {
         watched!(self, "get_revision", self.inner.get_revision(id))
+    }
+    async fn create_version(&self, v: &VersionRecord) -> Result<VersionRecord, StoreError> {
+        watched!(self, "create_version", self.inner.create_version(v))
+    }
+    async fn get_version(&self, arn: &str) -> Result<Option<VersionRecord>, StoreError> {
+        watched!(self, "get_version", self.inner.get_version(arn))
+    }
+    async fn list_versions(
+        &self,
+        sm: &str,
+        page: &PageRequest,
+    ) -> Result<Page<VersionRecord>, StoreError> {
+        watched!(self, "list_versions", self.inner.list_versions(sm, page))
+    }
+    async fn delete_version(&self, arn: &str) -> Result<bool, StoreError> {
+        watched!(self, "delete_version", self.inner.delete_version(arn))
+    }
+    async fn create_alias(&self, a: &AliasRecord) -> Result<(), StoreError> {
+        watched!(self, "create_alias", self.inner.create_alias(a))
+    }
+    async fn update_alias(&self, a: &AliasRecord) -> Result<(), StoreError> {
+        watched!(self, "update_alias", self.inner.update_alias(a))
+    }
+    async fn get_alias(&self, arn: &str) -> Result<Option<AliasRecord>, StoreError> {
+        watched!(self, "get_alias", self.inner.get_alias(arn))
+    }
+    async fn list_aliases(
+        &self,
+        sm: &str,
+        page: &PageRequest,
+    ) -> Result<Page<AliasRecord>, StoreError> {
+        watched!(self, "list_aliases", self.inner.list_aliases(sm, page))
+    }
+    async fn delete_alias(&self, arn: &str) -> Result<bool, StoreError> {
+        watched!(self, "delete_alias", self.inner.delete_alias(arn))
+    }
+    async fn update_tags(
+        &self,
+        arn: &str,
+        set: &std::collections::BTreeMap<String, String>,
+        remove: &[String],
+    ) -> Result<(), StoreError> {
+        watched!(
+            self,
+            "update_tags",
+            self.inner.update_tags(arn, set, remove)
+        )
+    }
+    async fn list_tags(
+        &self,
+        arn: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+        watched!(self, "list_tags", self.inner.list_tags(arn))
     }
     async fn delete_state_machine(&self, arn: &str) -> Result<bool, StoreError> {
         watched!(
