@@ -299,6 +299,22 @@ try {
     await page.waitForSelector('.badge.status-aborted');
   });
 
+  await step('inspector: an Express state machine\'s page says its executions are not listed, and one opens by its ARN', async () => {
+    const { stateMachineArn } = await api('CreateStateMachine', {
+      name: `e2e-express-${suffix}`,
+      roleArn: ROLE,
+      type: 'EXPRESS',
+      definition: JSON.stringify({ StartAt: 'Done', States: { Done: { Type: 'Pass', End: true } } }),
+    });
+    const { executionArn } = await api('StartExecution', { stateMachineArn, input: '{}' });
+    assert.match(executionArn, /:express:/);
+    await page.goto(`${BASE}#/machines/${encodeURIComponent(stateMachineArn)}`);
+    await page.waitForSelector('td.empty:has-text("Express executions are not listed")');
+    assert.equal(await page.locator('.toast-error:has-text("StateMachineTypeNotSupported")').count(), 0, 'no ListExecutions error on the Express page');
+    await page.goto(`${BASE}#/executions/${encodeURIComponent(executionArn)}`);
+    await page.waitForSelector('h1 .badge:has-text("SUCCEEDED")');
+  });
+
   await step('graph: a state machine of 120 states stays readable', async () => {
     const states = {};
     for (let i = 0; i < 120; i++) {

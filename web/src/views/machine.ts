@@ -21,6 +21,9 @@ export function machineView(root: HTMLElement, arn: string): () => void {
     STATUSES.map((s) => h('option', { value: s }, s.replace('_', ' ').toLowerCase())));
   const rows = h('tbody');
   let definition: unknown;
+  // AWS lists no Express executions (ListExecutions answers
+  // StateMachineTypeNotSupported): the page says so instead of polling.
+  let express = false;
   const popover = h('div', { class: 'state-popover', hidden: true });
   // Clicking a state shows its definition.
   const graph = new GraphView({
@@ -51,8 +54,9 @@ export function machineView(root: HTMLElement, arn: string): () => void {
             h('thead', null, h('tr', null, h('th', null, 'Name'), h('th', null, 'Status'), h('th', null, 'Started'), h('th', null, 'Duration'))),
             rows)))));
 
-  void attempt(async () => {
+  const described = attempt(async () => {
     const sm = await describeStateMachine(arn);
+    express = sm.type === 'EXPRESS';
     title.textContent = sm.name;
     replace(meta, h('span', null, sm.type), h('span', { class: 'mono' }, sm.stateMachineArn), h('span', null, `created ${formatDate(sm.creationDate)}`));
     const parsed = parseDefinition(sm.definition, detectFormat(sm.definition));
@@ -62,6 +66,12 @@ export function machineView(root: HTMLElement, arn: string): () => void {
   });
 
   async function loadExecutions() {
+    if (express) {
+      filter.hidden = true;
+      replace(rows, h('tr', null, h('td', { colspan: 4, class: 'empty' },
+        'Express executions are not listed, as on AWS: a started one opens by its ARN.')));
+      return;
+    }
     const status = (filter.value || undefined) as ExecutionStatus | undefined;
     const executions = await attempt(() => listExecutions(arn, status));
     if (!executions) return;
@@ -76,7 +86,7 @@ export function machineView(root: HTMLElement, arn: string): () => void {
         h('td', null, formatDate(e.startDate)),
         h('td', null, e.stopDate ? formatDuration(e.stopDate - e.startDate) : '…'))));
   }
-  void loadExecutions();
+  void described.then(() => loadExecutions());
   const timer = setInterval(() => void loadExecutions(), REFRESH_MS);
   return () => clearInterval(timer);
 }
