@@ -189,9 +189,10 @@ impl EventSource {
         let records: Vec<Value> = messages.iter().map(|m| self.record(m)).collect();
         let started = Instant::now();
         let cpu_before = process_cpu_ms();
-        let answer = tokio::time::timeout(
-            FUNCTION_TIMEOUT,
-            stepper.handle(json!({ "Records": records })),
+        let deadline = tokio::time::Instant::now() + FUNCTION_TIMEOUT;
+        let answer = tokio::time::timeout_at(
+            deadline,
+            stepper.handle_within(json!({ "Records": records }), deadline),
         )
         .await;
         let handler_ms = started.elapsed().as_secs_f64() * 1000.0;

@@ -470,7 +470,21 @@ async fn executions_advance_through_sqs_batches_and_the_calls_are_counted() {
     let (arn, at_start, after, driven) = w.measure(&machine, "ch1", twice(json!({"n": 1}))).await;
     let d = w.stepper.service().describe_execution(&arn).await.unwrap();
     assert_eq!(d.output.as_deref(), Some(&json!({"n": 1024})));
-    assert_eq!(driven.invocations, 10, "one stepper invocation per task");
+    // Issue 17: the chain's tasks run in the invocation that received
+    // its one message, each the moment the step before commits.
+    assert_eq!(
+        (driven.invocations, driven.records),
+        (1, 1),
+        "one stepper invocation for the chain"
+    );
+    assert_eq!(
+        at_start.service("sqs") + after.service("sqs"),
+        3,
+        "one SQS message (sent, received, deleted): {} / {}",
+        at_start.summary(),
+        after.summary()
+    );
+    assert_eq!(after.count("dynamodb:UpdateItem"), 1, "one claim: {}", after.summary());
     // A Task's completion is one transaction of four items under 1 KB
     // each (header, frame state with its small data, history, the next
     // outbox entry): 8 write units, 2 per item.

@@ -39,6 +39,7 @@
 
 mod apply;
 mod cache;
+pub mod chain;
 mod children;
 pub mod constraints;
 pub mod contract;
@@ -52,6 +53,7 @@ mod retry;
 mod service;
 mod worker;
 
+pub use chain::ChainBudget;
 pub use error::ServiceError;
 pub use finished::status_change;
 pub use service::{
