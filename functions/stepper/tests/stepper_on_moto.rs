@@ -530,6 +530,35 @@ async fn executions_advance_through_sqs_batches_and_the_calls_are_counted() {
     print(&rows);
 }
 
+/// Issue 17: a chain of Tasks goes on in one invocation only while the
+/// invocation has time left. A function whose timeout leaves less than
+/// the chain's margin performs the task its record names and hands the
+/// next to the queue: the chain continues from there, one invocation per
+/// task, and ends as it would in one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_17_a_chain_stops_at_the_invocation_deadline_and_continues_from_the_queue() {
+    let moto = flowstate_testkit::Moto::start();
+    let mut w = world_with(
+        &moto,
+        &format!("deadline-{}", std::process::id()),
+        stepper_config(),
+    )
+    .await;
+    w.source = w.source.clone().with_function_timeout(
+        flowstate_runtime::chain::CHAIN_MARGIN - Duration::from_secs(1),
+    );
+    let machine = create(&w, "chain10", task_chain(DOUBLE, 10)).await;
+    let arn = w.start(&machine, "short", json!({"n": 1})).await;
+    let (invocations, records) = w.drive_for(&arn, Duration::from_secs(120)).await;
+    let d = w.stepper.service().describe_execution(&arn).await.unwrap();
+    assert_eq!(d.output.as_deref(), Some(&json!({"n": 1024})));
+    assert_eq!(
+        (invocations, records),
+        (10, 10),
+        "one invocation per task: no time to chain"
+    );
+}
+
 /// Lambda's event source as the library plays it: the records the stepper
 /// reports failed stay in the queue for redelivery, the others are deleted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -95,3 +95,107 @@ async fn a_step_whose_answer_was_lost_is_recognised_as_committed() {
         .unwrap();
     assert!(left.is_empty(), "effects left claimed: {left:?}");
 }
+
+/// Counts invocations per function.
+#[derive(Clone, Default)]
+struct Counting {
+    calls: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, u64>>>,
+}
+
+impl Invoker for Counting {
+    async fn invoke(&self, _ctx: &InvokeContext, task: &TaskInvocation) -> TaskResult {
+        *self
+            .calls
+            .lock()
+            .unwrap()
+            .entry(task.resource.clone())
+            .or_default() += 1;
+        TaskResult::Succeeded(json!(null))
+    }
+}
+
+/// A step writes its outbox entries ahead of its transaction (a plain
+/// write costs half a transactional one). When the transaction then fails
+/// — here throttled past the SDK's retries, as a process that dies between
+/// the two leaves it — the entry written ahead is never performed: the
+/// result is applied again by a later step with entries of its own, and
+/// the sweep that finds the orphan once its claim lapsed deletes it,
+/// because the commit its first history item names is not the one that
+/// wrote it. Each task runs once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbox_entries_written_ahead_of_a_failed_transaction_are_never_performed() {
+    let moto = flowstate_testkit::Moto::start();
+    let direct = moto.backend().await;
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(proxy.url())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+        .load()
+        .await;
+    let backend = AwsBackend::new(&sdk, direct.settings().clone());
+    let clock = SimulatedClock::new(1_000_000_000);
+    let config = Config {
+        spawn_tasks: false,
+        defer_tasks: true,
+        sole_writer: false,
+        ..Config::default()
+    };
+    let invoker = Counting::default();
+    let s = Service::new(
+        backend.clone(),
+        backend,
+        invoker.clone(),
+        clock.clone(),
+        config.clone(),
+    );
+    let f = |name: &str| format!("arn:aws:lambda:us-east-1:123456789012:function:{name}");
+    let machine = s
+        .create_state_machine(CreateStateMachine {
+            name: "two".into(),
+            definition: json!({"StartAt": "T1", "States": {
+                "T1": {"Type": "Task", "Resource": f("one"), "Next": "T2"},
+                "T2": {"Type": "Task", "Resource": f("two"), "End": true}}})
+            .to_string(),
+            role_arn: "arn:aws:iam::123456789012:role/r".into(),
+            kind: flowstate_ports::WorkflowType::Standard,
+            description: None,
+        })
+        .await
+        .unwrap()
+        .arn;
+    let arn = s
+        .start_execution(StartExecution {
+            state_machine_arn: machine,
+            name: Some("e".into()),
+            input: Some("{}".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .execution_arn;
+    // T1's result step: its entry for T2 is written, then every attempt
+    // of its transaction is throttled (the SDK tries three times).
+    proxy.add(Rule::new(&["dynamodb:TransactWriteItems"], Fault::Throttling).limit(3));
+    s.run_until_idle(100).await.unwrap();
+    assert_eq!(proxy.calls().faults.values().sum::<u64>(), 3);
+    let d = s.describe_execution(&arn).await.unwrap();
+    assert_eq!(d.status, Status::Succeeded, "{d:?}");
+    let later = clock.now() + config.claim_ms + 1;
+    let orphans = direct.pending_outbox(later, 10).await.unwrap();
+    assert_eq!(
+        orphans.len(),
+        1,
+        "the failed step's entry, written ahead: {orphans:?}"
+    );
+    clock.advance_to(later);
+    s.sweep_outbox(later).await.unwrap();
+    s.run_until_idle(100).await.unwrap();
+    assert!(direct.pending_outbox(later, 10).await.unwrap().is_empty());
+    let calls = invoker.calls.lock().unwrap().clone();
+    assert_eq!(
+        calls.values().copied().collect::<Vec<_>>(),
+        vec![1, 1],
+        "each task once: {calls:?}"
+    );
+}
