@@ -432,6 +432,18 @@ impl AwsBackend {
         expected: Option<u64>,
         step: &StepWrite<'_>,
     ) -> Result<bool, StoreError> {
+        // Boxed: writing a step is a large future, and whatever awaits
+        // it (a whole contract suite, in tests) would otherwise carry it
+        // on its own stack.
+        Box::pin(self.write_step_now(record, expected, step)).await
+    }
+
+    async fn write_step_now(
+        &self,
+        record: &ExecutionRecord,
+        expected: Option<u64>,
+        step: &StepWrite<'_>,
+    ) -> Result<bool, StoreError> {
         let e = &record.execution;
         let arn = &e.info.arn;
         let pk = exec_pk(arn);
