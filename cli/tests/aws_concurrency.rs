@@ -927,7 +927,10 @@ fn a_chain_of_tasks_interrupted_by_a_kill_is_finished_by_another_worker() {
     let expected = run(&reference, "tasks", &definition, &inputs);
     drop(reference);
 
-    let mut aws = on_aws(&rt, &["--claim-seconds", "10", "--sweep-every-seconds", "2"]);
+    let mut aws = on_aws(
+        &rt,
+        &["--claim-seconds", "10", "--sweep-every-seconds", "2"],
+    );
     let started = Instant::now();
     let sm = create(&aws, "tasks", &definition);
     let arns: Vec<String> = inputs

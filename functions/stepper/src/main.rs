@@ -14,12 +14,11 @@ async fn main() -> anyhow::Result<()> {
     let stepper = &stepper;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         // Tasks are chained only while the invocation has time left.
-        let left = std::time::Duration::from_millis(event.context.deadline)
-            .saturating_sub(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap_or_default(),
-            );
+        let left = std::time::Duration::from_millis(event.context.deadline).saturating_sub(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default(),
+        );
         stepper.handle_within(event.payload, tokio::time::Instant::now() + left)
     }))
     .await

@@ -484,7 +484,12 @@ async fn executions_advance_through_sqs_batches_and_the_calls_are_counted() {
         at_start.summary(),
         after.summary()
     );
-    assert_eq!(after.count("dynamodb:UpdateItem"), 1, "one claim: {}", after.summary());
+    assert_eq!(
+        after.count("dynamodb:UpdateItem"),
+        1,
+        "one claim: {}",
+        after.summary()
+    );
     // A Task's completion is one transaction of four items under 1 KB
     // each (header, frame state with its small data, history, the next
     // outbox entry): 8 write units, 2 per item.
@@ -544,9 +549,10 @@ async fn issue_17_a_chain_stops_at_the_invocation_deadline_and_continues_from_th
         stepper_config(),
     )
     .await;
-    w.source = w.source.clone().with_function_timeout(
-        flowstate_runtime::chain::CHAIN_MARGIN - Duration::from_secs(1),
-    );
+    w.source = w
+        .source
+        .clone()
+        .with_function_timeout(flowstate_runtime::chain::CHAIN_MARGIN - Duration::from_secs(1));
     let machine = create(&w, "chain10", task_chain(DOUBLE, 10)).await;
     let arn = w.start(&machine, "short", json!({"n": 1})).await;
     let (invocations, records) = w.drive_for(&arn, Duration::from_secs(120)).await;

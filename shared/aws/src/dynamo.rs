@@ -435,7 +435,9 @@ impl Store for AwsBackend {
         if let Some(ahead) = outbox_ahead(&item) {
             let arn = &entry.execution_arn;
             let version = match ahead {
-                OutboxAhead::Marker { version, .. } | OutboxAhead::Commit { version, .. } => version,
+                OutboxAhead::Marker { version, .. } | OutboxAhead::Commit { version, .. } => {
+                    version
+                }
             };
             if !self.outbox_valid(arn, &ahead).await? {
                 // Written ahead by a step that has not committed: lost

@@ -415,7 +415,8 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
     /// task it performs may chain the next ones until the message's
     /// visibility ends (see [`Service::handle_within`]).
     pub async fn handle(&self, message: &QueueMessage) -> Result<Applied, ServiceError> {
-        let visible = std::time::Duration::from_millis(self.inner.config.visibility_ms.max(0) as u64);
+        let visible =
+            std::time::Duration::from_millis(self.inner.config.visibility_ms.max(0) as u64);
         let budget = ChainBudget::until(tokio::time::Instant::now() + visible);
         self.handle_within(message, &budget).await
     }
