@@ -30,6 +30,15 @@
 //! A step that loses the race deletes what it wrote ahead; if it dies
 //! first, what it wrote is never valid and never overwrites anything (its
 //! keys are its own).
+//!
+//! **Outbox entries go ahead of a small step too.** A step that fits one
+//! transaction and writes history puts its outbox entries first, plainly
+//! (one write unit per KB where the transaction charges two), each
+//! carrying the commit's token and the key of the commit's first history
+//! item (`wt`, `wh`): an entry is valid only when that item carries the
+//! same token (`ct`), which only that commit writes. Whoever claims an
+//! entry from the queue or a sweep checks it (one small read); the process
+//! that committed the step knows it landed.
 
 use crate::codec::{
     encode, from_json, get_n, get_s, in_ranges, key, n, ranges, s, to_json, Encoded, Item,
