@@ -28,8 +28,18 @@ impl Invoker for Succeed {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_step_whose_answer_was_lost_is_recognised_as_committed() {
+/// The deployed configuration (several writers, tasks handed to the
+/// queue, nothing spawned) on moto, every call through a fault proxy.
+struct Proxied<I> {
+    _moto: flowstate_testkit::Moto,
+    /// Straight to moto: not faulted.
+    direct: AwsBackend,
+    proxy: FaultProxy,
+    clock: SimulatedClock,
+    service: Service<AwsBackend, AwsBackend, I, SimulatedClock>,
+}
+
+async fn proxied<I: Invoker>(invoker: I) -> Proxied<I> {
     let moto = flowstate_testkit::Moto::start();
     let direct = moto.backend().await;
     let proxy = FaultProxy::start(&moto.endpoint).await;
@@ -41,32 +51,38 @@ async fn a_step_whose_answer_was_lost_is_recognised_as_committed() {
         .await;
     let backend = AwsBackend::new(&sdk, direct.settings().clone());
     let clock = SimulatedClock::new(1_000_000_000);
-    // The deployed configuration: several writers, tasks handed to the
-    // queue, nothing spawned.
     let config = Config {
         spawn_tasks: false,
         defer_tasks: true,
         sole_writer: false,
         ..Config::default()
     };
-    let s = Service::new(backend.clone(), backend, Succeed, clock.clone(), config);
-    let machine = s
-        .create_state_machine(CreateStateMachine {
-            name: "waits".into(),
-            definition: json!({"StartAt": "W", "States": {
-                "W": {"Type": "Wait", "Seconds": 10, "Next": "T"},
-                "T": {"Type": "Task", "End": true,
-                    "Resource": "arn:aws:lambda:us-east-1:123456789012:function:f"}}})
-            .to_string(),
-            role_arn: "arn:aws:iam::123456789012:role/r".into(),
-            kind: flowstate_ports::WorkflowType::Standard,
-            description: None,
-        })
-        .await
-        .unwrap()
-        .arn;
-    let arn = s
-        .start_execution(StartExecution {
+    let service = Service::new(backend.clone(), backend, invoker, clock.clone(), config);
+    Proxied {
+        _moto: moto,
+        direct,
+        proxy,
+        clock,
+        service,
+    }
+}
+
+impl<I: Invoker> Proxied<I> {
+    /// Starts an execution of `definition`; its ARN.
+    async fn start(&self, definition: serde_json::Value) -> String {
+        let s = &self.service;
+        let machine = s
+            .create_state_machine(CreateStateMachine {
+                name: "m".into(),
+                definition: definition.to_string(),
+                role_arn: "arn:aws:iam::123456789012:role/r".into(),
+                kind: flowstate_ports::WorkflowType::Standard,
+                description: None,
+            })
+            .await
+            .unwrap()
+            .arn;
+        s.start_execution(StartExecution {
             state_machine_arn: machine,
             name: Some("e".into()),
             input: Some("{}".into()),
@@ -74,7 +90,23 @@ async fn a_step_whose_answer_was_lost_is_recognised_as_committed() {
         })
         .await
         .unwrap()
-        .execution_arn;
+        .execution_arn
+    }
+}
+
+fn function(name: &str) -> String {
+    format!("arn:aws:lambda:us-east-1:123456789012:function:{name}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_whose_answer_was_lost_is_recognised_as_committed() {
+    let w = proxied(Succeed).await;
+    let arn = w
+        .start(json!({"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": 10, "Next": "T"},
+            "T": {"Type": "Task", "End": true, "Resource": function("f")}}}))
+        .await;
+    let (s, proxy, direct, clock) = (&w.service, &w.proxy, &w.direct, &w.clock);
     // The timer's step (it schedules the task): applied by DynamoDB, its
     // answer dropped.
     proxy.add(Rule::new(&["dynamodb:TransactWriteItems"], Fault::DropAnswer).limit(1));
@@ -124,56 +156,14 @@ impl Invoker for Counting {
 /// wrote it. Each task runs once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outbox_entries_written_ahead_of_a_failed_transaction_are_never_performed() {
-    let moto = flowstate_testkit::Moto::start();
-    let direct = moto.backend().await;
-    let proxy = FaultProxy::start(&moto.endpoint).await;
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(proxy.url())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
-        .load()
-        .await;
-    let backend = AwsBackend::new(&sdk, direct.settings().clone());
-    let clock = SimulatedClock::new(1_000_000_000);
-    let config = Config {
-        spawn_tasks: false,
-        defer_tasks: true,
-        sole_writer: false,
-        ..Config::default()
-    };
     let invoker = Counting::default();
-    let s = Service::new(
-        backend.clone(),
-        backend,
-        invoker.clone(),
-        clock.clone(),
-        config.clone(),
-    );
-    let f = |name: &str| format!("arn:aws:lambda:us-east-1:123456789012:function:{name}");
-    let machine = s
-        .create_state_machine(CreateStateMachine {
-            name: "two".into(),
-            definition: json!({"StartAt": "T1", "States": {
-                "T1": {"Type": "Task", "Resource": f("one"), "Next": "T2"},
-                "T2": {"Type": "Task", "Resource": f("two"), "End": true}}})
-            .to_string(),
-            role_arn: "arn:aws:iam::123456789012:role/r".into(),
-            kind: flowstate_ports::WorkflowType::Standard,
-            description: None,
-        })
-        .await
-        .unwrap()
-        .arn;
-    let arn = s
-        .start_execution(StartExecution {
-            state_machine_arn: machine,
-            name: Some("e".into()),
-            input: Some("{}".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .execution_arn;
+    let w = proxied(invoker.clone()).await;
+    let arn = w
+        .start(json!({"StartAt": "T1", "States": {
+            "T1": {"Type": "Task", "Resource": function("one"), "Next": "T2"},
+            "T2": {"Type": "Task", "Resource": function("two"), "End": true}}}))
+        .await;
+    let (s, proxy, direct, clock) = (&w.service, &w.proxy, &w.direct, &w.clock);
     // T1's result step: its entry for T2 is written, then every attempt
     // of its transaction is throttled (the SDK tries three times).
     proxy.add(Rule::new(&["dynamodb:TransactWriteItems"], Fault::Throttling).limit(3));
@@ -181,7 +171,7 @@ async fn outbox_entries_written_ahead_of_a_failed_transaction_are_never_performe
     assert_eq!(proxy.calls().faults.values().sum::<u64>(), 3);
     let d = s.describe_execution(&arn).await.unwrap();
     assert_eq!(d.status, Status::Succeeded, "{d:?}");
-    let later = clock.now() + config.claim_ms + 1;
+    let later = clock.now() + s.config().claim_ms + 1;
     let orphans = direct.pending_outbox(later, 10).await.unwrap();
     assert_eq!(
         orphans.len(),
