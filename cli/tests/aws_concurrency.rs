@@ -138,6 +138,22 @@ fn chain_with_callbacks() -> Value {
     }})
 }
 
+/// `length` Lambda Tasks of `function` in a row.
+fn lambda_chain(function: &str, length: usize) -> Value {
+    let states: serde_json::Map<String, Value> = (1..=length)
+        .map(|i| {
+            let mut state = json!({"Type": "Task", "Resource": lambda_arn(function),
+                "Parameters": with_identity(json!({"n.$": "$.n"}))});
+            match i < length {
+                true => state["Next"] = json!(format!("T{}", i + 1)),
+                false => state["End"] = json!(true),
+            }
+            (format!("T{i}"), state)
+        })
+        .collect();
+    json!({"StartAt": "T1", "States": states})
+}
+
 /// An inline Map whose tasks are held at a gate until the test opens it.
 fn gated_map() -> Value {
     json!({"StartAt": "Fan", "States": {
@@ -172,6 +188,8 @@ fn behaviour(gate: Gate) -> Behaviour {
                     .after(Duration::from_millis(ms))
             }
             "step" => Answer::ok(json!({"n": p["n"].as_i64().unwrap_or(0) + 1})),
+            "slow-step" => Answer::ok(json!({"n": p["n"].as_i64().unwrap_or(0) + 1}))
+                .after(Duration::from_millis(250)),
             // The result comes from SendTaskSuccess.
             "callback" => Answer::ok(json!({"accepted": true})),
             "gated" => Answer::ok(json!({"index": p["index"]})).behind(&gate),
@@ -222,7 +240,7 @@ fn embedded_with(rt: &tokio::runtime::Runtime, env: &[(&str, &str)]) -> Side {
     let dir = tempfile::tempdir().unwrap();
     // `callback` has no handler: its tasks wait for SendTaskSuccess, as on
     // AWS (a handler would answer for the callback).
-    let config: String = ["work", "slow", "step", "gated"]
+    let config: String = ["work", "slow", "step", "slow-step", "gated"]
         .iter()
         .map(|f| format!("[tasks.{f}]\nurl = \"{}\"\n", lambda.url()))
         .collect();
@@ -890,6 +908,79 @@ fn a_worker_killed_mid_run_and_restarted_loses_nothing() {
             killed
         },
     );
+}
+
+/// Issue 17: a worker performs the Tasks of a chain one after the other in
+/// the invocation that received the chain's message. Killed while it
+/// performs one, it loses nothing: the task it held claimed is performed
+/// again by another worker once the claim lapsed (the only duplicate a
+/// killed process may leave), and the chain goes on from there to the end
+/// it has on the embedded backend.
+#[test]
+fn a_chain_of_tasks_interrupted_by_a_kill_is_finished_by_another_worker() {
+    let rt = runtime();
+    let length = 10;
+    let executions = 4;
+    let definition = lambda_chain("slow-step", length);
+    let inputs = chain_inputs(executions);
+    let reference = embedded(&rt);
+    let expected = run(&reference, "tasks", &definition, &inputs);
+    drop(reference);
+
+    let mut aws = on_aws(
+        &rt,
+        &["--claim-seconds", "10", "--sweep-every-seconds", "2"],
+    );
+    let started = Instant::now();
+    let sm = create(&aws, "tasks", &definition);
+    let arns: Vec<String> = inputs
+        .iter()
+        .map(|(name, input)| start(&aws, &sm, name, input))
+        .collect();
+    // Wait until worker 0 performed two Tasks of one execution — it is in
+    // a chain — then kill it as it starts another.
+    let deadline = Instant::now() + patience();
+    let by_w0 = |lambda: &LambdaEndpoint| -> Vec<Invocation> {
+        lambda
+            .invocations()
+            .into_iter()
+            .filter(|i| i.client.as_deref() == Some("w0-g1"))
+            .collect()
+    };
+    let chained = |calls: &[Invocation]| {
+        let mut per_execution: BTreeMap<String, usize> = BTreeMap::new();
+        for c in calls {
+            *per_execution
+                .entry(c.payload["execution"].to_string())
+                .or_default() += 1;
+        }
+        per_execution.values().any(|n| *n >= 2)
+    };
+    while !chained(&by_w0(&aws.lambda)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let before = by_w0(&aws.lambda).len();
+    while by_w0(&aws.lambda).len() == before && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let workers = &mut aws.aws.as_mut().unwrap().workers;
+    let killed: Vec<String> = workers.kill(0).into_iter().collect();
+    assert!(!killed.is_empty(), "worker 0 was killed mid-chain");
+    std::thread::sleep(Duration::from_millis(500));
+    workers.restart(0);
+
+    let got = finish(&aws, &arns, "tasks");
+    let wall = started.elapsed();
+    let report = close(&rt, &mut aws, &expected, &got, wall);
+    report.print("a chain interrupted by a kill");
+    let outputs = aws.aws.as_ref().unwrap().workers.outputs(40);
+    check(&report, "a chain interrupted by a kill", &killed, &outputs);
+    assert!(
+        report.duplicates.iter().all(|calls| calls.len() == 2),
+        "a task the killed worker held is performed once more, no more"
+    );
+    let repeats: usize = report.duplicates.iter().map(|calls| calls.len() - 1).sum();
+    assert_eq!(aws.lambda.count(), executions * length + repeats);
 }
 
 #[test]

@@ -11,7 +11,8 @@
 //!   a time, and a long poll would hold everyone else up).
 //! - **Invoke** the stepper with the records shaped as Lambda shapes them
 //!   (`messageId`, `receiptHandle`, `body`, `attributes`, `eventSource`,
-//!   ...), within the function's timeout ([`FUNCTION_TIMEOUT`]): a batch
+//!   ...), within the function's timeout ([`FUNCTION_TIMEOUT`]), which
+//!   the stepper is told as its deadline, as Lambda's context tells it: a batch
 //!   that takes longer is abandoned as Lambda abandons a timed-out
 //!   invocation, and all its records come back.
 //! - **Partial batch failures** (`ReportBatchItemFailures`): the records
@@ -111,6 +112,7 @@ pub struct EventSource {
     queue_arn: String,
     region: String,
     wait_seconds: i32,
+    function_timeout: Duration,
 }
 
 impl EventSource {
@@ -142,7 +144,15 @@ impl EventSource {
             queue_arn,
             region,
             wait_seconds: wait_seconds.clamp(0, 20),
+            function_timeout: FUNCTION_TIMEOUT,
         })
+    }
+
+    /// The same event source for a function whose timeout is `timeout`
+    /// rather than the stack's ([`FUNCTION_TIMEOUT`]).
+    pub fn with_function_timeout(mut self, timeout: Duration) -> EventSource {
+        self.function_timeout = timeout;
+        self
     }
 
     pub fn queue_url(&self) -> &str {
@@ -189,9 +199,10 @@ impl EventSource {
         let records: Vec<Value> = messages.iter().map(|m| self.record(m)).collect();
         let started = Instant::now();
         let cpu_before = process_cpu_ms();
-        let answer = tokio::time::timeout(
-            FUNCTION_TIMEOUT,
-            stepper.handle(json!({ "Records": records })),
+        let deadline = tokio::time::Instant::now() + self.function_timeout;
+        let answer = tokio::time::timeout_at(
+            deadline,
+            stepper.handle_within(json!({ "Records": records }), deadline),
         )
         .await;
         let handler_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -204,7 +215,7 @@ impl EventSource {
             }
             Err(_) => {
                 tracing::error!(
-                    timeout_s = FUNCTION_TIMEOUT.as_secs(),
+                    timeout_s = self.function_timeout.as_secs(),
                     "the stepper timed out; the whole batch comes back"
                 );
                 None

@@ -10,7 +10,11 @@
 //!   after a jittered back-off of seconds (ChangeMessageVisibility), so SQS
 //!   redelivers only it, soon (and, after `maxReceiveCount` failures, moves
 //!   it to the dead-letter queue). A message not due yet (clock skew) is
-//!   sent again with the remaining delay and reported done.
+//!   sent again with the remaining delay and reported done. A record that
+//!   performs a Task goes on with the Tasks its result leads to, in the
+//!   same invocation, while the invocation has time left
+//!   ([`flowstate_runtime::chain`]): a chain of Lambda Tasks costs one
+//!   SQS message.
 //! - A **sweep** (the stack's schedule, `{"sweep": true}` or any scheduled
 //!   EventBridge event): effects committed by a step whose process died
 //!   before performing them (the outbox) are performed again, once their
@@ -27,7 +31,7 @@ pub mod event_source;
 
 use flowstate_aws::AwsBackend;
 use flowstate_ports::{Clock, Invoker, Queue};
-use flowstate_runtime::{Applied, Service, ServiceError};
+use flowstate_runtime::{Applied, ChainBudget, Service, ServiceError};
 use lambda_runtime::Diagnostic;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -113,12 +117,26 @@ impl<I: Invoker, C: Clock> Stepper<I, C> {
         &self.service
     }
 
-    /// Handles one invocation payload; the function's response.
+    /// Handles one invocation payload; the function's response. The
+    /// invocation is taken to end after the function's timeout
+    /// ([`event_source::FUNCTION_TIMEOUT`]) from now.
     pub async fn handle(&self, payload: Value) -> Result<Value, StepperError> {
+        let deadline = tokio::time::Instant::now() + event_source::FUNCTION_TIMEOUT;
+        self.handle_within(payload, deadline).await
+    }
+
+    /// [`Stepper::handle`] in an invocation that ends at `deadline` (the
+    /// Lambda context's): Tasks are chained only while it leaves time.
+    pub async fn handle_within(
+        &self,
+        payload: Value,
+        deadline: tokio::time::Instant,
+    ) -> Result<Value, StepperError> {
         if payload.get("Records").is_some() {
             let event: SqsEvent = serde_json::from_value(payload)
                 .map_err(|e| StepperError::Payload(e.to_string()))?;
-            let (failures, report) = self.batch(event.records).await;
+            let budget = ChainBudget::until(deadline);
+            let (failures, report) = self.batch(event.records, budget).await;
             tracing::info!(?report, "batch done");
             let failures: Vec<Value> = failures
                 .into_iter()
@@ -147,7 +165,11 @@ impl<I: Invoker, C: Clock> Stepper<I, C> {
 
     /// Handles the records of one SQS batch concurrently; the message ids
     /// of the records that failed.
-    async fn batch(&self, records: Vec<SqsRecord>) -> (Vec<String>, BatchReport) {
+    async fn batch(
+        &self,
+        records: Vec<SqsRecord>,
+        budget: ChainBudget,
+    ) -> (Vec<String>, BatchReport) {
         let mut tasks = tokio::task::JoinSet::new();
         let mut ids = std::collections::HashMap::new();
         for record in records {
@@ -160,7 +182,7 @@ impl<I: Invoker, C: Clock> Stepper<I, C> {
             let message_id = record.message_id.clone();
             let handle = tasks.spawn(
                 async move {
-                    let outcome = one_record(&service, &record.body).await;
+                    let outcome = one_record(&service, &record.body, &budget).await;
                     if let Err(e) = &outcome {
                         tracing::error!(error = %e, "record failed; SQS will redeliver it");
                         // Back in seconds (jittered, growing with its
@@ -212,6 +234,7 @@ enum Outcome {
 async fn one_record<I: Invoker, C: Clock>(
     service: &StepperService<I, C>,
     body: &str,
+    budget: &ChainBudget,
 ) -> Result<Outcome, ServiceError> {
     let backend = service.queue();
     let now = service.clock().now();
@@ -219,7 +242,7 @@ async fn one_record<I: Invoker, C: Clock>(
         return Ok(Outcome::NotDue);
     };
     tracing::Span::current().record("execution_arn", message.execution_arn.as_str());
-    let applied = service.handle(&message).await?;
+    let applied = service.handle_within(&message, budget).await?;
     backend.finish_record(body).await?;
     Ok(Outcome::Applied(applied))
 }

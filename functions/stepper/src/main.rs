@@ -13,7 +13,13 @@ async fn main() -> anyhow::Result<()> {
     let stepper = Stepper::new(instance.service, SWEEP_AGE_MS);
     let stepper = &stepper;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        stepper.handle(event.payload)
+        // Tasks are chained only while the invocation has time left.
+        let left = std::time::Duration::from_millis(event.context.deadline).saturating_sub(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default(),
+        );
+        stepper.handle_within(event.payload, tokio::time::Instant::now() + left)
     }))
     .await
     .map_err(|e| anyhow::anyhow!(e))

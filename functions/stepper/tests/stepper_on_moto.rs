@@ -470,7 +470,26 @@ async fn executions_advance_through_sqs_batches_and_the_calls_are_counted() {
     let (arn, at_start, after, driven) = w.measure(&machine, "ch1", twice(json!({"n": 1}))).await;
     let d = w.stepper.service().describe_execution(&arn).await.unwrap();
     assert_eq!(d.output.as_deref(), Some(&json!({"n": 1024})));
-    assert_eq!(driven.invocations, 10, "one stepper invocation per task");
+    // Issue 17: the chain's tasks run in the invocation that received
+    // its one message, each the moment the step before commits.
+    assert_eq!(
+        (driven.invocations, driven.records),
+        (1, 1),
+        "one stepper invocation for the chain"
+    );
+    assert_eq!(
+        at_start.service("sqs") + after.service("sqs"),
+        3,
+        "one SQS message (sent, received, deleted): {} / {}",
+        at_start.summary(),
+        after.summary()
+    );
+    assert_eq!(
+        after.count("dynamodb:UpdateItem"),
+        1,
+        "one claim: {}",
+        after.summary()
+    );
     // A Task's completion is one transaction of four items under 1 KB
     // each (header, frame state with its small data, history, the next
     // outbox entry): 8 write units, 2 per item.
@@ -514,6 +533,36 @@ async fn executions_advance_through_sqs_batches_and_the_calls_are_counted() {
     assert_eq!(driven.invocations, 1);
     rows.push(w.row("Wait 2 s", &arn, &at_start, &after, driven).await);
     print(&rows);
+}
+
+/// Issue 17: a chain of Tasks goes on in one invocation only while the
+/// invocation has time left. A function whose timeout leaves less than
+/// the chain's margin performs the task its record names and hands the
+/// next to the queue: the chain continues from there, one invocation per
+/// task, and ends as it would in one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_17_a_chain_stops_at_the_invocation_deadline_and_continues_from_the_queue() {
+    let moto = flowstate_testkit::Moto::start();
+    let mut w = world_with(
+        &moto,
+        &format!("deadline-{}", std::process::id()),
+        stepper_config(),
+    )
+    .await;
+    w.source = w
+        .source
+        .clone()
+        .with_function_timeout(flowstate_runtime::chain::CHAIN_MARGIN - Duration::from_secs(1));
+    let machine = create(&w, "chain10", task_chain(DOUBLE, 10)).await;
+    let arn = w.start(&machine, "short", json!({"n": 1})).await;
+    let (invocations, records) = w.drive_for(&arn, Duration::from_secs(120)).await;
+    let d = w.stepper.service().describe_execution(&arn).await.unwrap();
+    assert_eq!(d.output.as_deref(), Some(&json!({"n": 1024})));
+    assert_eq!(
+        (invocations, records),
+        (10, 10),
+        "one invocation per task: no time to chain"
+    );
 }
 
 /// Lambda's event source as the library plays it: the records the stepper

@@ -14,7 +14,7 @@
 //! | frame data (over 1 KB) | `X#{ARN}` | `D#{id:010}` (or `D#{id:010}#{nonce}`) | |
 //! | history events (up to 100) | `X#{ARN}` | `H#{first id:020}` (or `…#{nonce}`) | `wv` when written ahead, `ct` on a commit's first; an event leaves out `previous_event_id` when it is the event before and `timestamp` when it is the one before it in the item |
 //! | write-ahead marker | `X#{ARN}` | `W#{version:020}` | `wn` = nonce |
-//! | outbox entry | `OB#{hash(id) % 16:02}` | entry id | `cr` = created ms, `own`/`lu` = claim owner and lapse, `wv`/`wn` when written ahead |
+//! | outbox entry | `OB#{hash(id) % 16:02}` | entry id | `cr` = created ms, `own`/`lu` = claim owner and lapse; written ahead of its step: `wv` and `wn` (a step too large for one transaction: valid when the marker names the nonce) or `wt`/`wh` (a step with history: valid when that history item's `ct` is `wt`) |
 //! | chunk k of any record | `{PK}~C` | `{SK}~{k:04}` | |
 //! | access key (`keys.rs`) | `KEY` | access key id | `nm`, `st`, `cr`, `rv`, `sec` (KMS ciphertext) |
 //! | task token key (`token_key.rs`) | `CONFIG` | `TASK_TOKEN_KEY` | `sec` (KMS ciphertext), `cr` |
@@ -36,7 +36,9 @@
 use crate::codec::{
     self, encode, get_n, get_s, key, n, s, to_json, token_decode, token_encode, Item,
 };
-use crate::executions::{exec_pk, outbox_ahead, outbox_claim, status_index_pk, HEADER_SK};
+use crate::executions::{
+    exec_pk, outbox_ahead, outbox_claim, status_index_pk, OutboxAhead, HEADER_SK,
+};
 use crate::table::{QuerySpec, TxFail};
 use crate::{backend_error, corrupt, AwsBackend};
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
@@ -473,9 +475,14 @@ impl Store for AwsBackend {
             }
         };
         let entry = self.outbox_from_item(&item).await?;
-        if let Some((version, nonce)) = outbox_ahead(&item) {
+        if let Some(ahead) = outbox_ahead(&item) {
             let arn = &entry.execution_arn;
-            if !self.written_ahead_committed(arn, version, nonce).await? {
+            let version = match ahead {
+                OutboxAhead::Marker { version, .. } | OutboxAhead::Commit { version, .. } => {
+                    version
+                }
+            };
+            if !self.outbox_valid(arn, &ahead).await? {
                 // Written ahead by a step that has not committed: lost
                 // for good once that version is decided otherwise.
                 let decided = match self.load_header(arn, false).await? {

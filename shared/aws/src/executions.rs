@@ -30,6 +30,15 @@
 //! A step that loses the race deletes what it wrote ahead; if it dies
 //! first, what it wrote is never valid and never overwrites anything (its
 //! keys are its own).
+//!
+//! **Outbox entries go ahead of a small step too.** A step that fits one
+//! transaction and writes history puts its outbox entries first, plainly
+//! (one write unit per KB where the transaction charges two), each
+//! carrying the commit's token and the key of the commit's first history
+//! item (`wt`, `wh`): an entry is valid only when that item carries the
+//! same token (`ct`), which only that commit writes. Whoever claims an
+//! entry from the queue or a sweep checks it (one small read); the process
+//! that committed the step knows it landed.
 
 use crate::codec::{
     encode, from_json, get_n, get_s, in_ranges, key, n, ranges, s, to_json, Encoded, Item,
@@ -236,6 +245,20 @@ struct FrameWrite {
     folded: bool,
 }
 
+/// How an outbox entry is known to belong to a committed step.
+#[derive(Clone, Copy)]
+enum OutboxFence<'a> {
+    /// Written by the step's transaction.
+    InTransaction,
+    /// Written ahead of a step too large for one transaction: valid when
+    /// the version's marker names this nonce (`wv`, `wn`).
+    Marker(&'a str),
+    /// Written ahead of the step's transaction: valid when the commit's
+    /// first history item (this sort key) carries the commit's token
+    /// (`wv`, `wt`, `wh`).
+    Commit(&'a str),
+}
+
 /// A unit of the step that goes into the transaction or ahead of it.
 enum Part {
     Outbox(usize),
@@ -418,6 +441,18 @@ impl AwsBackend {
         expected: Option<u64>,
         step: &StepWrite<'_>,
     ) -> Result<bool, StoreError> {
+        // Boxed: writing a step is a large future, and whatever awaits
+        // it (a whole contract suite, in tests) would otherwise carry it
+        // on its own stack.
+        Box::pin(self.write_step_now(record, expected, step)).await
+    }
+
+    async fn write_step_now(
+        &self,
+        record: &ExecutionRecord,
+        expected: Option<u64>,
+        step: &StepWrite<'_>,
+    ) -> Result<bool, StoreError> {
         let e = &record.execution;
         let arn = &e.info.arn;
         let pk = exec_pk(arn);
@@ -508,16 +543,24 @@ impl AwsBackend {
                 }
                 Ok(items)
             };
-        let outbox_item = |i: usize, ahead: Option<&str>| -> Encoded {
+        let outbox_item = |i: usize, fence: OutboxFence| -> Encoded {
             let (opk, osk, body) = &outbox[i];
             let o = &step.outbox[i];
             let mut extra = Item::new();
             extra.insert("cr".into(), n(o.created));
             extra.insert("own".into(), s(&o.claim.owner));
             extra.insert("lu".into(), n(o.claim.until));
-            if let Some(nonce) = ahead {
-                extra.insert("wv".into(), n(version));
-                extra.insert("wn".into(), s(nonce));
+            match fence {
+                OutboxFence::InTransaction => {}
+                OutboxFence::Marker(nonce) => {
+                    extra.insert("wv".into(), n(version));
+                    extra.insert("wn".into(), s(nonce));
+                }
+                OutboxFence::Commit(proof_sk) => {
+                    extra.insert("wv".into(), n(version));
+                    extra.insert("wt".into(), s(&token));
+                    extra.insert("wh".into(), s(proof_sk));
+                }
             }
             encode(opk, osk, extra, body).with("ttl", &ttl)
         };
@@ -536,7 +579,10 @@ impl AwsBackend {
         // Everything in one transaction?
         let mut parts: Vec<(Part, Vec<Encoded>)> = Vec::new();
         for i in 0..outbox.len() {
-            parts.push((Part::Outbox(i), vec![outbox_item(i, None)]));
+            parts.push((
+                Part::Outbox(i),
+                vec![outbox_item(i, OutboxFence::InTransaction)],
+            ));
         }
         for (i, w) in frames.iter().enumerate() {
             parts.push((Part::Frame(i), frame_items(w, None)?));
@@ -561,6 +607,25 @@ impl AwsBackend {
             |a, b| (a.0 + b.0, a.1 + b.1),
         );
         if total_items <= TX_ITEMS && total_bytes <= TX_BYTES {
+            let proof_sk = packs.first().map(|(first, _)| history_sk(*first, None));
+            // A step that writes history writes its outbox entries ahead
+            // of the transaction, plainly: one write unit per KB instead
+            // of two. They are valid once the commit's first history item
+            // carries its token (`OutboxFence::Commit`); until then no one
+            // performs them, and a loser's are never valid.
+            let mut ahead = Vec::new();
+            if let Some(proof_sk) = &proof_sk {
+                for (part, items) in &mut parts {
+                    if let Part::Outbox(i) = part {
+                        items.clear();
+                        ahead.extend(outbox_item(*i, OutboxFence::Commit(proof_sk)).into_items());
+                    }
+                }
+            }
+            let ahead_keys: Vec<Item> = ahead.iter().map(item_key).collect();
+            if !ahead.is_empty() {
+                self.batch_write(ahead, Vec::new()).await?;
+            }
             let mut tx = self.header_writes(record, expected, header, &token)?;
             for encoded in fixed
                 .into_iter()
@@ -570,8 +635,8 @@ impl AwsBackend {
                     tx.push(self.put(item, None)?);
                 }
             }
-            let proof = match packs.first() {
-                Some((first, _)) => Proof::History(history_sk(*first, None)),
+            let proof = match proof_sk {
+                Some(sk) => Proof::History(sk),
                 None => Proof::Header,
             };
             return match self.transact_step(arn, &token, proof, tx).await {
@@ -579,7 +644,14 @@ impl AwsBackend {
                     self.after_commit(arn, &old, layout, &removed, &plain).await;
                     Ok(true)
                 }
-                Err(TxFail::Condition) => Ok(false),
+                Err(TxFail::Condition) => {
+                    // Never valid: take them back (what a crash leaves,
+                    // the sweep deletes once this version is decided).
+                    if !ahead_keys.is_empty() {
+                        let _ = self.batch_write(Vec::new(), ahead_keys).await;
+                    }
+                    Ok(false)
+                }
                 Err(TxFail::Other(e)) => Err(e),
             };
         }
@@ -622,7 +694,7 @@ impl AwsBackend {
             // Budget spent: from here on everything goes ahead.
             budget_items = 0;
             let written = match part {
-                Part::Outbox(i) => vec![outbox_item(i, Some(&nonce))],
+                Part::Outbox(i) => vec![outbox_item(i, OutboxFence::Marker(&nonce))],
                 Part::Frame(i) => {
                     ahead_frames.push(frames[i].id);
                     frame_items(&frames[i], Some(&nonce))?
@@ -890,6 +962,27 @@ impl AwsBackend {
             items.push(self.put(chunk, None)?);
         }
         Ok(items)
+    }
+
+    /// Whether the outbox entry written ahead as `ahead` belongs to a
+    /// step that committed; `Ok(None)` while that cannot be decided yet
+    /// (its version is not committed by anyone).
+    pub(crate) async fn outbox_valid(
+        &self,
+        arn: &str,
+        ahead: &OutboxAhead<'_>,
+    ) -> Result<bool, StoreError> {
+        match ahead {
+            OutboxAhead::Marker { version, nonce } => {
+                self.written_ahead_committed(arn, *version, nonce).await
+            }
+            OutboxAhead::Commit {
+                token, proof_sk, ..
+            } => {
+                let proof = self.get_item(&exec_pk(arn), proof_sk).await?;
+                Ok(proof.as_ref().and_then(|p| get_s(p, "ct")) == Some(*token))
+            }
+        }
     }
 
     /// Whether what version `version` wrote ahead under `nonce` was
@@ -1229,10 +1322,29 @@ pub(crate) fn outbox_claim(item: &Item) -> flowstate_ports::Claim {
     }
 }
 
-/// The write-ahead version and nonce of an outbox entry, if it was
-/// written ahead of its step.
-pub(crate) fn outbox_ahead(item: &Item) -> Option<(u64, &str)> {
-    Some((get_n(item, "wv")? as u64, get_s(item, "wn")?))
+/// How an outbox entry written ahead of its step is known to be valid.
+pub(crate) enum OutboxAhead<'a> {
+    /// The version's marker names this nonce.
+    Marker { version: u64, nonce: &'a str },
+    /// The commit's first history item carries this token.
+    Commit {
+        version: u64,
+        token: &'a str,
+        proof_sk: &'a str,
+    },
+}
+
+/// How an outbox entry was written ahead of its step, if it was.
+pub(crate) fn outbox_ahead(item: &Item) -> Option<OutboxAhead<'_>> {
+    let version = get_n(item, "wv")? as u64;
+    if let Some(nonce) = get_s(item, "wn") {
+        return Some(OutboxAhead::Marker { version, nonce });
+    }
+    Some(OutboxAhead::Commit {
+        version,
+        token: get_s(item, "wt")?,
+        proof_sk: get_s(item, "wh")?,
+    })
 }
 
 #[cfg(test)]

@@ -12,9 +12,9 @@ use crate::cache::Cached;
 use crate::retry::backoff_ms;
 use crate::service::{lock, outbox_entries};
 use crate::{Applied, Service, ServiceError};
-use flowstate_engine::{advance_or_fail, EngineError, Env, Event, Status, Step};
+use flowstate_engine::{advance_or_fail, Effect, EngineError, Env, Event, Status, Step};
 use flowstate_ports::{
-    Clock, ExecutionRecord, Invoker, OutboxEntry, Queue, StepWrite, Store, StoreError,
+    Claim, Clock, ExecutionRecord, Invoker, OutboxEntry, Queue, StepWrite, Store, StoreError,
 };
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -34,7 +34,21 @@ pub(crate) struct Pending {
     /// [`Service::apply_accepted`]); else performing the effects must
     /// succeed too.
     accepted: bool,
-    reply: tokio::sync::oneshot::Sender<Result<Applied, ServiceError>>,
+    /// The caller performs a task of this step next, if the step makes
+    /// one (see `chain.rs`).
+    chains: bool,
+    /// The caller's decoded copy of the execution, handed to it with the
+    /// task it performed.
+    carried: Option<Cached>,
+    reply: tokio::sync::oneshot::Sender<Result<(Applied, Option<Next>), ServiceError>>,
+}
+
+/// A task handed to the caller of a step to perform next: its outbox
+/// entry, committed claimed by this process, and the execution as that
+/// step left it (when it was not needed for other events).
+pub(crate) struct Next {
+    pub(crate) entry: OutboxEntry,
+    pub(crate) cached: Option<Cached>,
 }
 
 /// Events waiting, per execution. An execution is present while one of
@@ -101,10 +115,39 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         event: Event,
         accepted: bool,
     ) -> Result<Applied, ServiceError> {
+        let (applied, _) = self.apply_step(arn, event, accepted, false, None).await?;
+        Ok(applied)
+    }
+
+    /// Applies the result of a task this process performed (accepted once
+    /// committed, as [`Service::apply_accepted`]) and, when `chains` and
+    /// the step makes the execution wait for a task, hands that task to
+    /// the caller to perform next, with the decoded execution; `carried`:
+    /// the copy the previous link of the chain handed over.
+    pub(crate) async fn apply_chained(
+        &self,
+        arn: &str,
+        event: Event,
+        chains: bool,
+        carried: Option<Cached>,
+    ) -> Result<(Applied, Option<Next>), ServiceError> {
+        self.apply_step(arn, event, true, chains, carried).await
+    }
+
+    async fn apply_step(
+        &self,
+        arn: &str,
+        event: Event,
+        accepted: bool,
+        chains: bool,
+        carried: Option<Cached>,
+    ) -> Result<(Applied, Option<Next>), ServiceError> {
         let (reply, outcome) = tokio::sync::oneshot::channel();
         let pending = Pending {
             event,
             accepted,
+            chains,
+            carried,
             reply,
         };
         if self.inner.pending.push(arn, pending) {
@@ -128,10 +171,17 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
     async fn apply_batch(&self, arn: &str, mut batch: Vec<Pending>) {
         let mut trust_cache = true;
         let mut attempt = 0;
+        // A copy this process's cache has is at least as recent as one a
+        // chain carried (it was put there after the chain took its own).
+        let mut carried = batch.iter_mut().find_map(|p| p.carried.take());
+        for p in &mut batch {
+            p.carried = None;
+        }
         loop {
             let cached = if trust_cache {
-                self.inner.cache.take(arn)
+                self.inner.cache.take(arn).or_else(|| carried.take())
             } else {
+                carried = None;
                 None
             };
             let from_cache = cached.is_some();
@@ -214,6 +264,23 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                 self.inner.cache.put(cached);
                 return reply_all(batch, Ok(Applied::Dropped));
             }
+            // Callers that chain take a task of this step each, claimed by
+            // this process as it is committed; the others go to the queue.
+            let mut chained: Vec<Option<usize>> = vec![None; batch.len()];
+            let mut queued = outbox.iter().enumerate().filter(|(_, o)| {
+                matches!(o.effect, Effect::InvokeTask { .. }) && o.claim.owner == Claim::QUEUED
+            });
+            for (p, slot) in batch.iter().zip(chained.iter_mut()) {
+                if p.chains {
+                    *slot = queued.next().map(|(i, _)| i);
+                }
+            }
+            for i in chained.iter().flatten() {
+                outbox[*i].claim = Claim {
+                    owner: self.inner.id.clone(),
+                    until: now.saturating_add(self.inner.config.claim_ms),
+                };
+            }
             let step = Step::merge(steps, &cached.rec.execution);
             let write = StepWrite {
                 frames_changed: &step.frames_changed,
@@ -258,14 +325,43 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                     .chain(&step.frames_removed)
                     .copied(),
             );
-            let performed = self.after_commit(cached, outbox).await;
+            // The chained entries are performed by their callers, not here.
+            let mut handed: Vec<Option<OutboxEntry>> = Vec::with_capacity(batch.len());
+            let mut taken = vec![false; outbox.len()];
+            for slot in &chained {
+                handed.push(slot.map(|i| {
+                    taken[i] = true;
+                    outbox[i].clone()
+                }));
+            }
+            let rest: Vec<OutboxEntry> = outbox
+                .into_iter()
+                .zip(taken)
+                .filter_map(|(o, taken)| (!taken).then_some(o))
+                .collect();
+            // The first chain's next step goes on from this copy, not a reload.
+            let mut handed_copy = None;
+            let performed = if handed.iter().any(Option::is_some)
+                && cached.rec.execution.status == Status::Running
+            {
+                handed_copy = Some(cached);
+                self.perform(rest, None).await
+            } else {
+                self.after_commit(cached, rest).await
+            };
             if let Err(e) = &performed {
                 tracing::warn!(execution_arn = %arn, error = %e, "effects left to the outbox sweep");
             }
-            for (p, outcome) in batch.into_iter().zip(applied) {
+            for ((p, outcome), next) in batch.into_iter().zip(applied).zip(handed) {
                 let answer = match (&performed, outcome) {
                     (Err(e), Applied::Committed) if !p.accepted => Err(e.clone()),
-                    _ => Ok(outcome),
+                    _ => Ok((
+                        outcome,
+                        next.map(|entry| Next {
+                            entry,
+                            cached: handed_copy.take(),
+                        }),
+                    )),
                 };
                 let _ = p.reply.send(answer);
             }
@@ -316,6 +412,6 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
 
 fn reply_all(batch: Vec<Pending>, outcome: Result<Applied, ServiceError>) {
     for p in batch {
-        let _ = p.reply.send(outcome.clone());
+        let _ = p.reply.send(outcome.clone().map(|a| (a, None)));
     }
 }

@@ -39,6 +39,7 @@
 
 mod apply;
 mod cache;
+pub mod chain;
 mod children;
 pub mod constraints;
 pub mod contract;
@@ -53,6 +54,7 @@ mod service;
 mod versions;
 mod worker;
 
+pub use chain::ChainBudget;
 pub use error::ServiceError;
 pub use finished::status_change;
 pub use service::{

@@ -12,9 +12,15 @@
 //!   waits for it (same frame, same `seq`, execution running): work queued
 //!   for an execution that was stopped or failed since, or for a frame that
 //!   moved on, is dropped without invoking anything.
+//! - **Chains.** The process that performs a deferred task and commits its
+//!   result performs the next task of the execution too, when that step
+//!   makes one, within a [`ChainBudget`] (see `chain.rs`).
 //! - **Failed messages** come back after a jittered back-off of seconds
 //!   ([`Service::retry_later`]), not after the queue's visibility timeout.
 
+use crate::apply::Next;
+use crate::cache::Cached;
+use crate::chain::ChainBudget;
 use crate::retry::backoff_ms;
 use crate::service::lock;
 use crate::{Applied, Service, ServiceError};
@@ -24,6 +30,12 @@ use flowstate_ports::{
     Queue, QueueMessage, Store,
 };
 use std::collections::HashSet;
+
+/// A chain so far: tasks performed, and the longest of them.
+struct Link {
+    performed: u32,
+    longest: std::time::Duration,
+}
 
 /// Entries a sweep reads at a time.
 const SWEEP_PAGE: usize = 256;
@@ -224,9 +236,14 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
 
     /// A `Perform` message: claims the deferred task's entry from the
     /// queue, performs the task and applies its result right here (no
-    /// second message). A duplicate of the message, or one for a task no
+    /// second message), then the tasks that result leads to, as long as
+    /// `budget` allows. A duplicate of the message, or one for a task no
     /// longer expected, does nothing.
-    async fn perform_deferred(&self, outbox_id: &str) -> Result<Applied, ServiceError> {
+    async fn perform_deferred(
+        &self,
+        outbox_id: &str,
+        budget: &ChainBudget,
+    ) -> Result<Applied, ServiceError> {
         let now = self.inner.clock.now();
         let mine = Claim {
             owner: self.inner.id.clone(),
@@ -240,47 +257,98 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         else {
             return Ok(Applied::Dropped);
         };
+        let mut chain = Link {
+            performed: 1,
+            longest: std::time::Duration::ZERO,
+        };
+        let (applied, mut next) = self.perform_link(entry, None, budget, &mut chain).await?;
+        while let Some(Next { entry, cached }) = next {
+            chain.performed += 1;
+            let id = entry.id.clone();
+            next = match self.perform_link(entry, cached, budget, &mut chain).await {
+                Ok((_, next)) => next,
+                Err(e) => {
+                    // This message's own task is done: the chained one is
+                    // the sweep's, at once rather than when its claim lapses.
+                    tracing::warn!(outbox_id = %id, error = %e, "chained task left to the outbox sweep");
+                    self.release(&id).await;
+                    None
+                }
+            };
+        }
+        Ok(applied)
+    }
+
+    /// Performs one task this process holds the claim of and applies its
+    /// result; the next task of the chain when `budget` allows another
+    /// after `chain`'s.
+    async fn perform_link(
+        &self,
+        entry: OutboxEntry,
+        carried: Option<Cached>,
+        budget: &ChainBudget,
+        chain: &mut Link,
+    ) -> Result<(Applied, Option<Next>), ServiceError> {
+        let started = tokio::time::Instant::now();
         let done = std::slice::from_ref(&entry.id);
         let Some(event) = self.task_outcome(&entry).await? else {
             self.inner.store.complete_outbox(done).await?;
-            return Ok(Applied::Dropped);
+            return Ok((Applied::Dropped, None));
         };
-        // Once the result's step is committed the message is done; its
+        chain.longest = chain.longest.max(started.elapsed());
+        let chains = budget.allows(chain.performed, chain.longest);
+        // Once the result's step is committed the task is done; its
         // effects left unperformed wait in the outbox for the sweep.
-        let applied = match self
-            .apply_accepted(&entry.execution_arn, event.clone())
+        let (applied, next) = match self
+            .apply_chained(&entry.execution_arn, event.clone(), chains, carried)
             .await
         {
-            Ok(applied) => applied,
-            Err(ServiceError::ExecutionDoesNotExist(_)) => Applied::Dropped,
+            Ok(outcome) => outcome,
+            Err(ServiceError::ExecutionDoesNotExist(_)) => (Applied::Dropped, None),
             Err(e) => {
                 // The task was performed: keep its result for a later
                 // step rather than perform it again.
-                tracing::warn!(outbox_id, error = %e, "result queued for a later step");
+                tracing::warn!(outbox_id = %entry.id, error = %e, "result queued for a later step");
                 let msg = QueueMessage {
                     id: format!("{}#result", entry.id),
                     execution_arn: entry.execution_arn.clone(),
-                    due: now,
+                    due: self.inner.clock.now(),
                     body: MessageBody::Event(event),
                 };
                 if let Err(send) = self.inner.queue.send(&msg).await {
-                    // Back to the queue: the message's retry claims it again.
-                    let back = Claim {
-                        owner: Claim::QUEUED.into(),
-                        until: now,
-                    };
-                    let _ = self
-                        .inner
-                        .store
-                        .claim_outbox(outbox_id, Some(&mine.owner), now, &back)
-                        .await;
+                    self.release(&entry.id).await;
                     return Err(send.into());
                 }
-                Applied::Dropped
+                (Applied::Dropped, None)
             }
         };
-        self.inner.store.complete_outbox(done).await?;
-        Ok(applied)
+        if let Err(e) = self.inner.store.complete_outbox(done).await {
+            let Some(next) = next else {
+                return Err(e.into());
+            };
+            // The task's result is committed: its entry, left claimed, is
+            // dropped by the sweep once its claim lapses (its frame has
+            // moved on), while the chain goes on.
+            tracing::warn!(outbox_id = %entry.id, error = %e, "performed entry left to the outbox sweep");
+            return Ok((applied, Some(next)));
+        }
+        Ok((applied, next))
+    }
+
+    /// Gives a task entry this process claimed back to the queue: a
+    /// `Perform` message's retry claims it again, and the sweep takes it
+    /// at once (its claim has lapsed).
+    async fn release(&self, outbox_id: &str) {
+        let now = self.inner.clock.now();
+        let back = Claim {
+            owner: Claim::QUEUED.into(),
+            until: now,
+        };
+        let _ = self
+            .inner
+            .store
+            .claim_outbox(outbox_id, Some(&self.inner.id), now, &back)
+            .await;
     }
 
     /// Performs the outbox entries whose claim lapsed by `lapsed_by`
@@ -352,8 +420,24 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
     }
 
     /// Does what a queue message asks, without acknowledging it (a Lambda
-    /// event source deletes the messages of a successful batch itself).
+    /// event source deletes the messages of a successful batch itself); a
+    /// task it performs may chain the next ones until the message's
+    /// visibility ends (see [`Service::handle_within`]).
     pub async fn handle(&self, message: &QueueMessage) -> Result<Applied, ServiceError> {
+        let visible =
+            std::time::Duration::from_millis(self.inner.config.visibility_ms.max(0) as u64);
+        let budget = ChainBudget::until(tokio::time::Instant::now() + visible);
+        self.handle_within(message, &budget).await
+    }
+
+    /// [`Service::handle`] within `budget`: a task the message performs
+    /// is followed by the tasks its result leads to while the budget
+    /// allows (the stepper passes its invocation's deadline).
+    pub async fn handle_within(
+        &self,
+        message: &QueueMessage,
+        budget: &ChainBudget,
+    ) -> Result<Applied, ServiceError> {
         match &message.body {
             MessageBody::Event(event) => {
                 if self.timer_is_stale(&message.execution_arn, event).await? {
@@ -366,7 +450,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                     Err(e) => Err(e),
                 }
             }
-            MessageBody::Perform { outbox_id } => self.perform_deferred(outbox_id).await,
+            MessageBody::Perform { outbox_id } => self.perform_deferred(outbox_id, budget).await,
         }
     }
 

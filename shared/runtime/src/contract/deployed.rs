@@ -229,8 +229,9 @@ pub(super) async fn a_sweep_takes_each_lapsed_entry_once_and_ends<B: Store + Que
     );
 }
 
-/// A Map of 100 tasks (40 at once) stopped after five of them: nothing
-/// queued for it is performed afterwards.
+/// A Map of 100 tasks (40 at once) stopped after five messages' tasks
+/// (and the tasks they chained): nothing queued for it is performed
+/// afterwards.
 pub(super) async fn stopping_an_execution_cancels_its_queued_tasks<B: Store + Queue + Clone>(
     b: &B,
 ) {
@@ -242,15 +243,18 @@ pub(super) async fn stopping_an_execution_cancels_its_queued_tasks<B: Store + Qu
     assert_eq!(
         deliver_to_all(&workers[..1], b, &clock, Some(5)).await,
         5,
-        "five tasks performed"
+        "five messages handled"
     );
+    // Each message's task may have chained the next iterations' tasks.
+    let performed = tasks.calls().len();
+    assert!(performed >= 5, "{performed} tasks performed");
     ok(workers[1].stop_execution(&arn, None, None).await, "stop");
     deliver_to_all(&workers, b, &clock, None).await;
     let d = ok(workers[0].describe_execution(&arn).await, "describe");
     assert_eq!(d.status, Status::Aborted);
     assert_eq!(
         tasks.calls().len(),
-        5,
+        performed,
         "contract: tasks queued for a stopped execution are not performed"
     );
     assert!(
