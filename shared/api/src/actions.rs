@@ -102,4 +102,57 @@ pub trait StepFunctionsActions: Send + Sync + 'static {
     ) -> impl Future<Output = Result<ValidateStateMachineDefinitionOutput, ApiError>> + Send {
         std::future::ready(crate::validate::validate_state_machine_definition(&input))
     }
+
+    // ---- activities (`activities.rs`): a runtime without them answers
+    // `UnknownOperationException`, as the router does for any action it
+    // does not know.
+
+    fn create_activity(
+        &self,
+        input: CreateActivityInput,
+    ) -> impl Future<Output = Result<CreateActivityOutput, ApiError>> + Send {
+        let _ = input;
+        std::future::ready(Err(unsupported("CreateActivity")))
+    }
+
+    fn describe_activity(
+        &self,
+        input: DescribeActivityInput,
+    ) -> impl Future<Output = Result<DescribeActivityOutput, ApiError>> + Send {
+        let _ = input;
+        std::future::ready(Err(unsupported("DescribeActivity")))
+    }
+
+    fn delete_activity(
+        &self,
+        input: DeleteActivityInput,
+    ) -> impl Future<Output = Result<DeleteActivityOutput, ApiError>> + Send {
+        let _ = input;
+        std::future::ready(Err(unsupported("DeleteActivity")))
+    }
+
+    fn list_activities(
+        &self,
+        input: ListActivitiesInput,
+    ) -> impl Future<Output = Result<ListActivitiesOutput, ApiError>> + Send {
+        let _ = input;
+        std::future::ready(Err(unsupported("ListActivities")))
+    }
+
+    /// Long-polls (up to 60 seconds) for a task of the activity.
+    fn get_activity_task(
+        &self,
+        input: GetActivityTaskInput,
+    ) -> impl Future<Output = Result<GetActivityTaskOutput, ApiError>> + Send {
+        let _ = input;
+        std::future::ready(Err(unsupported("GetActivityTask")))
+    }
+}
+
+/// What the router answers for an action this server does not have.
+pub(crate) fn unsupported(action: &str) -> ApiError {
+    ApiError::new(
+        crate::error::ErrorCode::UnknownOperationException,
+        format!("the operation '{action}' is not supported by this server"),
+    )
 }

@@ -15,6 +15,11 @@ use axum::response::{IntoResponse, Response};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCode {
+    ActivityAlreadyExists,
+    ActivityDoesNotExist,
+    ActivityLimitExceeded,
+    ActivityWorkerLimitExceeded,
+    TooManyTags,
     ExecutionAlreadyExists,
     ExecutionDoesNotExist,
     ExecutionLimitExceeded,
@@ -50,6 +55,11 @@ pub enum ErrorCode {
 impl ErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
+            ErrorCode::ActivityAlreadyExists => "ActivityAlreadyExists",
+            ErrorCode::ActivityDoesNotExist => "ActivityDoesNotExist",
+            ErrorCode::ActivityLimitExceeded => "ActivityLimitExceeded",
+            ErrorCode::ActivityWorkerLimitExceeded => "ActivityWorkerLimitExceeded",
+            ErrorCode::TooManyTags => "TooManyTags",
             ErrorCode::ExecutionAlreadyExists => "ExecutionAlreadyExists",
             ErrorCode::ExecutionDoesNotExist => "ExecutionDoesNotExist",
             ErrorCode::ExecutionLimitExceeded => "ExecutionLimitExceeded",
@@ -95,7 +105,12 @@ impl ErrorCode {
     }
 }
 
-const ALL: [ErrorCode; 27] = [
+const ALL: [ErrorCode; 32] = [
+    ErrorCode::ActivityAlreadyExists,
+    ErrorCode::ActivityDoesNotExist,
+    ErrorCode::ActivityLimitExceeded,
+    ErrorCode::ActivityWorkerLimitExceeded,
+    ErrorCode::TooManyTags,
     ErrorCode::ExecutionAlreadyExists,
     ErrorCode::ExecutionDoesNotExist,
     ErrorCode::ExecutionLimitExceeded,

@@ -34,6 +34,7 @@
 //! ```
 
 mod actions;
+mod activities;
 mod error;
 mod service;
 pub mod shapes;
@@ -159,10 +160,12 @@ async fn dispatch<A: StepFunctionsActions>(
         "ValidateStateMachineDefinition" => {
             call(body, |i| b.validate_state_machine_definition(i)).await
         }
-        other => Err(ApiError::new(
-            ErrorCode::UnknownOperationException,
-            format!("the operation '{other}' is not supported by this server"),
-        )),
+        "CreateActivity" => call(body, |i| b.create_activity(i)).await,
+        "DescribeActivity" => call(body, |i| b.describe_activity(i)).await,
+        "DeleteActivity" => call(body, |i| b.delete_activity(i)).await,
+        "ListActivities" => call(body, |i| b.list_activities(i)).await,
+        "GetActivityTask" => call(body, |i| b.get_activity_task(i)).await,
+        other => Err(actions::unsupported(other)),
     }
 }
 

@@ -10,6 +10,9 @@
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
+mod activities;
+pub use activities::*;
+
 /// A point in time, held as milliseconds since the Unix epoch and sent as
 /// epoch seconds with a fraction — the awsJson1_0 timestamp format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

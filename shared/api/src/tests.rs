@@ -365,7 +365,7 @@ async fn internal_failures_are_500() {
 async fn unknown_or_missing_target_is_unknown_operation() {
     let (_, app) = app();
     for target in [
-        Some("AWSStepFunctions.CreateActivity"),
+        Some("AWSStepFunctions.NoSuchAction"),
         Some("DynamoDB_20120810.GetItem"),
         None,
     ] {

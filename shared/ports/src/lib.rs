@@ -25,10 +25,12 @@
 //! assert_eq!(clock.now(), 5_000);
 //! ```
 
+mod activities;
 mod clock;
 mod notify;
 mod records;
 
+pub use activities::{ActivityRecord, ActivityStore, ActivityTask};
 pub use clock::{offset_ms_in, Clock, SimulatedClock, SystemClock, TEST_CLOCK_FILE_ENV};
 pub use flowstate_engine::{TaskInvocation, TaskResult};
 pub use notify::{Notifier, NotifyFuture, StatusChange, DETAIL_TYPE, SOURCE};
@@ -73,7 +75,7 @@ pub enum StoreError {
 /// Outbox entries are claimed before they are performed ([`Claim`]): an
 /// entry is written claimed by whoever commits its step, and anyone else
 /// may take it only once that claim has lapsed.
-pub trait Store: Send + Sync + 'static {
+pub trait Store: ActivityStore + Send + Sync + 'static {
     /// Creates a state machine; `AlreadyExists` if its ARN is taken.
     /// The record's revision is stored too (see [`Store::get_revision`]).
     fn create_state_machine(

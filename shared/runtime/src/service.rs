@@ -278,7 +278,7 @@ fn describe(rec: &ExecutionRecord) -> ExecutionDescription {
     }
 }
 
-fn page_size(n: usize) -> usize {
+pub(crate) fn page_size(n: usize) -> usize {
     if n == 0 {
         100
     } else {
@@ -505,13 +505,13 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
     /// A page token for the request `purpose` names: the backend's
     /// position, sealed so that it opens for that request only (Step
     /// Functions' tokens are as opaque, and bound to their request).
-    fn page_token(&self, purpose: &str, position: Option<String>) -> Option<String> {
+    pub(crate) fn page_token(&self, purpose: &str, position: Option<String>) -> Option<String> {
         position.map(|p| token::seal(&self.inner.config.token_key, purpose, &p))
     }
 
     /// The position in a page token from [`Service::page_token`] for the
     /// same request; `InvalidToken` for any other token.
-    fn open_page_token(
+    pub(crate) fn open_page_token(
         &self,
         purpose: &str,
         token: Option<String>,

@@ -12,6 +12,7 @@
 //!
 //! Failures panic with the name of the broken rule (this is test code).
 
+mod activities;
 mod deployed;
 mod steps;
 mod watched;
@@ -64,6 +65,9 @@ where
     queue_redelivery_and_ack(&make().await).await;
     queue_dedup_and_release(&make().await).await;
     long_timers_are_delivered_when_due(&make().await).await;
+    activities::activity_records(&make().await).await;
+    activities::activity_tasks(&make().await).await;
+    activities::concurrent_claims_deliver_each_task_once(&make().await).await;
     run_deployed(&make).await;
 }
 
