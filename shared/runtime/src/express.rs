@@ -109,9 +109,14 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                 if crate::activities::is_activity(&task.invocation.resource) {
                     // Its answer comes from a worker, through `callbacks`.
                     let now = self.clock().now();
-                    let scheduled = self
-                        .schedule_activity_task(arn, task.frame, task.seq, &task.invocation, now)
-                        .await;
+                    let scheduled = Box::pin(self.schedule_activity_task(
+                        arn,
+                        task.frame,
+                        task.seq,
+                        &task.invocation,
+                        now,
+                    ))
+                    .await;
                     if let Err(e) = scheduled {
                         return Some(Event::TaskFailed {
                             frame: task.frame,

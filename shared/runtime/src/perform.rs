@@ -188,13 +188,15 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             return Ok(None);
         }
         if crate::activities::is_activity(&invocation.resource) {
-            self.schedule_activity_task(
+            // Boxed: a store's write future is large, and this one holds
+            // the invoker's too.
+            Box::pin(self.schedule_activity_task(
                 &entry.execution_arn,
                 *frame,
                 *seq,
                 invocation,
                 entry.created,
-            )
+            ))
             .await?;
             return Ok(None);
         }

@@ -65,9 +65,14 @@ where
     queue_redelivery_and_ack(&make().await).await;
     queue_dedup_and_release(&make().await).await;
     long_timers_are_delivered_when_due(&make().await).await;
-    activities::activity_records(&make().await).await;
-    activities::activity_tasks(&make().await).await;
-    activities::concurrent_claims_deliver_each_task_once(&make().await).await;
+    // Boxed: a backend's futures (the AWS SDK's, in a debug build) are
+    // large, and this one's state holds the largest of its calls.
+    Box::pin(activities::activity_records(&make().await)).await;
+    Box::pin(activities::activity_tasks(&make().await)).await;
+    Box::pin(activities::concurrent_claims_deliver_each_task_once(
+        &make().await,
+    ))
+    .await;
     run_deployed(&make).await;
 }
 
