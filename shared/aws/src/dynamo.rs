@@ -18,6 +18,8 @@
 //! | chunk k of any record | `{PK}~C` | `{SK}~{k:04}` | |
 //! | access key (`keys.rs`) | `KEY` | access key id | `nm`, `st`, `cr`, `rv`, `sec` (KMS ciphertext) |
 //! | task token key (`token_key.rs`) | `CONFIG` | `TASK_TOKEN_KEY` | `sec` (KMS ciphertext), `cr` |
+//! | activity (`activities.rs`) | `ACT` | ARN | |
+//! | waiting activity task (`activities.rs`) | `AT#{activity ARN}` | `{created ms:015}#{task id}` | `ex` = expires ms, `ttl` |
 //!
 //! - All state machines share one partition, sorted by ARN: ListStateMachines
 //!   is one Query, and accounts hold at most thousands of them.

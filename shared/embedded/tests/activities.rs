@@ -21,27 +21,29 @@ impl Invoker for NoTasks {
     }
 }
 
-type Svc = Service<Embedded, Embedded, NoTasks, SimulatedClock>;
+type Svc<C = SimulatedClock> = Service<Embedded, Embedded, NoTasks, C>;
 
 const SHORT: Duration = Duration::from_millis(50);
 
 fn svc() -> Svc {
+    svc_on(SimulatedClock::new(1_700_000_000_000))
+}
+
+fn svc_on<C: Clock>(clock: C) -> Svc<C> {
     let db = Embedded::memory().unwrap();
     let config = Config {
         spawn_tasks: false,
         ..Config::default()
     };
-    Service::new(
-        db.clone(),
-        db,
-        NoTasks,
-        SimulatedClock::new(1_700_000_000_000),
-        config,
-    )
+    Service::new(db.clone(), db, NoTasks, clock, config)
 }
 
 /// An activity and a state machine whose one Task runs it.
 async fn set_up(s: &Svc, task: Value) -> (String, String) {
+    set_up_as(s, task, WorkflowType::Standard).await
+}
+
+async fn set_up_as<C: Clock>(s: &Svc<C>, task: Value, kind: WorkflowType) -> (String, String) {
     let activity = s
         .create_activity(CreateActivity {
             name: "approve".into(),
@@ -60,7 +62,7 @@ async fn set_up(s: &Svc, task: Value) -> (String, String) {
             name: "m".into(),
             definition: definition.to_string(),
             role_arn: "arn:aws:iam::123456789012:role/r".into(),
-            kind: WorkflowType::Standard,
+            kind,
             description: None,
         })
         .await
@@ -290,4 +292,35 @@ async fn activities_are_idempotent_by_name_and_checked_by_arn() {
     s.delete_activity(&created.arn).await.unwrap();
     let listed = s.list_activities(PageRequest::default()).await.unwrap();
     assert!(listed.items.is_empty());
+}
+
+#[tokio::test]
+async fn start_sync_execution_waits_for_a_worker_s_answer() {
+    // Real time: a simulated clock would jump to the Express execution's
+    // five-minute timeout while it waits for the worker.
+    let s = svc_on(SystemClock);
+    let (activity, machine) = set_up_as(&s, json!({}), WorkflowType::Express).await;
+    let run = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            s.start_sync_execution(StartExecution {
+                state_machine_arn: machine,
+                input: Some(r#"{"sync":1}"#.into()),
+                ..Default::default()
+            })
+            .await
+        })
+    };
+    let task = s
+        .get_activity_task(&activity, Some("w".into()), Duration::from_secs(60))
+        .await
+        .unwrap()
+        .expect("the Express execution's task");
+    assert_eq!(task.input, r#"{"sync":1}"#);
+    s.send_task_success(&task.task_token, r#"{"done":true}"#)
+        .await
+        .unwrap();
+    let d = run.await.unwrap().unwrap();
+    assert_eq!(d.status, Status::Succeeded);
+    assert_eq!(d.output.as_deref(), Some(&json!({"done": true})));
 }
