@@ -309,3 +309,61 @@ fn boto3_workers_answer_activity_tasks_on_dynamodb_with_two_api_processes() {
         .collect();
     workers_answer_every_task_once(&[&apis[0], &apis[1]], 6, 3);
 }
+
+/// `kill -9` of the server: a task scheduled before is still handed out
+/// after the restart, and one handed out whose answer never comes still
+/// times out.
+#[test]
+fn activity_tasks_survive_a_server_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let mut server = Server::start(&["--data-dir", data]);
+    let activity = server.ok("CreateActivity", json!({"name": "approve"}))["activityArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let definition = json!({"StartAt": "Approve", "States": {
+        "Approve": {"Type": "Task", "Resource": activity, "TimeoutSecondsPath": "$.timeout",
+            "Parameters": {"job.$": "$.job"}, "End": true}}});
+    let machine = server.create("approvals", &definition);
+    let start = |server: &Server, name: &str, timeout: u64| -> String {
+        let input = json!({"job": name, "timeout": timeout}).to_string();
+        server.ok(
+            "StartExecution",
+            json!({"stateMachineArn": machine, "name": name, "input": input}),
+        )["executionArn"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let handed_out = start(&server, "handed-out", 3);
+    let task = server.ok(
+        "GetActivityTask",
+        json!({"activityArn": activity, "workerName": "lost"}),
+    );
+    assert_eq!(task["input"], "{\"job\":\"handed-out\"}");
+    // A second execution's task, scheduled and not taken yet.
+    let waiting = start(&server, "waiting", 600);
+    server.kill9();
+    let server = Server::start(&["--data-dir", data]);
+    let task = server.ok(
+        "GetActivityTask",
+        json!({"activityArn": activity, "workerName": "after"}),
+    );
+    assert_eq!(task["input"], "{\"job\":\"waiting\"}");
+    server.ok(
+        "SendTaskSuccess",
+        json!({"taskToken": task["taskToken"], "output": "{\"done\": true}"}),
+    );
+    let d = server.wait_done(&waiting, Duration::from_secs(60));
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    let d = server.wait_done(&handed_out, Duration::from_secs(60));
+    assert_eq!(d["status"], "FAILED", "{d}");
+    assert_eq!(d["error"], "States.Timeout", "{d}");
+    let types: Vec<String> = server
+        .history(&handed_out)
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_string())
+        .collect();
+    assert!(types.iter().any(|t| t == "ActivityTimedOut"), "{types:?}");
+}
