@@ -113,33 +113,10 @@ impl ActivityStore for AwsBackend {
         &self,
         page: &PageRequest,
     ) -> Result<Page<ActivityRecord>, StoreError> {
-        let limit = page.max_results.max(1);
-        let mut start = match &page.next_token {
-            Some(t) => Some(key(ACTIVITIES_PK, token_decode(t)?)),
-            None => None,
-        };
-        let mut items = Vec::new();
-        while items.len() <= limit {
-            let (mut got, next) = self
-                .query_once(QuerySpec {
-                    index: None,
-                    key_condition: "PK = :pk",
-                    filter: None,
-                    names: vec![],
-                    values: vec![(":pk", s(ACTIVITIES_PK))],
-                    forward: true,
-                    limit: Some((limit + 1 - items.len()) as i32),
-                    start,
-                })
-                .await?;
-            items.append(&mut got);
-            match next {
-                Some(k) => start = Some(k),
-                None => break,
-            }
-        }
-        let more = items.len() > limit;
-        items.truncate(limit);
+        let after = page.next_token.as_deref().map(token_decode).transpose()?;
+        let (items, more) = self
+            .partition_page(ACTIVITIES_PK, after, page.max_results.max(1))
+            .await?;
         let mut out = Vec::with_capacity(items.len());
         for item in &items {
             out.push(crate::codec::from_json::<ActivityRecord>(

@@ -155,34 +155,10 @@ impl Store for AwsBackend {
         &self,
         page: &PageRequest,
     ) -> Result<Page<StateMachineRecord>, StoreError> {
-        let limit = page.max_results.max(1);
-        let mut start = match &page.next_token {
-            Some(t) => Some(key("SM", token_decode(t)?)),
-            None => None,
-        };
-        let mut items = Vec::new();
-        // One more than asked tells whether a next page exists.
-        while items.len() <= limit {
-            let (mut got, next) = self
-                .query_once(QuerySpec {
-                    index: None,
-                    key_condition: "PK = :pk",
-                    filter: None,
-                    names: vec![],
-                    values: vec![(":pk", s("SM"))],
-                    forward: true,
-                    limit: Some((limit + 1 - items.len()) as i32),
-                    start,
-                })
-                .await?;
-            items.append(&mut got);
-            match next {
-                Some(k) => start = Some(k),
-                None => break,
-            }
-        }
-        let more = items.len() > limit;
-        items.truncate(limit);
+        let after = page.next_token.as_deref().map(token_decode).transpose()?;
+        let (items, more) = self
+            .partition_page("SM", after, page.max_results.max(1))
+            .await?;
         let mut out = Vec::with_capacity(items.len());
         for item in &items {
             out.push(

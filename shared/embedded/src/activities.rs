@@ -4,6 +4,7 @@
 //! process are woken by a notification when a task is written.
 
 use crate::db::{backend, Embedded};
+use crate::ports::{arn_page, from_json, to_json};
 use flowstate_ports::{ActivityRecord, ActivityStore, ActivityTask, Page, PageRequest, StoreError};
 use rusqlite::{params, OptionalExtension};
 use std::time::Duration;
@@ -16,14 +17,6 @@ CREATE TABLE IF NOT EXISTS activity_tasks(id TEXT PRIMARY KEY, activity TEXT NOT
     created INTEGER NOT NULL, expires INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS activity_tasks_by_age ON activity_tasks(activity, created, id);
 ";
-
-fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
-    serde_json::to_string(v).map_err(backend)
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
-    serde_json::from_str(s).map_err(|e| StoreError::Backend(format!("corrupt record: {e}")))
-}
 
 impl ActivityStore for Embedded {
     async fn create_activity(&self, activity: &ActivityRecord) -> Result<(), StoreError> {
@@ -70,27 +63,14 @@ impl ActivityStore for Embedded {
         &self,
         page: &PageRequest,
     ) -> Result<Page<ActivityRecord>, StoreError> {
-        let after = page.next_token.clone().unwrap_or_default();
-        let limit = page.max_results.max(1);
+        let page = page.clone();
         self.read(move |c| {
-            let mut stmt = c
-                .prepare_cached("SELECT body FROM activities WHERE arn > ?1 ORDER BY arn LIMIT ?2")
-                .map_err(backend)?;
-            let mut q = stmt
-                .query(params![after, (limit + 1) as i64])
-                .map_err(backend)?;
-            let mut items = Vec::new();
-            while let Some(row) = q.next().map_err(backend)? {
-                let body: String = row.get(0).map_err(backend)?;
-                items.push(from_json::<ActivityRecord>(&body)?);
-            }
-            let next_token = if items.len() > limit {
-                items.truncate(limit);
-                items.last().map(|a| a.arn.clone())
-            } else {
-                None
-            };
-            Ok(Page { items, next_token })
+            arn_page(
+                c,
+                "SELECT arn, body FROM activities WHERE arn > ?1 ORDER BY arn LIMIT ?2",
+                &page,
+                |a: &ActivityRecord| a.arn.clone(),
+            )
         })
         .await
     }

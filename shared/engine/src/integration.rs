@@ -1584,6 +1584,11 @@ mod tests {
         ] {
             assert_eq!(aws(child), AwsSupport::Runtime, "{child}");
         }
+        // An activity's task waits in the store for a worker.
+        assert_eq!(
+            aws("arn:aws:states:us-east-1:123456789012:activity:approve"),
+            AwsSupport::Runtime
+        );
     }
 
     #[test]
@@ -1606,7 +1611,6 @@ mod tests {
             "dynamodb:putItem does not support the .waitForTaskToken pattern"
         );
         assert!(reason("arn:aws:states:::aws-sdk:s3:getObject").contains("aws-sdk:s3:getObject"));
-        assert!(reason("arn:aws:states:us-east-1:1:activity:a").contains("activities"));
         assert!(!TaskResource::parse("arn:aws:states:::sns:getTopic")
             .unwrap()
             .supported_on_aws());

@@ -8,6 +8,8 @@
 //!   record plus one record per frame), history events, and an outbox of
 //!   effects. A step is one atomic [`Store::commit_step`], conditioned on the
 //!   execution's version (compare-and-set).
+//!   Every `Store` is also an [`ActivityStore`]: activities, and the tasks
+//!   of activity Task states waiting for a worker's GetActivityTask.
 //! - [`Queue`]: small messages naming an execution and an event, each with a
 //!   due time (timers). At-least-once delivery, explicit ack, deduplication
 //!   by message id.
