@@ -6,7 +6,8 @@ use crate::error::{ApiError, ErrorCode};
 use crate::shapes::*;
 use crate::{check_len, check_max_results, CheckInput};
 use flowstate_ports::{Clock, Invoker, Queue, Store};
-use flowstate_runtime::{CreateActivity, Service, ACTIVITY_POLL};
+use flowstate_runtime::{CreateActivity, Service};
+use std::time::Duration;
 
 /// Tags one resource may have (AWS's quota).
 const MAX_TAGS: usize = 50;
@@ -122,7 +123,11 @@ pub(crate) async fn get_activity_task<S: Store, Q: Queue, I: Invoker, C: Clock>(
     i: GetActivityTaskInput,
 ) -> Result<GetActivityTaskOutput, ApiError> {
     let task = service
-        .get_activity_task(&i.activity_arn, i.worker_name, ACTIVITY_POLL)
+        .get_activity_task(
+            &i.activity_arn,
+            i.worker_name,
+            Duration::from_millis(service.config().activity_poll_ms),
+        )
         .await?;
     Ok(match task {
         Some(t) => GetActivityTaskOutput {

@@ -61,6 +61,9 @@ pub struct Config {
     /// store (the Lambda functions): a rejection is then checked against
     /// the stored execution first.
     pub sole_writer: bool,
+    /// How long GetActivityTask waits for a task (AWS: 60 s). Shorter
+    /// where the request itself has a shorter deadline (the API function).
+    pub activity_poll_ms: u64,
 }
 
 impl Default for Config {
@@ -77,6 +80,7 @@ impl Default for Config {
             claim_ms: 15 * 60 * 1000,
             defer_tasks: false,
             sole_writer: true,
+            activity_poll_ms: crate::activities::ACTIVITY_POLL.as_millis() as u64,
         }
     }
 }
