@@ -10,6 +10,7 @@ mod aws_timers;
 mod cli;
 mod keys;
 mod local_tasks;
+mod serve_activities;
 mod serve_aws_conformance;
 mod serve_conformance;
 mod serve_conveniences;

@@ -244,6 +244,11 @@ const ACTIONS: &[&str] = &[
     "SendTaskHeartbeat",
     "DescribeStateMachineForExecution",
     "ValidateStateMachineDefinition",
+    "CreateActivity",
+    "DescribeActivity",
+    "DeleteActivity",
+    "ListActivities",
+    "GetActivityTask",
 ];
 
 const MEMBERS: &[&str] = &[
@@ -274,6 +279,8 @@ const MEMBERS: &[&str] = &[
     "tags",
     "description",
     "encryptionConfiguration",
+    "activityArn",
+    "workerName",
 ];
 
 /// Machines the API target creates first, so that later requests of a
@@ -315,6 +322,12 @@ fn member_value(rng: &mut Rng, member: &str, corpus: &Corpus) -> Value {
             0 => gen::string(rng),
             1 => gen::pick(rng, API_MACHINES).to_string(),
             _ => gen::pick(rng, &["e1", "e2"]).to_string(),
+        }),
+        // Never an activity CreateActivity made (names are `e1`, `e2`, the
+        // machines' or random): GetActivityTask on one would wait 60 s.
+        "activityArn" => Value::String(match rng.u8(0..3) {
+            0 => gen::string(rng),
+            _ => format!("{ARN_PREFIX}activity:no-such-{}", gen::string(rng)),
         }),
         "roleArn" => Value::String("arn:aws:iam::123456789012:role/r".into()),
         "type" => Value::String(gen::pick(rng, &["STANDARD", "EXPRESS", "express", ""]).into()),

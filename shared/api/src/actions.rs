@@ -200,4 +200,49 @@ pub trait StepFunctionsActions: Send + Sync + 'static {
         };
         crate::test_state::test_state(input, env, crate::test_state::no_invoker)
     }
+
+    // ---- activities (`activities.rs`): a runtime without them answers
+    // `UnknownOperationException`, as the router does for any action it
+    // does not know.
+
+    fn create_activity(
+        &self,
+        input: CreateActivityInput,
+    ) -> impl Future<Output = Result<CreateActivityOutput, ApiError>> + Send {
+        let _ = input;
+        std::future::ready(Err(ApiError::unsupported("CreateActivity")))
+    }
+
+    fn describe_activity(
+        &self,
+        input: DescribeActivityInput,
+    ) -> impl Future<Output = Result<DescribeActivityOutput, ApiError>> + Send {
+        let _ = input;
+        std::future::ready(Err(ApiError::unsupported("DescribeActivity")))
+    }
+
+    fn delete_activity(
+        &self,
+        input: DeleteActivityInput,
+    ) -> impl Future<Output = Result<DeleteActivityOutput, ApiError>> + Send {
+        let _ = input;
+        std::future::ready(Err(ApiError::unsupported("DeleteActivity")))
+    }
+
+    fn list_activities(
+        &self,
+        input: ListActivitiesInput,
+    ) -> impl Future<Output = Result<ListActivitiesOutput, ApiError>> + Send {
+        let _ = input;
+        std::future::ready(Err(ApiError::unsupported("ListActivities")))
+    }
+
+    /// Long-polls (up to 60 seconds) for a task of the activity.
+    fn get_activity_task(
+        &self,
+        input: GetActivityTaskInput,
+    ) -> impl Future<Output = Result<GetActivityTaskOutput, ApiError>> + Send {
+        let _ = input;
+        std::future::ready(Err(ApiError::unsupported("GetActivityTask")))
+    }
 }

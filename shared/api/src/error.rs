@@ -15,6 +15,10 @@ use axum::response::{IntoResponse, Response};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCode {
+    ActivityAlreadyExists,
+    ActivityDoesNotExist,
+    ActivityLimitExceeded,
+    ActivityWorkerLimitExceeded,
     ExecutionAlreadyExists,
     ExecutionDoesNotExist,
     ExecutionLimitExceeded,
@@ -51,6 +55,10 @@ pub enum ErrorCode {
 impl ErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
+            ErrorCode::ActivityAlreadyExists => "ActivityAlreadyExists",
+            ErrorCode::ActivityDoesNotExist => "ActivityDoesNotExist",
+            ErrorCode::ActivityLimitExceeded => "ActivityLimitExceeded",
+            ErrorCode::ActivityWorkerLimitExceeded => "ActivityWorkerLimitExceeded",
             ErrorCode::ExecutionAlreadyExists => "ExecutionAlreadyExists",
             ErrorCode::ExecutionDoesNotExist => "ExecutionDoesNotExist",
             ErrorCode::ExecutionLimitExceeded => "ExecutionLimitExceeded",
@@ -100,7 +108,11 @@ impl ErrorCode {
     }
 }
 
-const ALL: [ErrorCode; 28] = [
+const ALL: [ErrorCode; 32] = [
+    ErrorCode::ActivityAlreadyExists,
+    ErrorCode::ActivityDoesNotExist,
+    ErrorCode::ActivityLimitExceeded,
+    ErrorCode::ActivityWorkerLimitExceeded,
     ErrorCode::ExecutionAlreadyExists,
     ErrorCode::ExecutionDoesNotExist,
     ErrorCode::ExecutionLimitExceeded,

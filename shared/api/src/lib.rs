@@ -34,6 +34,7 @@
 //! ```
 
 mod actions;
+mod activities;
 mod error;
 mod service;
 pub mod shapes;
@@ -214,10 +215,12 @@ async fn dispatch<A: StepFunctionsActions>(
         "TagResource" => call(body, |i| b.tag_resource(i)).await,
         "UntagResource" => call(body, |i| b.untag_resource(i)).await,
         "ListTagsForResource" => call(body, |i| b.list_tags_for_resource(i)).await,
-        other => Err(ApiError::new(
-            ErrorCode::UnknownOperationException,
-            format!("the operation '{other}' is not supported by this server"),
-        )),
+        "CreateActivity" => call(body, |i| b.create_activity(i)).await,
+        "DescribeActivity" => call(body, |i| b.describe_activity(i)).await,
+        "DeleteActivity" => call(body, |i| b.delete_activity(i)).await,
+        "ListActivities" => call(body, |i| b.list_activities(i)).await,
+        "GetActivityTask" => call(body, |i| b.get_activity_task(i)).await,
+        other => Err(ApiError::unsupported(other)),
     }
 }
 

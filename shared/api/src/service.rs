@@ -55,7 +55,7 @@ fn wire_status(s: Status) -> ExecutionStatus {
 
 /// `maxResults` as a page size: the router has bounded it to 0..=1000,
 /// and 0 means the Service's default.
-fn page(max_results: Option<i64>, next_token: Option<String>) -> PageRequest {
+pub(crate) fn page(max_results: Option<i64>, next_token: Option<String>) -> PageRequest {
     PageRequest {
         max_results: max_results.unwrap_or(0).clamp(0, 1000) as usize,
         next_token,
@@ -463,6 +463,41 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> StepFunctionsActions for Service<
     ) -> Result<SendTaskHeartbeatOutput, ApiError> {
         Service::send_task_heartbeat(self, &i.task_token).await?;
         Ok(SendTaskHeartbeatOutput {})
+    }
+
+    async fn create_activity(
+        &self,
+        i: CreateActivityInput,
+    ) -> Result<CreateActivityOutput, ApiError> {
+        crate::activities::create_activity(self, i).await
+    }
+
+    async fn describe_activity(
+        &self,
+        i: DescribeActivityInput,
+    ) -> Result<DescribeActivityOutput, ApiError> {
+        crate::activities::describe_activity(self, i).await
+    }
+
+    async fn delete_activity(
+        &self,
+        i: DeleteActivityInput,
+    ) -> Result<DeleteActivityOutput, ApiError> {
+        crate::activities::delete_activity(self, i).await
+    }
+
+    async fn list_activities(
+        &self,
+        i: ListActivitiesInput,
+    ) -> Result<ListActivitiesOutput, ApiError> {
+        crate::activities::list_activities(self, i).await
+    }
+
+    async fn get_activity_task(
+        &self,
+        i: GetActivityTaskInput,
+    ) -> Result<GetActivityTaskOutput, ApiError> {
+        crate::activities::get_activity_task(self, i).await
     }
 
     async fn describe_state_machine_for_execution(

@@ -13,6 +13,8 @@ use serde_json::Value;
 
 mod versions;
 pub use versions::*;
+mod activities;
+pub use activities::*;
 
 /// A point in time, held as milliseconds since the Unix epoch and sent as
 /// epoch seconds with a fraction — the awsJson1_0 timestamp format.

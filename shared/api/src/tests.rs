@@ -365,7 +365,7 @@ async fn internal_failures_are_500() {
 async fn unknown_or_missing_target_is_unknown_operation() {
     let (_, app) = app();
     for target in [
-        Some("AWSStepFunctions.CreateActivity"),
+        Some("AWSStepFunctions.NoSuchAction"),
         Some("DynamoDB_20120810.GetItem"),
         None,
     ] {
@@ -892,4 +892,97 @@ async fn an_oversized_body_is_answered_in_aws_error_shape() {
         "{v}"
     );
     assert_eq!(h["x-amzn-ErrorType"], "ValidationException");
+}
+
+#[tokio::test]
+async fn activity_actions_answer_in_the_service_model_s_shapes() {
+    use flowstate_ports::SystemClock;
+    struct NoInvoker;
+    impl flowstate_ports::Invoker for NoInvoker {
+        async fn invoke(
+            &self,
+            _: &flowstate_ports::InvokeContext,
+            task: &flowstate_ports::TaskInvocation,
+        ) -> flowstate_ports::TaskResult {
+            panic!("{} was invoked", task.resource)
+        }
+    }
+    let db = flowstate_embedded::Embedded::memory().unwrap();
+    let config = flowstate_runtime::Config {
+        activity_poll_ms: 50,
+        ..Default::default()
+    };
+    let service = flowstate_runtime::Service::new(db.clone(), db, NoInvoker, SystemClock, config);
+    let app = router(Arc::new(service));
+    let (s, v) = send(
+        &app,
+        "CreateActivity",
+        json!({"name": "approve", "tags": [{"key": "k", "value": "v"}]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let arn = v["activityArn"].as_str().unwrap().to_string();
+    assert_eq!(
+        arn,
+        "arn:aws:states:us-east-1:123456789012:activity:approve"
+    );
+    assert!(v["creationDate"].is_f64(), "{v}");
+    let (s, v) = send(&app, "DescribeActivity", json!({"activityArn": arn})).await;
+    assert_eq!((s, v["name"].clone()), (StatusCode::OK, json!("approve")));
+    let (_, v) = send(&app, "ListActivities", json!({"maxResults": 1})).await;
+    assert_eq!(v["activities"][0]["activityArn"], json!(arn));
+    assert!(v.get("nextToken").is_none(), "{v}");
+    // Nothing to do within the poll: no members, as AWS answers.
+    let (s, v) = send(
+        &app,
+        "GetActivityTask",
+        json!({"activityArn": arn, "workerName": "w"}),
+    )
+    .await;
+    assert_eq!((s, v), (StatusCode::OK, json!({})));
+    for (action, body, code) in [
+        (
+            "DescribeActivity",
+            json!({"activityArn": format!("{arn}-missing")}),
+            "ActivityDoesNotExist",
+        ),
+        (
+            "GetActivityTask",
+            json!({"activityArn": format!("{arn}-missing")}),
+            "ActivityDoesNotExist",
+        ),
+        (
+            "DescribeActivity",
+            json!({"activityArn": "arn:aws:states:us-east-1:123456789012:stateMachine:m"}),
+            "InvalidArn",
+        ),
+        (
+            "DeleteActivity",
+            json!({"activityArn": "nonsense"}),
+            "InvalidArn",
+        ),
+        ("CreateActivity", json!({"name": "a b"}), "InvalidName"),
+        (
+            "CreateActivity",
+            json!({"name": "x".repeat(81)}),
+            "ValidationException",
+        ),
+        (
+            "CreateActivity",
+            json!({"name": "t", "tags": (0..51).map(|i| json!({"key": i.to_string(), "value": ""})).collect::<Vec<_>>()}),
+            "TooManyTags",
+        ),
+        ("GetActivityTask", json!({}), "ValidationException"),
+    ] {
+        let (s, v) = send(&app, action, body.clone()).await;
+        assert_eq!(
+            (s, v["__type"].clone()),
+            (StatusCode::BAD_REQUEST, json!(code)),
+            "{action} {body}: {v}"
+        );
+    }
+    let (s, _) = send(&app, "DeleteActivity", json!({"activityArn": arn})).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, v) = send(&app, "ListActivities", json!({})).await;
+    assert_eq!(v, json!({"activities": []}));
 }

@@ -267,9 +267,17 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_resources_do_not_fail_validation() {
+    fn activities_run_on_aws_and_are_not_warned_about() {
         let def = json!({"StartAt": "A", "States": {
             "A": {"Type": "Task", "Resource": "arn:aws:states:us-east-1:123456789012:activity:approve", "End": true}
+        }});
+        assert_eq!(warnings(def), []);
+    }
+
+    #[test]
+    fn unsupported_resources_do_not_fail_validation() {
+        let def = json!({"StartAt": "A", "States": {
+            "A": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:getObject", "End": true}
         }});
         let out = validate_state_machine_definition(&ValidateStateMachineDefinitionInput {
             definition: def.to_string(),

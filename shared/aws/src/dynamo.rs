@@ -19,6 +19,8 @@
 //! | access key (`keys.rs`) | `KEY` | access key id | `nm`, `st`, `cr`, `rv`, `sec` (KMS ciphertext) |
 //! | task token key (`token_key.rs`) | `CONFIG` | `TASK_TOKEN_KEY` | `sec` (KMS ciphertext), `cr` |
 //! | version, alias, tag (`versions.rs`) | `SMV#{state machine ARN}`, `SMA#{…}`, `TAG#{resource ARN}` | `V#{number:010}` (and the counter `N`), `A#{name}`, `T#{key}` | |
+//! | activity (`activities.rs`) | `ACT` | ARN | |
+//! | waiting activity task (`activities.rs`) | `AT#{activity ARN}` | `{created ms:015}#{task id}` | `ex` = expires ms, `ttl` |
 //!
 //! - All state machines share one partition, sorted by ARN: ListStateMachines
 //!   is one Query, and accounts hold at most thousands of them.
@@ -184,34 +186,10 @@ impl Store for AwsBackend {
         &self,
         page: &PageRequest,
     ) -> Result<Page<StateMachineRecord>, StoreError> {
-        let limit = page.max_results.max(1);
-        let mut start = match &page.next_token {
-            Some(t) => Some(key("SM", token_decode(t)?)),
-            None => None,
-        };
-        let mut items = Vec::new();
-        // One more than asked tells whether a next page exists.
-        while items.len() <= limit {
-            let (mut got, next) = self
-                .query_once(QuerySpec {
-                    index: None,
-                    key_condition: "PK = :pk",
-                    filter: None,
-                    names: vec![],
-                    values: vec![(":pk", s("SM"))],
-                    forward: true,
-                    limit: Some((limit + 1 - items.len()) as i32),
-                    start,
-                })
-                .await?;
-            items.append(&mut got);
-            match next {
-                Some(k) => start = Some(k),
-                None => break,
-            }
-        }
-        let more = items.len() > limit;
-        items.truncate(limit);
+        let after = page.next_token.as_deref().map(token_decode).transpose()?;
+        let (items, more) = self
+            .partition_page("SM", after, page.max_results.max(1))
+            .await?;
         let mut out = Vec::with_capacity(items.len());
         for item in &items {
             out.push(

@@ -92,7 +92,7 @@ impl AwsInvoker {
                 return Err(Failure::states(
                     StatesError::Runtime,
                     format!(
-                        "The resource '{}' is performed by the Flowstate runtime (it starts a child execution), not by the AWS invoker; it reached the invoker by mistake",
+                        "The resource '{}' is performed by the Flowstate runtime (a child execution, or an activity task for a worker), not by the AWS invoker; it reached the invoker by mistake",
                         task.resource
                     ),
                 ));

@@ -70,6 +70,7 @@
 //! (`Conflict` for a lost compare-and-set), set-up code sees [`Error`],
 //! tasks see Step Functions' error names.
 
+mod activities;
 mod codec;
 mod dynamo;
 mod executions;

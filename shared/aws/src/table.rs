@@ -2,7 +2,7 @@
 //! batch of items, a query), writes in batches of 25 sent concurrently,
 //! transactions, and record bodies split over chunk items (`codec.rs`).
 
-use crate::codec::{chunk_pk, chunk_sk, first_chunk, from_json, get_s, key, Item};
+use crate::codec::{chunk_pk, chunk_sk, first_chunk, from_json, get_s, key, s, Item};
 use crate::{backend_error, corrupt, AwsBackend};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
@@ -174,6 +174,42 @@ impl AwsBackend {
         }
         let out = req.send().await.map_err(|e| backend_error("Query", e))?;
         Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
+    }
+
+    /// Up to `limit` items of partition `pk` in sort key order, after the
+    /// sort key `after`, and whether more follow (a list action's page:
+    /// state machines, activities).
+    pub(crate) async fn partition_page(
+        &self,
+        pk: &str,
+        after: Option<String>,
+        limit: usize,
+    ) -> Result<(Vec<Item>, bool), StoreError> {
+        let mut start = after.map(|sk| key(pk, sk));
+        let mut items = Vec::new();
+        // One more than asked tells whether a next page exists.
+        while items.len() <= limit {
+            let (mut got, next) = self
+                .query_once(QuerySpec {
+                    index: None,
+                    key_condition: "PK = :pk",
+                    filter: None,
+                    names: vec![],
+                    values: vec![(":pk", s(pk))],
+                    forward: true,
+                    limit: Some((limit + 1 - items.len()) as i32),
+                    start,
+                })
+                .await?;
+            items.append(&mut got);
+            match next {
+                Some(k) => start = Some(k),
+                None => break,
+            }
+        }
+        let more = items.len() > limit;
+        items.truncate(limit);
+        Ok((items, more))
     }
 
     /// Every item of `pk` whose sort key lies in `[from, to]`, in order.

@@ -994,7 +994,6 @@ async fn unsupported_resources_fail_naming_the_resource_and_what_is_supported() 
         "arn:aws:states:::aws-sdk:s3:getObject",
         "arn:aws:states:::sqs:sendMessage.sync",
         "arn:aws:states:::dynamodb:putItem.waitForTaskToken",
-        "arn:aws:states:us-east-1:123456789012:activity:approve",
     ] {
         let (error, cause) = failed(run(&invoker, resource, json!({})).await);
         assert_eq!(error, "States.TaskFailed", "{resource}");

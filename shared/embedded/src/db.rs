@@ -43,6 +43,8 @@ pub struct Embedded {
     /// Read connections (file databases only: WAL lets readers run beside
     /// the writer). `None` in memory: reads go to the writer thread.
     readers: Option<Arc<Readers>>,
+    /// Told when an activity task is written (wakes GetActivityTask).
+    activity_tasks_written: Arc<tokio::sync::Notify>,
 }
 
 struct Readers {
@@ -166,6 +168,8 @@ impl Embedded {
         conn.execute_batch(SCHEMA).map_err(sqlite)?;
         conn.execute_batch(crate::versions::SCHEMA)
             .map_err(sqlite)?;
+        conn.execute_batch(crate::activities::SCHEMA)
+            .map_err(sqlite)?;
         conn.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}"))
             .map_err(sqlite)?;
         conn.set_prepared_statement_cache_capacity(64);
@@ -206,7 +210,12 @@ impl Embedded {
         Ok(Embedded {
             tx: Arc::new(tx),
             readers,
+            activity_tasks_written: Arc::new(tokio::sync::Notify::new()),
         })
+    }
+
+    pub(crate) fn activity_tasks_written(&self) -> &tokio::sync::Notify {
+        &self.activity_tasks_written
     }
 
     /// Runs a read-only `f` on a read connection (WAL: it sees the last

@@ -29,6 +29,7 @@
 //! [`Store`]: flowstate_ports::Store
 //! [`Queue`]: flowstate_ports::Queue
 
+mod activities;
 mod db;
 mod key;
 mod ports;

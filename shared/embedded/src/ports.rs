@@ -12,11 +12,11 @@ use flowstate_ports::{AliasRecord, VersionRecord};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::BTreeMap;
 
-fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(backend)
 }
 
-fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
     serde_json::from_str(s).map_err(|e| StoreError::Backend(format!("corrupt record: {e}")))
 }
 
@@ -210,6 +210,34 @@ fn load(
     Ok(Some(header.into_record(frames)))
 }
 
+/// A page of records listed by ARN: `sql` selects `arn, body` after `?1`,
+/// at most `?2` rows; one more than asked tells whether a next page exists.
+pub(crate) fn arn_page<T: serde::de::DeserializeOwned>(
+    c: &Connection,
+    sql: &str,
+    page: &PageRequest,
+    arn: impl Fn(&T) -> String,
+) -> Result<Page<T>, StoreError> {
+    let after = page.next_token.clone().unwrap_or_default();
+    let limit = page.max_results.max(1);
+    let mut stmt = c.prepare_cached(sql).map_err(backend)?;
+    let mut q = stmt
+        .query(params![after, (limit + 1) as i64])
+        .map_err(backend)?;
+    let mut items = Vec::new();
+    while let Some(row) = q.next().map_err(backend)? {
+        let body: String = row.get(1).map_err(backend)?;
+        items.push(from_json::<T>(&body)?);
+    }
+    let next_token = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(arn)
+    } else {
+        None
+    };
+    Ok(Page { items, next_token })
+}
+
 fn get_body(conn: &Connection, sql: &str, key: &str) -> Result<Option<String>, StoreError> {
     conn.prepare_cached(sql)
         .and_then(|mut s| s.query_row(params![key], |r| r.get(0)).optional())
@@ -298,29 +326,14 @@ impl Store for Embedded {
         &self,
         page: &PageRequest,
     ) -> Result<Page<StateMachineRecord>, StoreError> {
-        let after = page.next_token.clone().unwrap_or_default();
-        let limit = page.max_results.max(1);
+        let page = page.clone();
         self.read(move |c| {
-            let mut stmt = c
-                .prepare_cached(
-                    "SELECT arn, body FROM state_machines WHERE arn > ?1 ORDER BY arn LIMIT ?2",
-                )
-                .map_err(backend)?;
-            let mut q = stmt
-                .query(params![after, (limit + 1) as i64])
-                .map_err(backend)?;
-            let mut items = Vec::new();
-            while let Some(row) = q.next().map_err(backend)? {
-                let body: String = row.get(1).map_err(backend)?;
-                items.push(from_json::<StateMachineRecord>(&body)?);
-            }
-            let next_token = if items.len() > limit {
-                items.truncate(limit);
-                items.last().map(|s| s.arn.clone())
-            } else {
-                None
-            };
-            Ok(Page { items, next_token })
+            arn_page(
+                c,
+                "SELECT arn, body FROM state_machines WHERE arn > ?1 ORDER BY arn LIMIT ?2",
+                &page,
+                |sm: &StateMachineRecord| sm.arn.clone(),
+            )
         })
         .await
     }

@@ -3,6 +3,7 @@
 //! One test binary for the crate (each module was its own binary, and each
 //! binary linked the whole dependency graph again).
 
+mod activities;
 mod contract;
 mod nested_and_notify;
 mod service;

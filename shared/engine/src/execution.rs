@@ -159,6 +159,9 @@ pub struct TaskWait {
     pub timeout_at: Option<i64>,
     pub heartbeat_seconds: Option<u64>,
     pub heartbeat_deadline: Option<i64>,
+    /// An activity task a worker has taken (`ActivityStarted` recorded).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub activity_started: bool,
 }
 
 /// A Parallel or Map state waiting for its frames. Its children have the
@@ -201,6 +204,12 @@ pub enum Event {
     TaskHeartbeat {
         frame: FrameId,
         seq: u64,
+    },
+    /// A worker took the activity task of the frame (GetActivityTask).
+    ActivityStarted {
+        frame: FrameId,
+        seq: u64,
+        worker_name: Option<String>,
     },
     TimerFired {
         frame: FrameId,
@@ -260,7 +269,7 @@ pub struct TaskInvocation {
     pub resource: String,
     /// The evaluated payload.
     pub parameters: Value,
-    /// Set for `.waitForTaskToken` resources.
+    /// Set for `.waitForTaskToken` resources and activities.
     pub task_token: Option<String>,
     pub state_name: String,
     pub execution_arn: String,

@@ -89,6 +89,26 @@ pub enum Details {
         error: Option<String>,
         cause: Option<String>,
     },
+    ActivityScheduled {
+        resource: String,
+        input: Arc<Value>,
+        timeout_seconds: Option<u64>,
+        heartbeat_seconds: Option<u64>,
+    },
+    ActivityStarted {
+        worker_name: Option<String>,
+    },
+    ActivitySucceeded {
+        output: Arc<Value>,
+    },
+    ActivityFailed {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    ActivityTimedOut {
+        error: Option<String>,
+        cause: Option<String>,
+    },
     LambdaFunctionScheduled {
         resource: String,
         input: Arc<Value>,
@@ -216,6 +236,11 @@ impl Details {
             Details::TaskSucceeded { .. } => "TaskSucceeded",
             Details::TaskFailed { .. } => "TaskFailed",
             Details::TaskTimedOut { .. } => "TaskTimedOut",
+            Details::ActivityScheduled { .. } => "ActivityScheduled",
+            Details::ActivityStarted { .. } => "ActivityStarted",
+            Details::ActivitySucceeded { .. } => "ActivitySucceeded",
+            Details::ActivityFailed { .. } => "ActivityFailed",
+            Details::ActivityTimedOut { .. } => "ActivityTimedOut",
             Details::LambdaFunctionScheduled { .. } => "LambdaFunctionScheduled",
             Details::LambdaFunctionStarted => "LambdaFunctionStarted",
             Details::LambdaFunctionSucceeded { .. } => "LambdaFunctionSucceeded",
@@ -409,6 +434,41 @@ impl HistoryEvent {
                 "taskTimedOutEventDetails",
                 task_error(resource_type, resource, error, cause),
             ),
+            Details::ActivityScheduled {
+                resource,
+                input,
+                timeout_seconds,
+                heartbeat_seconds,
+            } => {
+                let mut d = Map::new();
+                d.insert("resource".into(), json!(resource));
+                data(input, "input", &mut d);
+                if let Some(t) = timeout_seconds {
+                    d.insert("timeoutInSeconds".into(), json!(t));
+                }
+                if let Some(h) = heartbeat_seconds {
+                    d.insert("heartbeatInSeconds".into(), json!(h));
+                }
+                ("activityScheduledEventDetails", Value::Object(d))
+            }
+            Details::ActivityStarted { worker_name } => {
+                let mut d = Map::new();
+                if let Some(w) = worker_name {
+                    d.insert("workerName".into(), json!(w));
+                }
+                ("activityStartedEventDetails", Value::Object(d))
+            }
+            Details::ActivitySucceeded { output } => {
+                let mut d = Map::new();
+                data(output, "output", &mut d);
+                ("activitySucceededEventDetails", Value::Object(d))
+            }
+            Details::ActivityFailed { error, cause } => {
+                ("activityFailedEventDetails", error_cause(error, cause))
+            }
+            Details::ActivityTimedOut { error, cause } => {
+                ("activityTimedOutEventDetails", error_cause(error, cause))
+            }
             Details::LambdaFunctionScheduled {
                 resource,
                 input,

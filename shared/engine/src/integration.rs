@@ -360,7 +360,8 @@ impl AwsIntegration {
 pub enum AwsSupport {
     /// The AWS invoker calls the service.
     Invoker,
-    /// The runtime does (`states:startExecution` starts a child execution).
+    /// The runtime does (`states:startExecution` starts a child execution;
+    /// an activity's task waits for a worker).
     Runtime,
     /// Nobody: the reason says what is not supported, for task failures and
     /// validation warnings.
@@ -374,9 +375,8 @@ impl TaskResource {
             TaskResource::LambdaFunction(_) => AwsSupport::Invoker,
             // The parser only accepts request-response and callback here.
             TaskResource::LambdaInvoke(_) => AwsSupport::Invoker,
-            TaskResource::Activity(_) => {
-                AwsSupport::Unsupported("activities are not supported on AWS".to_string())
-            }
+            // Its task waits in the store for a worker's GetActivityTask.
+            TaskResource::Activity(_) => AwsSupport::Runtime,
             TaskResource::Service(service) if service.kind == IntegrationKind::AwsSdk => {
                 AwsSupport::Unsupported(format!(
                     "AWS SDK integrations (aws-sdk:{}:{}) are not supported on AWS",
@@ -1584,6 +1584,11 @@ mod tests {
         ] {
             assert_eq!(aws(child), AwsSupport::Runtime, "{child}");
         }
+        // An activity's task waits in the store for a worker.
+        assert_eq!(
+            aws("arn:aws:states:us-east-1:123456789012:activity:approve"),
+            AwsSupport::Runtime
+        );
     }
 
     #[test]
@@ -1606,7 +1611,6 @@ mod tests {
             "dynamodb:putItem does not support the .waitForTaskToken pattern"
         );
         assert!(reason("arn:aws:states:::aws-sdk:s3:getObject").contains("aws-sdk:s3:getObject"));
-        assert!(reason("arn:aws:states:us-east-1:1:activity:a").contains("activities"));
         assert!(!TaskResource::parse("arn:aws:states:::sns:getTopic")
             .unwrap()
             .supported_on_aws());

@@ -15,6 +15,11 @@ use flowstate_engine::driver::{NoTasks, TaskHandler};
 use flowstate_ports::{InvokeContext, Invoker, SystemClock, TaskInvocation, TaskResult};
 use flowstate_runtime::{Config, Service};
 
+/// How long GetActivityTask waits in the API function: within its 30 s
+/// timeout and API Gateway's 30 s integration limit, so that a task taken
+/// is always answered (a worker polls again, as it does after AWS's 60 s).
+const API_ACTIVITY_POLL_MS: u64 = 20_000;
+
 /// The runtime service every function runs on.
 pub type LambdaService<I> = Service<AwsBackend, AwsBackend, I, SystemClock>;
 
@@ -153,6 +158,7 @@ impl Wiring {
             defer_tasks: true,
             sole_writer: false,
             claim_ms: self.claim_ms.unwrap_or(defaults.claim_ms),
+            activity_poll_ms: API_ACTIVITY_POLL_MS,
             ..defaults
         }
     }

@@ -8,6 +8,8 @@
 //!   record plus one record per frame), history events, and an outbox of
 //!   effects. A step is one atomic [`Store::commit_step`], conditioned on the
 //!   execution's version (compare-and-set).
+//!   Every `Store` is also an [`ActivityStore`]: activities, and the tasks
+//!   of activity Task states waiting for a worker's GetActivityTask.
 //! - [`Queue`]: small messages naming an execution and an event, each with a
 //!   due time (timers). At-least-once delivery, explicit ack, deduplication
 //!   by message id.
@@ -25,11 +27,13 @@
 //! assert_eq!(clock.now(), 5_000);
 //! ```
 
+mod activities;
 mod clock;
 mod notify;
 mod records;
 mod versions;
 
+pub use activities::{ActivityRecord, ActivityStore, ActivityTask};
 pub use clock::{offset_ms_in, Clock, SimulatedClock, SystemClock, TEST_CLOCK_FILE_ENV};
 pub use flowstate_engine::{TaskInvocation, TaskResult};
 pub use notify::{Notifier, NotifyFuture, StatusChange, DETAIL_TYPE, SOURCE};
@@ -76,7 +80,7 @@ pub enum StoreError {
 /// Outbox entries are claimed before they are performed ([`Claim`]): an
 /// entry is written claimed by whoever commits its step, and anyone else
 /// may take it only once that claim has lapsed.
-pub trait Store: Send + Sync + 'static {
+pub trait Store: ActivityStore + Send + Sync + 'static {
     /// Creates a state machine; `AlreadyExists` if its ARN is taken.
     /// The record's revision is stored too (see [`Store::get_revision`]).
     fn create_state_machine(

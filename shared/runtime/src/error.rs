@@ -18,6 +18,11 @@ pub enum ServiceError {
     /// Every problem of the definition, one per line.
     #[error("Invalid State Machine Definition: '{0}'")]
     InvalidDefinition(String),
+    #[error("Activity Does Not Exist: '{0}'")]
+    ActivityDoesNotExist(String),
+    /// CreateActivity of a name taken with another encryption configuration.
+    #[error("Activity already exists. EncryptionConfiguration may not be updated: '{0}'")]
+    ActivityAlreadyExists(String),
     #[error("Invalid Arn: '{0}'")]
     InvalidArn(String),
     #[error("Invalid Name: '{0}'")]
@@ -59,6 +64,8 @@ impl ServiceError {
             ServiceError::ExecutionDoesNotExist(_) => "ExecutionDoesNotExist",
             ServiceError::ExecutionAlreadyExists(_) => "ExecutionAlreadyExists",
             ServiceError::InvalidDefinition(_) => "InvalidDefinition",
+            ServiceError::ActivityDoesNotExist(_) => "ActivityDoesNotExist",
+            ServiceError::ActivityAlreadyExists(_) => "ActivityAlreadyExists",
             ServiceError::InvalidArn(_) => "InvalidArn",
             ServiceError::InvalidName(_) => "InvalidName",
             ServiceError::InvalidToken(_) => "InvalidToken",

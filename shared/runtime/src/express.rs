@@ -102,6 +102,27 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
     ) -> Option<Event> {
         loop {
             while let Some(task) = pending.next_task() {
+                if crate::activities::is_activity(&task.invocation.resource) {
+                    // Its answer comes from a worker, through `callbacks`.
+                    let now = self.clock().now();
+                    let scheduled = Box::pin(self.schedule_activity_task(
+                        arn,
+                        task.frame,
+                        task.seq,
+                        &task.invocation,
+                        now,
+                    ))
+                    .await;
+                    if let Err(e) = scheduled {
+                        return Some(Event::TaskFailed {
+                            frame: task.frame,
+                            seq: task.seq,
+                            error: flowstate_asl::errors::StatesError::Runtime.name().into(),
+                            cause: Some(format!("the activity task cannot be scheduled: {e}")),
+                        });
+                    }
+                    continue;
+                }
                 let ctx = InvokeContext {
                     execution_arn: arn.to_string(),
                     invocation_id: task.tag,

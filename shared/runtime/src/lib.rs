@@ -21,6 +21,8 @@
 //! - Workers: [`Service::run_worker`] (tokio; concurrent, one step per
 //!   execution at a time) and [`Service::run_until_idle`] (deterministic,
 //!   simulated time jumps to the next due message).
+//! - Activities (`activities.rs`): CreateActivity and the rest, activity
+//!   Task states' tasks waiting in the store, GetActivityTask's long poll.
 //! - [`contract`]: the test suite every Store/Queue backend must pass.
 //!
 //! ```ignore
@@ -37,6 +39,7 @@
 //! [`Invoker`]: flowstate_ports::Invoker
 //! [`Clock`]: flowstate_ports::Clock
 
+mod activities;
 mod apply;
 mod cache;
 pub mod chain;
@@ -54,6 +57,9 @@ mod service;
 mod versions;
 mod worker;
 
+pub use activities::{
+    activity_arn, check_activity_arn, is_activity, ActivityTaskGiven, CreateActivity, ACTIVITY_POLL,
+};
 pub use chain::ChainBudget;
 pub use error::ServiceError;
 pub use finished::status_change;

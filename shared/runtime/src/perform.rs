@@ -199,6 +199,19 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             tracing::info!(outbox_id = %entry.id, "task no longer expected: not performed");
             return Ok(None);
         }
+        if crate::activities::is_activity(&invocation.resource) {
+            // Boxed: a store's write future is large, and this one holds
+            // the invoker's too.
+            Box::pin(self.schedule_activity_task(
+                &entry.execution_arn,
+                *frame,
+                *seq,
+                invocation,
+                entry.created,
+            ))
+            .await?;
+            return Ok(None);
+        }
         let result = match crate::children::nested_pattern(&invocation.resource) {
             Some(pattern) => {
                 self.start_child(&entry.id, *frame, *seq, pattern, invocation)

@@ -62,6 +62,9 @@ pub struct Config {
     /// store (the Lambda functions): a rejection is then checked against
     /// the stored execution first.
     pub sole_writer: bool,
+    /// How long GetActivityTask waits for a task (AWS: 60 s). Shorter
+    /// where the request itself has a shorter deadline (the API function).
+    pub activity_poll_ms: u64,
 }
 
 impl Default for Config {
@@ -78,6 +81,7 @@ impl Default for Config {
             claim_ms: 15 * 60 * 1000,
             defer_tasks: false,
             sole_writer: true,
+            activity_poll_ms: crate::activities::ACTIVITY_POLL.as_millis() as u64,
         }
     }
 }
@@ -290,7 +294,7 @@ fn describe(rec: &ExecutionRecord) -> ExecutionDescription {
     }
 }
 
-fn page_size(n: usize) -> usize {
+pub(crate) fn page_size(n: usize) -> usize {
     if n == 0 {
         100
     } else {
@@ -584,13 +588,13 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         })
     }
 
-    fn page_token(&self, purpose: &str, position: Option<String>) -> Option<String> {
+    pub(crate) fn page_token(&self, purpose: &str, position: Option<String>) -> Option<String> {
         position.map(|p| token::seal(&self.inner.config.token_key, purpose, &p))
     }
 
     /// The position in a page token from [`Service::page_token`] for the
     /// same request; `InvalidToken` for any other token.
-    fn open_page_token(
+    pub(crate) fn open_page_token(
         &self,
         purpose: &str,
         token: Option<String>,

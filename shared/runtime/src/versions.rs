@@ -465,6 +465,13 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
     /// (tags of other resources are keyed by their ARN the same way).
     async fn check_taggable(&self, arn: &str) -> Result<(), ServiceError> {
         let missing = || ServiceError::ResourceNotFound(format!("Resource not found: '{arn}'"));
+        if arn.split(':').nth(5) == Some("activity") {
+            crate::activities::check_activity_arn(arn)?;
+            return match self.inner.store.get_activity(arn).await? {
+                Some(_) => Ok(()),
+                None => Err(missing()),
+            };
+        }
         match qualified(arn) {
             Ok(Qualified::Machine) => match self.inner.store.get_state_machine(arn).await? {
                 Some(_) => Ok(()),

@@ -307,6 +307,14 @@ impl Run<'_, '_> {
                 self.expect_task(frame, seq)?;
                 self.heartbeat(frame);
             }
+            Event::ActivityStarted {
+                frame,
+                seq,
+                worker_name,
+            } => {
+                self.expect_task(frame, seq)?;
+                self.activity_started(frame, worker_name)?;
+            }
             Event::TimerFired { frame, seq, timer } => {
                 let f = self
                     .exec

@@ -1,7 +1,9 @@
 //! Task states: the invocation (`InvokeTask` with the evaluated Parameters
-//! or Arguments, a task token for `.waitForTaskToken`), its timeout and
-//! heartbeat timers, heartbeats, and the answer (succeeded, failed, timed
-//! out) with its history events.
+//! or Arguments, a task token for `.waitForTaskToken` and activities), its
+//! timeout and heartbeat timers, heartbeats, and the answer (succeeded,
+//! failed, timed out) with its history events. An activity's task records
+//! `Activity*` events: scheduled when the state starts, started when a
+//! worker takes it (`Event::ActivityStarted`), then its answer.
 
 use super::io::check_depth;
 use super::numeric::NumericField;
@@ -15,6 +17,9 @@ use flowstate_asl::errors::{Failure, StatesError};
 use serde_json::Value;
 use std::sync::Arc;
 
+/// The `resourceType` of an activity ARN ([`crate::integration_kind`]).
+const ACTIVITY: &str = "activity";
+
 impl Run<'_, '_> {
     pub(super) fn task_start(&mut self, fid: FrameId) -> Result<Outcome, Failure> {
         let f = self.frame(fid)?;
@@ -23,7 +28,9 @@ impl Run<'_, '_> {
             return Err(runtime("internal: not a Task"));
         };
         let seq = f.seq + 1;
-        let wait_for_token = task.resource.ends_with(".waitForTaskToken");
+        let kind = crate::integration_kind(&task.resource);
+        let activity = kind.resource_type == ACTIVITY;
+        let wait_for_token = task.resource.ends_with(".waitForTaskToken") || activity;
         let token =
             wait_for_token.then(|| token::issue(self.env.token_key, &self.exec.info.arn, fid, seq));
         let input = self.effective_input(fid, false)?;
@@ -60,7 +67,6 @@ impl Run<'_, '_> {
         };
         let timeout = seconds(&task.timeout_seconds, NumericField::TimeoutSeconds)?;
         let heartbeat = seconds(&task.heartbeat_seconds, NumericField::HeartbeatSeconds)?;
-        let kind = crate::integration_kind(&task.resource);
         let resource = task.resource.clone();
         let now = self.env.now;
         let invocation = TaskInvocation {
@@ -73,7 +79,17 @@ impl Run<'_, '_> {
             heartbeat_seconds: heartbeat,
         };
         let region = self.exec.info.region.clone();
-        if kind.lambda_legacy {
+        if activity {
+            self.emit(
+                fid,
+                Details::ActivityScheduled {
+                    resource: resource.clone(),
+                    input: parameters.clone(),
+                    timeout_seconds: timeout,
+                    heartbeat_seconds: heartbeat,
+                },
+            );
+        } else if kind.lambda_legacy {
             self.emit(
                 fid,
                 Details::LambdaFunctionScheduled {
@@ -119,6 +135,7 @@ impl Run<'_, '_> {
             timeout_at,
             heartbeat_seconds: heartbeat,
             heartbeat_deadline,
+            activity_started: false,
         });
         self.step.effects.push(Effect::InvokeTask {
             frame: fid,
@@ -147,6 +164,27 @@ impl Run<'_, '_> {
                 }
             }
         }
+    }
+
+    /// A worker took the frame's activity task: `ActivityStarted`, and the
+    /// heartbeat deadline counts from now (taking the task is the worker's
+    /// first sign of life). A second start of the same task is stale.
+    pub(super) fn activity_started(
+        &mut self,
+        fid: FrameId,
+        worker_name: Option<String>,
+    ) -> Result<(), crate::EngineError> {
+        let seq = self.exec.frames.get(&fid).map_or(0, |f| f.seq);
+        let stale = crate::EngineError::Stale { frame: fid, seq };
+        match self.exec.frames.get_mut(&fid).map(|f| &mut f.waiting) {
+            Some(Waiting::Task(t)) if t.resource_type == ACTIVITY && !t.activity_started => {
+                t.activity_started = true;
+            }
+            _ => return Err(stale),
+        }
+        self.emit(fid, Details::ActivityStarted { worker_name });
+        self.heartbeat(fid);
+        Ok(())
     }
 
     /// A waiting task's timeout or heartbeat timer fired. A heartbeat timer
@@ -182,7 +220,14 @@ impl Run<'_, '_> {
         match result {
             Ok(output) => {
                 let output = Arc::new(output);
-                if wait.lambda_legacy {
+                if wait.resource_type == ACTIVITY {
+                    self.emit(
+                        fid,
+                        Details::ActivitySucceeded {
+                            output: output.clone(),
+                        },
+                    );
+                } else if wait.lambda_legacy {
                     self.emit(
                         fid,
                         Details::LambdaFunctionSucceeded {
@@ -218,7 +263,10 @@ impl Run<'_, '_> {
                 let timed_out = failure.error == StatesError::Timeout.name()
                     || failure.error == StatesError::HeartbeatTimeout.name();
                 let (error, cause) = (Some(failure.error.clone()), failure.cause.clone());
+                let activity = wait.resource_type == ACTIVITY;
                 let details = match (wait.lambda_legacy, timed_out) {
+                    _ if activity && timed_out => Details::ActivityTimedOut { error, cause },
+                    _ if activity => Details::ActivityFailed { error, cause },
                     (true, true) => Details::LambdaFunctionTimedOut { error, cause },
                     (true, false) => Details::LambdaFunctionFailed { error, cause },
                     (false, true) => Details::TaskTimedOut {

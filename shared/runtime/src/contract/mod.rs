@@ -12,6 +12,7 @@
 //!
 //! Failures panic with the name of the broken rule (this is test code).
 
+mod activities;
 mod deployed;
 mod steps;
 mod versions;
@@ -67,6 +68,14 @@ where
     long_timers_are_delivered_when_due(&make().await).await;
     versions::run_all(&make).await;
     // Boxed, as the rules of `versions`: kept off the test thread's stack.
+    // Boxed: a backend's futures (the AWS SDK's, in a debug build) are
+    // large, and this one's state holds the largest of its calls.
+    Box::pin(activities::activity_records(&make().await)).await;
+    Box::pin(activities::activity_tasks(&make().await)).await;
+    Box::pin(activities::concurrent_claims_deliver_each_task_once(
+        &make().await,
+    ))
+    .await;
     Box::pin(run_deployed(&make)).await;
 }
 

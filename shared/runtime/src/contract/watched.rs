@@ -238,3 +238,57 @@ impl<B: Queue> Queue for Watched<B> {
         watched!(self, "sweep_timers", self.inner.sweep_timers(now))
     }
 }
+
+impl<B: Store> flowstate_ports::ActivityStore for Watched<B> {
+    async fn create_activity(
+        &self,
+        activity: &flowstate_ports::ActivityRecord,
+    ) -> Result<(), StoreError> {
+        watched!(
+            self,
+            "create_activity",
+            self.inner.create_activity(activity)
+        )
+    }
+    async fn get_activity(
+        &self,
+        arn: &str,
+    ) -> Result<Option<flowstate_ports::ActivityRecord>, StoreError> {
+        watched!(self, "get_activity", self.inner.get_activity(arn))
+    }
+    async fn delete_activity(&self, arn: &str) -> Result<bool, StoreError> {
+        watched!(self, "delete_activity", self.inner.delete_activity(arn))
+    }
+    async fn list_activities(
+        &self,
+        page: &PageRequest,
+    ) -> Result<Page<flowstate_ports::ActivityRecord>, StoreError> {
+        watched!(self, "list_activities", self.inner.list_activities(page))
+    }
+    async fn put_activity_task(
+        &self,
+        task: &flowstate_ports::ActivityTask,
+    ) -> Result<(), StoreError> {
+        watched!(
+            self,
+            "put_activity_task",
+            self.inner.put_activity_task(task)
+        )
+    }
+    async fn claim_activity_task(
+        &self,
+        activity_arn: &str,
+        now: i64,
+    ) -> Result<Option<flowstate_ports::ActivityTask>, StoreError> {
+        watched!(
+            self,
+            "claim_activity_task",
+            self.inner.claim_activity_task(activity_arn, now)
+        )
+    }
+    async fn wait_for_activity_task(&self, activity_arn: &str, within_ms: u64) {
+        self.inner
+            .wait_for_activity_task(activity_arn, within_ms)
+            .await
+    }
+}

@@ -4,6 +4,7 @@
 //! One file per state family, like the code; this one holds the helpers and
 //! what belongs to no family (run to block, stale events, Stop, limits).
 
+mod activity;
 mod context;
 mod failure;
 mod fan_out;
@@ -118,6 +119,7 @@ pub(super) fn lambda_wait() -> TaskWait {
         timeout_at: None,
         heartbeat_seconds: None,
         heartbeat_deadline: None,
+        activity_started: false,
     }
 }
 
