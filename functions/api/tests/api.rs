@@ -301,14 +301,20 @@ async fn refused_requests_get_403_with_step_functions_error_shapes() {
     }
     // Each refusal is logged through tracing (a warning, shown when RUST_LOG
     // is unset), with the detail the client never sees.
-    let logs = function.logs();
-    assert!(
+    // The function writes each line before it answers, but the test reads
+    // its stderr through a pipe on another thread: wait for the lines.
+    let refusals = |logs: &str| {
         logs.lines()
             .filter(|l| l.contains("WARN") && l.contains("refused: "))
             .count()
-            >= 6,
-        "{logs}"
-    );
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut logs = function.logs();
+    while refusals(&logs) < 6 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        logs = function.logs();
+    }
+    assert!(refusals(&logs) >= 6, "{logs}");
 
     // The good key still works after all that.
     let (status, _, body) = http_response(
