@@ -1380,6 +1380,8 @@ mod tests {
                 version_arn: None,
                 alias_arn: None,
                 trace_header: None,
+                redrive_date: None,
+                redrive_tokens: Vec::new(),
             },
         };
         let doc = HeaderDoc {
