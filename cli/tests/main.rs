@@ -15,6 +15,7 @@ mod serve_aws_conformance;
 mod serve_conformance;
 mod serve_conveniences;
 mod serve_crash;
+mod serve_redrive;
 mod serve_sdk;
 mod serve_test_state;
 mod serve_tools;

@@ -94,6 +94,14 @@ pub trait StepFunctionsActions: Send + Sync + 'static {
         input: DescribeStateMachineForExecutionInput,
     ) -> impl Future<Output = Result<DescribeStateMachineForExecutionOutput, ApiError>> + Send;
 
+    /// RedriveExecution; a runtime without it answers `UnknownOperationException`.
+    fn redrive_execution(
+        &self,
+        _input: RedriveExecutionInput,
+    ) -> impl Future<Output = Result<RedriveExecutionOutput, ApiError>> + Send {
+        std::future::ready(Err(ApiError::unsupported("RedriveExecution")))
+    }
+
     // Versions, aliases and tags: a runtime without them answers
     // `UnknownOperationException`, as for any action it lacks.
 

@@ -194,6 +194,7 @@ async fn dispatch<A: StepFunctionsActions>(
         "ListExecutions" => call(body, |i| b.list_executions(i)).await,
         "GetExecutionHistory" => call(body, |i| b.get_execution_history(i)).await,
         "StopExecution" => call(body, |i| b.stop_execution(i)).await,
+        "RedriveExecution" => call(body, |i| b.redrive_execution(i)).await,
         "SendTaskSuccess" => call(body, |i| b.send_task_success(i)).await,
         "SendTaskFailure" => call(body, |i| b.send_task_failure(i)).await,
         "SendTaskHeartbeat" => call(body, |i| b.send_task_heartbeat(i)).await,
@@ -399,6 +400,20 @@ impl CheckInput for ListExecutionsInput {
 impl CheckInput for GetExecutionHistoryInput {
     fn check(&self) -> Result<(), ApiError> {
         check_max_results(self.max_results)
+    }
+}
+impl CheckInput for RedriveExecutionInput {
+    fn check(&self) -> Result<(), ApiError> {
+        if let Some(token) = &self.client_token {
+            if token.is_empty() {
+                return Err(ApiError::constraint(
+                    "clientToken",
+                    "''",
+                    "Member must have length greater than or equal to 1",
+                ));
+            }
+        }
+        check_len("clientToken", self.client_token.as_deref(), 64)
     }
 }
 impl CheckInput for StopExecutionInput {

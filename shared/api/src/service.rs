@@ -354,7 +354,25 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> StepFunctionsActions for Service<
             cause: d.cause,
             state_machine_version_arn: d.version_arn,
             state_machine_alias_arn: d.alias_arn,
-            redrive_count: None,
+            redrive_count: Some(i64::from(d.redrive_count)),
+            redrive_date: d.redrive_date.map(Timestamp),
+            redrive_status: d.redrive_status.as_ref().map(|r| r.as_str().to_string()),
+            redrive_status_reason: d
+                .redrive_status
+                .as_ref()
+                .and_then(|r| r.reason())
+                .map(str::to_string),
+        })
+    }
+
+    async fn redrive_execution(
+        &self,
+        i: RedriveExecutionInput,
+    ) -> Result<RedriveExecutionOutput, ApiError> {
+        let date =
+            Service::redrive_execution(self, &i.execution_arn, i.client_token.as_deref()).await?;
+        Ok(RedriveExecutionOutput {
+            redrive_date: Timestamp(date),
         })
     }
 
@@ -411,6 +429,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> StepFunctionsActions for Service<
                     state_machine_version_arn: e.version_arn,
                     state_machine_alias_arn: e.alias_arn,
                     redrive_count: None,
+                    redrive_date: None,
                 })
                 .collect(),
             next_token: p.next_token,

@@ -337,6 +337,25 @@ pub struct DescribeExecutionOutput {
     pub state_machine_alias_arn: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redrive_count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redrive_date: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redrive_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redrive_status_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RedriveExecutionInput {
+    pub execution_arn: String,
+    pub client_token: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RedriveExecutionOutput {
+    pub redrive_date: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Default)]
@@ -370,6 +389,8 @@ pub struct ExecutionListItem {
     pub state_machine_alias_arn: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redrive_count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redrive_date: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -147,6 +147,9 @@ impl StepFunctionsActions for Fake {
             state_machine_version_arn: None,
             state_machine_alias_arn: None,
             redrive_count: None,
+            redrive_date: None,
+            redrive_status: None,
+            redrive_status_reason: None,
         })
     }
     async fn list_executions(

@@ -942,14 +942,20 @@ impl AwsBackend {
                         .expression_attribute_names("#ttl", "ttl")
                         .expression_attribute_values(":ttl", ttl.clone());
                 }
+                let mut remove = "";
                 if let Some(stop) = main.get("pd") {
                     set.push("#pd = :pd");
                     update = update
                         .expression_attribute_names("#pd", "pd")
                         .expression_attribute_values(":pd", stop.clone());
+                } else if e.redrive_count > 0 {
+                    // Redriven, it runs again: no stop date until it ends
+                    // (ListExecutions reads it from the index).
+                    remove = " REMOVE #pd";
+                    update = update.expression_attribute_names("#pd", "pd");
                 }
                 let update = update
-                    .update_expression(format!("SET {}", set.join(", ")))
+                    .update_expression(format!("SET {}{remove}", set.join(", ")))
                     .build()
                     .map_err(|e| backend_error("Update", e))?;
                 items.push(TransactWriteItem::builder().update(update).build());
@@ -1380,6 +1386,8 @@ mod tests {
                 version_arn: None,
                 alias_arn: None,
                 trace_header: None,
+                redrive_date: None,
+                redrive_tokens: Vec::new(),
             },
         };
         let doc = HeaderDoc {

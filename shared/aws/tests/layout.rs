@@ -53,6 +53,8 @@ fn record(input: Value) -> ExecutionRecord {
             version_arn: None,
             alias_arn: None,
             trace_header: None,
+            redrive_date: None,
+            redrive_tokens: Vec::new(),
         },
     }
 }

@@ -6,4 +6,5 @@
 mod activities;
 mod contract;
 mod nested_and_notify;
+mod redrive;
 mod service;

@@ -77,6 +77,10 @@ pub struct Execution {
     pub transitions: u64,
     /// Bumped by every step: the compare-and-set token of durable stores.
     pub version: u64,
+    /// How many times RedriveExecution restarted it: the seq of its
+    /// current execution timeout.
+    #[serde(default)]
+    pub redrive_count: u32,
 }
 
 /// One thread of control: the root, a Parallel branch or a Map iteration.
@@ -397,6 +401,7 @@ impl Execution {
             last_event_id,
             transitions: 0,
             version: 0,
+            redrive_count: 0,
         }
     }
 }

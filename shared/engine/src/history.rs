@@ -43,6 +43,10 @@ pub enum Details {
         error: Option<String>,
         cause: Option<String>,
     },
+    /// RedriveExecution restarted the execution (the n-th time).
+    ExecutionRedriven {
+        redrive_count: u32,
+    },
     StateEntered {
         state_type: StateType,
         name: String,
@@ -228,6 +232,7 @@ impl Details {
             Details::ExecutionFailed { .. } => "ExecutionFailed",
             Details::ExecutionAborted { .. } => "ExecutionAborted",
             Details::ExecutionTimedOut { .. } => "ExecutionTimedOut",
+            Details::ExecutionRedriven { .. } => "ExecutionRedriven",
             Details::StateEntered { state_type, .. } => state_type.entered(),
             Details::StateExited { state_type, .. } => state_type.exited(),
             Details::TaskScheduled { .. } => "TaskScheduled",
@@ -348,6 +353,10 @@ impl HistoryEvent {
             Details::ExecutionTimedOut { error, cause } => {
                 ("executionTimedOutEventDetails", error_cause(error, cause))
             }
+            Details::ExecutionRedriven { redrive_count } => (
+                "executionRedrivenEventDetails",
+                json!({ "redriveCount": redrive_count }),
+            ),
             Details::StateEntered { name, input, .. } => {
                 let mut d = Map::new();
                 d.insert("name".into(), json!(name));

@@ -36,6 +36,9 @@ mod resource;
 pub mod scope;
 pub mod token;
 
-pub use advance::{advance, advance_inspected, advance_or_fail, Env};
+pub use advance::{
+    advance, advance_inspected, advance_or_fail, redrivable, redrive, redrive_point, Env,
+    NotRedrivable, RedrivePoint,
+};
 pub use execution::*;
 pub(crate) use resource::integration_kind;

@@ -89,7 +89,17 @@ pub struct ExecutionMeta {
     /// StartExecution's `traceHeader`, kept as given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_header: Option<String>,
+    /// Epoch ms of the latest RedriveExecution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redrive_date: Option<i64>,
+    /// The `clientToken`s of the latest redrives (at most
+    /// [`REDRIVE_TOKENS_KEPT`]): the same token again is answered as before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redrive_tokens: Vec<String>,
 }
+
+/// How many redrive client tokens an execution remembers (AWS: the last 10).
+pub const REDRIVE_TOKENS_KEPT: usize = 10;
 
 /// The Task of a parent execution that waits for a child execution
 /// (`arn:aws:states:::states:startExecution.sync[:2]`).
@@ -125,7 +135,13 @@ pub struct ExecutionHeader {
     pub last_event_id: u64,
     pub transitions: u64,
     pub version: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub redrive_count: u32,
     pub meta: ExecutionMeta,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl ExecutionHeader {
@@ -142,6 +158,7 @@ impl ExecutionHeader {
             last_event_id: e.last_event_id,
             transitions: e.transitions,
             version: e.version,
+            redrive_count: e.redrive_count,
             meta: record.meta.clone(),
         }
     }
@@ -159,6 +176,7 @@ impl ExecutionHeader {
         execution.last_event_id = self.last_event_id;
         execution.transitions = self.transitions;
         execution.version = self.version;
+        execution.redrive_count = self.redrive_count;
         ExecutionRecord {
             execution,
             meta: self.meta,

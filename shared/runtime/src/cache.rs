@@ -129,7 +129,10 @@ impl ExecutionCache {
     }
 
     /// Keeps an execution, evicting the least recently used ones beyond
-    /// the bounds. One larger than the whole budget is not kept.
+    /// the bounds. One larger than the whole budget is not kept, nor one
+    /// older than the copy already kept: a step that applied nothing puts
+    /// back the copy it loaded, which RedriveExecution (committed outside
+    /// the execution's queue of events) may have overtaken meanwhile.
     pub(crate) fn put(&self, cached: Cached) {
         let bytes = cached.bytes();
         if self.max_entries == 0 || bytes > self.max_bytes {
@@ -137,6 +140,13 @@ impl ExecutionCache {
         }
         let arn = cached.rec.execution.info.arn.clone();
         let mut lru = self.lock();
+        if lru
+            .entries
+            .get(&arn)
+            .is_some_and(|(kept, _)| kept.rec.execution.version > cached.rec.execution.version)
+        {
+            return;
+        }
         if let Some((old, tick)) = lru.entries.remove(&arn) {
             lru.order.remove(&tick);
             lru.bytes -= old.bytes();
@@ -268,6 +278,8 @@ mod tests {
                 version_arn: None,
                 alias_arn: None,
                 trace_header: None,
+                redrive_date: None,
+                redrive_tokens: Vec::new(),
             },
         }
     }
@@ -291,6 +303,19 @@ mod tests {
         cache.put(Cached::new(record("huge", 50_000)));
         assert!(!cache.contains(&record("huge", 0).execution.info.arn));
         assert!(cache.total_bytes() <= 12_000);
+    }
+
+    #[test]
+    fn an_older_copy_does_not_replace_a_newer_one() {
+        let cache = ExecutionCache::new(1 << 20, 10);
+        let mut newer = record("r", 10);
+        newer.execution.version = 2;
+        let mut older = record("r", 10);
+        older.execution.version = 1;
+        let arn = newer.execution.info.arn.clone();
+        cache.put(Cached::new(newer));
+        cache.put(Cached::new(older));
+        assert_eq!(cache.take(&arn).map(|c| c.rec.execution.version), Some(2));
     }
 
     #[test]

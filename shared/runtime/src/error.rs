@@ -15,6 +15,9 @@ pub enum ServiceError {
     ExecutionDoesNotExist(String),
     #[error("Execution Already Exists: '{0}'")]
     ExecutionAlreadyExists(String),
+    /// RedriveExecution of an execution that cannot be redriven: the reason.
+    #[error("{0}")]
+    ExecutionNotRedrivable(String),
     /// Every problem of the definition, one per line.
     #[error("Invalid State Machine Definition: '{0}'")]
     InvalidDefinition(String),
@@ -63,6 +66,7 @@ impl ServiceError {
             ServiceError::StateMachineAlreadyExists(_) => "StateMachineAlreadyExists",
             ServiceError::ExecutionDoesNotExist(_) => "ExecutionDoesNotExist",
             ServiceError::ExecutionAlreadyExists(_) => "ExecutionAlreadyExists",
+            ServiceError::ExecutionNotRedrivable(_) => "ExecutionNotRedrivable",
             ServiceError::InvalidDefinition(_) => "InvalidDefinition",
             ServiceError::ActivityDoesNotExist(_) => "ActivityDoesNotExist",
             ServiceError::ActivityAlreadyExists(_) => "ActivityAlreadyExists",

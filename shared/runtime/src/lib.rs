@@ -52,6 +52,7 @@ mod express;
 mod finished;
 pub mod names;
 mod perform;
+mod redrive;
 mod retry;
 mod service;
 mod versions;
@@ -63,6 +64,7 @@ pub use activities::{
 pub use chain::ChainBudget;
 pub use error::ServiceError;
 pub use finished::status_change;
+pub use redrive::{redrive_status, RedriveStatus, REDRIVE_PERIOD_MS};
 pub use service::{
     header, Applied, Config, CreateStateMachine, ExecutionDescription, HistoryPage, HistoryRequest,
     Service, StartExecution, StartedExecution, UpdateStateMachine,

@@ -149,6 +149,10 @@ pub struct ExecutionDescription {
     pub version_arn: Option<String>,
     pub alias_arn: Option<String>,
     pub trace_header: Option<String>,
+    pub redrive_count: u32,
+    pub redrive_date: Option<i64>,
+    /// Whether RedriveExecution would take it now (DescribeExecution).
+    pub redrive_status: Option<crate::RedriveStatus>,
 }
 
 /// GetExecutionHistory's request.
@@ -291,6 +295,9 @@ fn describe(rec: &ExecutionRecord) -> ExecutionDescription {
         version_arn: rec.meta.version_arn.clone(),
         alias_arn: rec.meta.alias_arn.clone(),
         trace_header: rec.meta.trace_header.clone(),
+        redrive_count: e.redrive_count,
+        redrive_date: rec.meta.redrive_date,
+        redrive_status: None,
     }
 }
 
@@ -713,6 +720,8 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                 version_arn: target.version_arn.clone(),
                 alias_arn: target.alias_arn.clone(),
                 trace_header: req.trace_header.clone(),
+                redrive_date: None,
+                redrive_tokens: Vec::new(),
             },
         })
     }
@@ -799,7 +808,10 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
         &self,
         arn: &str,
     ) -> Result<ExecutionDescription, ServiceError> {
-        Ok(describe(&self.load_header(arn).await?))
+        let rec = self.load_header(arn).await?;
+        let mut d = describe(&rec);
+        d.redrive_status = Some(crate::redrive_status(&rec, self.inner.clock.now()));
+        Ok(d)
     }
 
     /// ListExecutions of a state machine, newest first, optionally by status.

@@ -35,6 +35,7 @@ mod fan_out;
 mod frames;
 mod io;
 mod numeric;
+mod redrive;
 mod states;
 mod task;
 #[cfg(test)]
@@ -81,6 +82,30 @@ pub fn advance_inspected(
     advance_with(exec, sm, event, env, Some(inspection))
 }
 
+pub use redrive::{redrivable, redrive_point, NotRedrivable, RedrivePoint};
+
+/// RedriveExecution: the ended execution runs again from `point` (see
+/// [`redrive_point`]), after an `ExecutionRedriven` history event. Checks
+/// [`redrivable`] first; the same call-order contract as [`advance`].
+pub fn redrive(
+    exec: &mut Execution,
+    sm: &StateMachine,
+    point: RedrivePoint,
+    env: &Env<'_>,
+) -> Result<Step, NotRedrivable> {
+    redrivable(exec, env.now)?;
+    if sm.blocks.is_empty() || point.state >= sm.states.len() {
+        return Err(NotRedrivable(
+            "The definition does not match the execution.".into(),
+        ));
+    }
+    Ok(run_step(exec, sm, env, None, |run| {
+        run.redrive(point);
+        Ok(())
+    })
+    .unwrap_or_default())
+}
+
 fn advance_with(
     exec: &mut Execution,
     sm: &StateMachine,
@@ -91,6 +116,18 @@ fn advance_with(
     if exec.status != Status::Running {
         return Err(EngineError::Ended(exec.status.as_str()));
     }
+    run_step(exec, sm, env, inspection, |run| run.accept(event))
+}
+
+/// One step: `begin` feeds the run its event, then every frame it queued
+/// runs to block.
+fn run_step(
+    exec: &mut Execution,
+    sm: &StateMachine,
+    env: &Env<'_>,
+    inspection: Option<&RefCell<Inspection>>,
+    begin: impl FnOnce(&mut Run<'_, '_>) -> Result<(), EngineError>,
+) -> Result<Step, EngineError> {
     let exec_transitions = exec.transitions;
     let mut run = Run {
         exec,
@@ -105,7 +142,7 @@ fn advance_with(
         continue_scheduled: false,
         inspection,
     };
-    run.accept(event)?;
+    begin(&mut run)?;
     while let Some((fid, resume)) = run.queue.pop_front() {
         if run.exec.status != Status::Running {
             break;
@@ -280,8 +317,13 @@ impl Run<'_, '_> {
             }
             Event::TimerFired {
                 timer: Timer::ExecutionTimeout,
-                ..
+                frame,
+                seq,
             } => {
+                // A timeout of an attempt before the latest redrive.
+                if seq != u64::from(self.exec.redrive_count) {
+                    return Err(EngineError::Stale { frame, seq });
+                }
                 self.end_execution(
                     Status::TimedOut,
                     None,

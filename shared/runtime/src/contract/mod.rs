@@ -161,6 +161,8 @@ fn started(
             version_arn: None,
             alias_arn: None,
             trace_header: None,
+            redrive_date: None,
+            redrive_tokens: Vec::new(),
         },
     };
     let step = ok(

@@ -11,6 +11,7 @@ mod fan_out;
 mod jsonata;
 mod limits;
 mod numeric;
+mod redrive;
 mod states;
 mod task;
 
