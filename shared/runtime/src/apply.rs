@@ -282,12 +282,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
                 };
             }
             let step = Step::merge(steps, &cached.rec.execution);
-            let write = StepWrite {
-                frames_changed: &step.frames_changed,
-                frames_removed: &step.frames_removed,
-                history: &step.history,
-                outbox: &outbox,
-            };
+            let write = step_write(&step, &outbox);
             match self
                 .inner
                 .store
@@ -407,6 +402,16 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             entry.claim = self.claim_for(&entry.effect, now);
         }
         entries
+    }
+}
+
+/// What committing `step` writes besides the execution header.
+pub(crate) fn step_write<'a>(step: &'a Step, outbox: &'a [OutboxEntry]) -> StepWrite<'a> {
+    StepWrite {
+        frames_changed: &step.frames_changed,
+        frames_removed: &step.frames_removed,
+        history: &step.history,
+        outbox,
     }
 }
 

@@ -11,8 +11,8 @@ use crate::ServiceError;
 use flowstate_engine::history::HistoryEvent;
 use flowstate_engine::{redrivable, redrive, redrive_point, Env, Execution, NotRedrivable};
 use flowstate_ports::{
-    Clock, ExecutionRecord, HistoryQuery, Invoker, Queue, StepWrite, Store, StoreError,
-    WorkflowType, REDRIVE_TOKENS_KEPT,
+    Clock, ExecutionRecord, HistoryQuery, Invoker, Queue, Store, StoreError, WorkflowType,
+    REDRIVE_TOKENS_KEPT,
 };
 
 /// How long after its end an execution may be redriven (AWS: 14 days).
@@ -129,12 +129,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             }
             let salt = uuid::Uuid::new_v4().simple().to_string();
             let outbox = self.claimed_outbox(&rec, &step, now, &salt[..8]);
-            let write = StepWrite {
-                frames_changed: &step.frames_changed,
-                frames_removed: &step.frames_removed,
-                history: &step.history,
-                outbox: &outbox,
-            };
+            let write = crate::apply::step_write(&step, &outbox);
             // A copy cached from before would be behind the store.
             self.inner.cache.remove(arn);
             match self.inner.store.commit_step(&rec, expected, &write).await {

@@ -16,7 +16,7 @@ use flowstate_engine::{
 use flowstate_ports::{
     Claim, Clock, Created, ExecutionHeader, ExecutionMeta, ExecutionQuery, ExecutionRecord,
     ExecutionSummary, HistoryQuery, Invoker, MachineConfiguration, Notifier, OutboxEntry, Page,
-    PageRequest, Queue, StateMachineRecord, StepWrite, Store, StoreError, WorkflowType,
+    PageRequest, Queue, StateMachineRecord, Store, StoreError, WorkflowType,
 };
 use serde_json::Value;
 use std::collections::HashMap;
@@ -761,12 +761,7 @@ impl<S: Store, Q: Queue, I: Invoker, C: Clock> Service<S, Q, I, C> {
             .map_err(|e| ServiceError::Internal(format!("cannot start {arn}: {e}")))?;
         let salt = uuid::Uuid::new_v4().simple().to_string();
         let outbox = self.claimed_outbox(&rec, &step, now, &salt[..8]);
-        let write = StepWrite {
-            frames_changed: &step.frames_changed,
-            frames_removed: &step.frames_removed,
-            history: &step.history,
-            outbox: &outbox,
-        };
+        let write = crate::apply::step_write(&step, &outbox);
         match self.inner.store.create_execution(&rec, &write).await? {
             Created::New => {
                 let start_date = rec.execution.info.start_time;
