@@ -8,9 +8,8 @@
 // (clippy.toml allows unwrap only inside the test functions themselves).
 #![allow(clippy::unwrap_used)]
 
-use crate::serve_support::{aws_cli as aws, moto_env, require_boto3, Server, ROLE};
+use crate::serve_support::{aws_cli as aws, moto_env, run_boto3_script_with, Server, ROLE};
 use serde_json::json;
-use std::process::Command;
 
 /// The whole surface through boto3. Executions are Pass states that say
 /// which definition ran them, so a start on an alias shows the version
@@ -151,21 +150,7 @@ print("versions ok", counts[v1], counts[v2])
 "#;
 
 fn run_boto3(s: &Server, name: &str) -> String {
-    let python = require_boto3();
-    let out = Command::new(python)
-        .args(["-c", BOTO3_VERSIONS, &s.url, name])
-        .env_remove("AWS_PROFILE")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .output()
-        .expect("run python3");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "boto3 script failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    run_boto3_script_with(BOTO3_VERSIONS, &[&s.url, name])
 }
 
 #[test]

@@ -232,9 +232,16 @@ pub fn require_boto3() -> PathBuf {
 /// Runs a boto3 script with the server's URL as its argument and no AWS
 /// configuration of the machine's; its stdout, once it exited 0.
 pub fn run_boto3_script(script: &str, url: &str) -> String {
+    run_boto3_script_with(script, &[url])
+}
+
+/// [`run_boto3_script`] with more arguments after the script (its
+/// `sys.argv[1..]`).
+pub fn run_boto3_script_with(script: &str, args: &[&str]) -> String {
     let python = require_boto3();
     let out = Command::new(python)
-        .args(["-c", script, url])
+        .args(["-c", script])
+        .args(args)
         .env_remove("AWS_PROFILE")
         .env("AWS_CONFIG_FILE", "/dev/null")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
