@@ -11,28 +11,14 @@
 // (clippy.toml allows unwrap only inside the test functions themselves).
 #![allow(clippy::unwrap_used)]
 
-use crate::serve_support::{conformance, moto_env, Server};
+use crate::serve_support::{conformance, Server};
 
 #[test]
 fn conformance_runner_passes_against_serve_on_dynamodb_and_sqs() {
     let expected = conformance::in_memory_passes();
     let moto = flowstate_testkit::Moto::start();
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start_with(
-        &[
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-            "--backend",
-            "aws",
-            "--table",
-            "flowstate-conformance",
-            "--queue",
-            "flowstate-conformance-steps",
-            "--create-resources",
-        ],
-        None,
-        &moto_env(&moto.endpoint),
-    );
+    let s = Server::start_on_moto(&moto.endpoint, "flowstate-conformance", dir.path(), &[]);
     let run = conformance::run(&s.url, 8);
     eprintln!(
         "conformance runner against flowstate serve --backend aws on moto: {} in {:.1?}",

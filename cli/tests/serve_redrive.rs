@@ -8,7 +8,7 @@
 // (clippy.toml allows unwrap only inside the test functions themselves).
 #![allow(clippy::unwrap_used)]
 
-use crate::serve_support::{aws_cli as aws, moto_env, run_boto3_script, Server};
+use crate::serve_support::{aws_cli as aws, run_boto3_script, Server};
 use serde_json::json;
 use std::path::Path;
 
@@ -141,22 +141,11 @@ fn boto3_redrives_a_failed_task_on_dynamodb_and_sqs() {
     let work = work_dir();
     let toml = work.path().join("flowstate.toml");
     let data = tempfile::tempdir().unwrap();
-    let s = Server::start_with(
-        &[
-            "--data-dir",
-            data.path().to_str().unwrap(),
-            "--backend",
-            "aws",
-            "--table",
-            "flowstate-redrive",
-            "--queue",
-            "flowstate-redrive-steps",
-            "--create-resources",
-            "--config",
-            toml.to_str().unwrap(),
-        ],
-        None,
-        &moto_env(&moto.endpoint),
+    let s = Server::start_on_moto(
+        &moto.endpoint,
+        "flowstate-redrive",
+        data.path(),
+        &["--config", toml.to_str().unwrap()],
     );
     let stdout = run(&s, work.path());
     assert!(stdout.contains("redrive ok"), "{stdout}");

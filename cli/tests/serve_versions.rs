@@ -8,7 +8,7 @@
 // (clippy.toml allows unwrap only inside the test functions themselves).
 #![allow(clippy::unwrap_used)]
 
-use crate::serve_support::{aws_cli as aws, moto_env, run_boto3_script_with, Server, ROLE};
+use crate::serve_support::{aws_cli as aws, run_boto3_script_with, Server, ROLE};
 use serde_json::json;
 
 /// The whole surface through boto3. Executions are Pass states that say
@@ -164,21 +164,7 @@ fn boto3_publishes_versions_and_routes_an_alias_on_the_embedded_store() {
 fn boto3_publishes_versions_and_routes_an_alias_on_dynamodb_and_sqs() {
     let moto = flowstate_testkit::Moto::start();
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start_with(
-        &[
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-            "--backend",
-            "aws",
-            "--table",
-            "flowstate-versions",
-            "--queue",
-            "flowstate-versions-steps",
-            "--create-resources",
-        ],
-        None,
-        &moto_env(&moto.endpoint),
-    );
+    let s = Server::start_on_moto(&moto.endpoint, "flowstate-versions", dir.path(), &[]);
     let stdout = run_boto3(&s, "versions-aws");
     assert!(stdout.contains("versions ok"), "{stdout}");
 }

@@ -53,6 +53,27 @@ impl Server {
 
     /// As [`Server::start_in`], with environment variables set (or, with
     /// an empty value, removed).
+    /// `serve --backend aws` on the moto at `endpoint`: table `name` and
+    /// queue `name-steps` (created), the task token key in `data_dir`,
+    /// then `extra` arguments.
+    pub fn start_on_moto(endpoint: &str, name: &str, data_dir: &Path, extra: &[&str]) -> Server {
+        let queue = format!("{name}-steps");
+        let data_dir = data_dir.to_str().expect("a UTF-8 temporary path");
+        let mut args = vec![
+            "--data-dir",
+            data_dir,
+            "--backend",
+            "aws",
+            "--table",
+            name,
+            "--queue",
+            &queue,
+            "--create-resources",
+        ];
+        args.extend_from_slice(extra);
+        Server::start_with(&args, None, &moto_env(endpoint))
+    }
+
     pub fn start_with(args: &[&str], cwd: Option<&Path>, env: &[(&str, &str)]) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowstate"));
         cmd.args(["serve", "--host", "127.0.0.1", "--port", "0"])
